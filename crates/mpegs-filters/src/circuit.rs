@@ -1,0 +1,169 @@
+//! The statement proven for one output tile of one filter step:
+//!
+//! > I know the tiles of the window, openable in the input commitment `C_in` at the
+//! > public coordinates, and applying the filter to them yields an output tile whose
+//! > digest opens in the output commitment `C_out` at the public output coordinates.
+//!
+//! Input bytes are range-checked once (which makes their packing injective); gather
+//! outputs are copies of those bytes, pointwise outputs are fully constrained by the
+//! filter's pixel circuit, and padding outside the output frame is the constant 0.
+
+use crate::plan::{Shape, Step, TilePlan};
+use crate::{Kernel, PixelKernel};
+use ark_bn254::Fr;
+use mpegs_media::commitment::tile_bytes;
+use mpegs_media::{Commitment, Frame};
+use mpegs_zk::commitment::open_tile;
+use mpegs_zk::range::{witness_bytes, ByteVar};
+use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError};
+
+/// One output tile's circuit with its witness.
+pub struct TileCircuit<'a> {
+    pub step: &'a Step<'a>,
+    pub plan: &'a TilePlan,
+    pub c_in: Fr,
+    pub c_out: Fr,
+    /// Bytes of each window tile (padded), slot order.
+    pub inputs: Vec<Vec<u8>>,
+    pub input_paths: Vec<Vec<Fr>>,
+    pub output_path: Vec<Fr>,
+}
+
+impl<'a> TileCircuit<'a> {
+    /// The honest witness from the input frame and both commitments.
+    pub fn new(
+        step: &'a Step<'a>,
+        plan: &'a TilePlan,
+        input: &Frame,
+        c_in: &Commitment,
+        c_out: &Commitment,
+    ) -> Self {
+        let t = step.input.tile;
+        let inputs = plan
+            .window
+            .iter()
+            .map(|&(x, y)| tile_bytes(input, t, x, y))
+            .collect();
+        let input_paths = plan
+            .window
+            .iter()
+            .map(|&(x, y)| c_in.tree.path(step.input.tile_index(x, y)))
+            .collect();
+        let (ox, oy) = plan.out_tile;
+        Self {
+            step,
+            plan,
+            c_in: c_in.value,
+            c_out: c_out.value,
+            inputs,
+            input_paths,
+            output_path: c_out.tree.path(step.output.tile_index(ox, oy)),
+        }
+    }
+
+    /// A witness-free instance (all zeros) for key generation: setup only needs the
+    /// constraint structure, which depends on the step and the plan's shape alone.
+    pub fn blank(step: &'a Step<'a>, plan: &'a TilePlan) -> Self {
+        Self {
+            step,
+            plan,
+            c_in: Fr::from(0u64),
+            c_out: Fr::from(0u64),
+            inputs: vec![vec![0; step.input.tile_bytes()]; plan.window.len()],
+            input_paths: vec![vec![Fr::from(0u64); step.input.depth()]; plan.window.len()],
+            output_path: vec![Fr::from(0u64); step.output.depth()],
+        }
+    }
+
+    fn output_bytes(
+        &self,
+        b: &Builder,
+        slots: &[Vec<ByteVar>],
+    ) -> Result<Vec<Num>, SynthesisError> {
+        let t = self.step.output.tile as usize;
+        let c_out = self.step.output.format.channels();
+        match (&self.plan.shape, self.step.filter.kernel()) {
+            (Shape::Gather { map, .. }, Kernel::Gather(_)) => {
+                let mut out = Vec::with_capacity(t * t * c_out);
+                for &m in map {
+                    if m == 0 {
+                        out.extend((0..c_out).map(|_| Num::zero()));
+                    } else {
+                        let m = (m - 1) as usize;
+                        let (slot, pixel) = (m / (t * t), m % (t * t));
+                        out.extend(
+                            (0..c_out).map(|ch| slots[slot][pixel * c_out + ch].num.clone()),
+                        );
+                    }
+                }
+                Ok(out)
+            }
+            (Shape::Pointwise { valid_w, valid_h }, Kernel::Pointwise(k)) => pointwise_bytes(
+                b,
+                k,
+                &slots[0],
+                t,
+                self.step.input.format.channels(),
+                c_out,
+                *valid_w,
+                *valid_h,
+            ),
+            _ => Err(SynthesisError::Unsatisfiable),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pointwise_bytes(
+    b: &Builder,
+    k: &dyn PixelKernel,
+    input: &[ByteVar],
+    t: usize,
+    c_in: usize,
+    c_out: usize,
+    valid_w: u32,
+    valid_h: u32,
+) -> Result<Vec<Num>, SynthesisError> {
+    let mut out = Vec::with_capacity(t * t * c_out);
+    for ly in 0..t {
+        for lx in 0..t {
+            if lx < valid_w as usize && ly < valid_h as usize {
+                let p = (ly * t + lx) * c_in;
+                out.extend(k.synthesize_pixel(b, &input[p..p + c_in])?);
+            } else {
+                out.extend((0..c_out).map(|_| Num::zero()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl ConstraintSynthesizer<Fr> for TileCircuit<'_> {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let b = Builder::new(cs);
+        let c_in = b.input(Some(self.c_in))?;
+        let c_out = b.input(Some(self.c_out))?;
+        let coord = |v: u32| b.input(Some(Fr::from(v as u64)));
+        let (ox, oy) = (coord(self.plan.out_tile.0)?, coord(self.plan.out_tile.1)?);
+        let mut slots = Vec::with_capacity(self.plan.window.len());
+        for (i, &(x, y)) in self.plan.window.iter().enumerate() {
+            let (tx, ty) = (coord(x)?, coord(y)?);
+            let values: Vec<Option<u8>> = self.inputs[i].iter().map(|v| Some(*v)).collect();
+            let bytes = witness_bytes(&b, &values)?;
+            let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
+            let path = self.input_paths[i]
+                .iter()
+                .map(|s| b.witness(Some(*s)))
+                .collect::<Result<Vec<_>, _>>()?;
+            open_tile(&b, &self.step.input, &c_in, &tx, &ty, &nums, &path)?;
+            slots.push(bytes);
+        }
+        let out = self.output_bytes(&b, &slots)?;
+        let path = self
+            .output_path
+            .iter()
+            .map(|s| b.witness(Some(*s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        open_tile(&b, &self.step.output, &c_out, &ox, &oy, &out, &path)
+    }
+}

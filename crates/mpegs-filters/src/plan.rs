@@ -1,0 +1,167 @@
+//! Tile plans: which input tiles an output tile reads and the shape of its circuit.
+//!
+//! A proof covers one output tile of one filter step. Its public inputs are the
+//! input and output commitments and the coordinates of the output tile and of every
+//! input tile in its window; the verifier recomputes all of them from the public
+//! filter parameters and image sizes, never from the bundle. Tiles whose circuits
+//! are identical (same filter, sizes and [`Shape`]) share one circuit id and one key.
+
+use crate::{Filter, FilterError, Kernel};
+use ark_bn254::Fr;
+use mpegs_media::MediaHeader;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever a circuit's constraints change, so old keys are never reused.
+pub const CIRCUIT_VERSION: u32 = 1;
+
+/// One filter applied to one committed frame shape.
+#[derive(Debug)]
+pub struct Step<'a> {
+    pub filter: &'a dyn Filter,
+    pub input: MediaHeader,
+    pub output: MediaHeader,
+}
+
+/// The structure of one output tile's circuit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// Per output pixel: 0 for padding, else `1 + slot·T² + ly·T + lx` — which
+    /// window tile and which pixel in it the output pixel copies.
+    Gather { slots: usize, map: Vec<u32> },
+    /// The valid (non-padding) width and height of the output tile.
+    Pointwise { valid_w: u32, valid_h: u32 },
+}
+
+/// What one output tile's proof covers.
+#[derive(Clone, Debug)]
+pub struct TilePlan {
+    pub out_tile: (u32, u32),
+    /// Input tiles read, in slot order (sorted row-major).
+    pub window: Vec<(u32, u32)>,
+    pub shape: Shape,
+}
+
+impl<'a> Step<'a> {
+    /// The step that applies `filter` to frames with header `input` (same tile size out).
+    pub fn new(filter: &'a dyn Filter, input: MediaHeader) -> Result<Self, FilterError> {
+        let info = filter.output_info(input.info())?;
+        let output = MediaHeader {
+            format: info.format,
+            width: info.width,
+            height: info.height,
+            tile: input.tile,
+        };
+        Ok(Self {
+            filter,
+            input,
+            output,
+        })
+    }
+
+    /// Plans for every output tile, row-major.
+    pub fn plans(&self) -> Vec<TilePlan> {
+        (0..self.output.tile_count())
+            .map(|i| {
+                let (tx, ty) = self.output.tile_coords(i);
+                self.plan_tile(tx, ty)
+            })
+            .collect()
+    }
+
+    /// The plan for output tile (tx, ty).
+    pub fn plan_tile(&self, tx: u32, ty: u32) -> TilePlan {
+        let t = self.output.tile;
+        let valid_w = self.output.width.saturating_sub(tx * t).min(t);
+        let valid_h = self.output.height.saturating_sub(ty * t).min(t);
+        match self.filter.kernel() {
+            Kernel::Pointwise(_) => TilePlan {
+                out_tile: (tx, ty),
+                window: vec![(tx, ty)],
+                shape: Shape::Pointwise { valid_w, valid_h },
+            },
+            Kernel::Gather(k) => {
+                let info = self.input.info();
+                let mut sources = vec![None; (t * t) as usize];
+                let mut window = vec![];
+                for ly in 0..valid_h {
+                    for lx in 0..valid_w {
+                        let (sx, sy) = k.source(info, tx * t + lx, ty * t + ly);
+                        let tile = (sx / t, sy / t);
+                        if !window.contains(&tile) {
+                            window.push(tile);
+                        }
+                        sources[(ly * t + lx) as usize] = Some((tile, sx % t, sy % t));
+                    }
+                }
+                window.sort_by_key(|&(x, y)| (y, x));
+                let map = sources
+                    .iter()
+                    .map(|s| match s {
+                        None => 0,
+                        Some((tile, lx, ly)) => {
+                            let slot =
+                                window.iter().position(|w| w == tile).expect("collected") as u32;
+                            1 + slot * t * t + ly * t + lx
+                        }
+                    })
+                    .collect();
+                TilePlan {
+                    out_tile: (tx, ty),
+                    shape: Shape::Gather {
+                        slots: window.len(),
+                        map,
+                    },
+                    window,
+                }
+            }
+        }
+    }
+
+    /// A human- and machine-readable description of the circuit for a shape.
+    pub fn circuit_description(&self, shape: &Shape) -> serde_json::Value {
+        let shape = match shape {
+            Shape::Gather { slots, map } => {
+                let bytes: Vec<u8> = map.iter().flat_map(|v| v.to_le_bytes()).collect();
+                json!({"kind": "gather", "slots": slots, "map_sha256": hex::encode(Sha256::digest(bytes))})
+            }
+            Shape::Pointwise { valid_w, valid_h } => {
+                json!({"kind": "pointwise", "valid": [valid_w, valid_h]})
+            }
+        };
+        json!({
+            "version": CIRCUIT_VERSION,
+            "filter": self.filter.canonical(),
+            "input": self.input,
+            "output": self.output,
+            "shape": shape,
+        })
+    }
+
+    /// The circuit id for a shape: `<filter>-t<T>-<16 hex of sha256(description)>`.
+    pub fn circuit_id(&self, shape: &Shape) -> String {
+        let desc = self.circuit_description(shape);
+        let digest = Sha256::digest(desc.to_string().as_bytes());
+        format!(
+            "{}-t{}-{}",
+            self.filter.name(),
+            self.input.tile,
+            &hex::encode(digest)[..16]
+        )
+    }
+}
+
+/// The public inputs of a tile proof, in allocation order.
+pub fn public_inputs(c_in: Fr, c_out: Fr, plan: &TilePlan) -> Vec<Fr> {
+    let mut out = vec![
+        c_in,
+        c_out,
+        Fr::from(plan.out_tile.0 as u64),
+        Fr::from(plan.out_tile.1 as u64),
+    ];
+    for (x, y) in &plan.window {
+        out.push(Fr::from(*x as u64));
+        out.push(Fr::from(*y as u64));
+    }
+    out
+}

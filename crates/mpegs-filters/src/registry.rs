@@ -1,0 +1,30 @@
+//! The one table of supported filters. Adding a filter = one module in `filters/`
+//! plus one line here.
+
+use crate::filters::{crop, eq, format, hflip, negate, transpose, vflip};
+use crate::options::OptionSpec;
+use crate::{Filter, FilterError};
+
+/// A filter's entry: name, help, options and parser.
+pub struct FilterSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub options: &'static [OptionSpec],
+    pub parse: fn(Option<&str>) -> Result<Box<dyn Filter>, FilterError>,
+}
+
+/// Every filter mpegs can run and prove.
+pub static FILTERS: &[&FilterSpec] = &[
+    &crop::SPEC,
+    &hflip::SPEC,
+    &vflip::SPEC,
+    &transpose::SPEC,
+    &format::SPEC,
+    &negate::SPEC,
+    &eq::SPEC,
+];
+
+/// The spec of a filter by ffmpeg name.
+pub fn lookup(name: &str) -> Option<&'static FilterSpec> {
+    FILTERS.iter().copied().find(|s| s.name == name)
+}

@@ -1,0 +1,208 @@
+//! Every filter's circuit accepts the honest witness on every tile (including edge
+//! tiles of non-aligned sizes) and rejects tampering: a changed output pixel, a
+//! changed parameter, a tile claimed at another position, a wrong input commitment.
+
+use ark_bn254::Fr;
+use mpegs_filters::circuit::TileCircuit;
+use mpegs_filters::plan::{Shape, Step};
+use mpegs_filters::{apply, parse_filtergraph};
+use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_zk::ConstraintSynthesizer;
+use mpegs_zk::ConstraintSystem;
+use rand::{Rng, SeedableRng};
+
+const TILE: u32 = 4;
+
+fn random_frame(format: PixelFormat, w: u32, h: u32, seed: u64) -> Frame {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let info = FrameInfo::new(format, w, h);
+    Frame::new(info, (0..info.byte_len()).map(|_| rng.gen()).collect()).unwrap()
+}
+
+fn satisfied(circuit: TileCircuit<'_>) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    circuit.generate_constraints(cs.clone()).unwrap();
+    cs.is_satisfied().unwrap()
+}
+
+/// Checks every output tile of `vf` on `input` and returns the number of tiles.
+fn check_all_tiles(vf: &str, input: &Frame) -> usize {
+    let chain = parse_filtergraph(vf).unwrap();
+    let filter = chain.filters[0].as_ref();
+    let header = MediaHeader::new(input.info, TILE).unwrap();
+    let step = Step::new(filter, header).unwrap();
+    let output = apply(filter, input).unwrap();
+    let c_in = Commitment::of_frame(input, TILE).unwrap();
+    let c_out = Commitment::of_frame(&output, TILE).unwrap();
+    let plans = step.plans();
+    for plan in &plans {
+        assert!(
+            satisfied(TileCircuit::new(&step, plan, input, &c_in, &c_out)),
+            "{vf}: honest tile {:?} rejected",
+            plan.out_tile
+        );
+    }
+    plans.len()
+}
+
+#[test]
+fn honest_witnesses_satisfy_every_filter_on_every_tile() {
+    let rgb = random_frame(PixelFormat::Rgb24, 11, 7, 1);
+    let gray = random_frame(PixelFormat::Gray, 9, 13, 2);
+    for vf in [
+        "crop=5:4:3:2",
+        "crop=8:4:0:3",
+        "hflip",
+        "vflip",
+        "transpose=0",
+        "transpose=1",
+        "transpose=2",
+        "transpose=3",
+        "format=gray",
+        "format=rgb24",
+        "negate",
+    ] {
+        assert!(check_all_tiles(vf, &rgb) > 1, "{vf}");
+    }
+    for vf in [
+        "crop=5:6:1:1",
+        "hflip",
+        "vflip",
+        "transpose=clock",
+        "format=gray",
+        "negate",
+        "eq=brightness=0.1",
+        "eq=contrast=1.5:brightness=-0.2",
+        "eq=contrast=-0.5",
+    ] {
+        assert!(check_all_tiles(vf, &gray) > 1, "{vf}");
+    }
+}
+
+/// Runs one tampering scenario on tile 0 of a step; returns whether it is satisfied.
+fn tampered(vf: &str, input: &Frame, scenario: &str) -> bool {
+    let chain = parse_filtergraph(vf).unwrap();
+    let filter = chain.filters[0].as_ref();
+    let header = MediaHeader::new(input.info, TILE).unwrap();
+    let step = Step::new(filter, header).unwrap();
+    let mut output = apply(filter, input).unwrap();
+    let plans = step.plans();
+    let plan = &plans[0];
+    let c_in = Commitment::of_frame(input, TILE).unwrap();
+    match scenario {
+        "output pixel" => {
+            output.data[0] ^= 1;
+            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            satisfied(TileCircuit::new(&step, plan, input, &c_in, &c_out))
+        }
+        "input pixel" => {
+            // The prover uses a different original than the committed one.
+            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
+            circuit.inputs[0][1] ^= 0x40;
+            satisfied(circuit)
+        }
+        "input commitment" => {
+            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
+            circuit.c_in += Fr::from(1u64);
+            satisfied(circuit)
+        }
+        "tile position" => {
+            // Tile 0's proof presented as the proof of tile 1 (swapped digests).
+            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let moved = mpegs_filters::plan::TilePlan {
+                out_tile: plans[1].out_tile,
+                ..plan.clone()
+            };
+            let mut circuit = TileCircuit::new(&step, &moved, input, &c_in, &c_out);
+            circuit.output_path = c_out.tree.path(0);
+            satisfied(circuit)
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn tampering_is_unsatisfiable_for_every_filter() {
+    let rgb = random_frame(PixelFormat::Rgb24, 10, 9, 3);
+    let gray = random_frame(PixelFormat::Gray, 10, 9, 4);
+    let cases: &[(&str, &Frame)] = &[
+        ("crop=6:5:1:2", &rgb),
+        ("hflip", &rgb),
+        ("vflip", &gray),
+        ("transpose=1", &rgb),
+        ("format=gray", &rgb),
+        ("negate", &rgb),
+        ("eq=brightness=0.3:contrast=1.2", &gray),
+    ];
+    for (vf, input) in cases {
+        assert!(
+            tampered(vf, input, "output pixel") == false,
+            "{vf}: output pixel"
+        );
+        assert!(
+            tampered(vf, input, "input pixel") == false,
+            "{vf}: input pixel"
+        );
+        assert!(
+            tampered(vf, input, "input commitment") == false,
+            "{vf}: input commitment"
+        );
+        assert!(
+            tampered(vf, input, "tile position") == false,
+            "{vf}: tile position"
+        );
+    }
+}
+
+#[test]
+fn a_changed_parameter_is_unsatisfiable() {
+    // The output was made with one parameter; the circuit for another cannot open it.
+    let input = random_frame(PixelFormat::Gray, 8, 8, 5);
+    for (made_with, claimed) in [
+        ("crop=4:4:1:1", "crop=4:4:2:1"),
+        ("eq=brightness=0.1", "eq=brightness=0.12"),
+        ("transpose=1", "transpose=2"),
+        ("hflip", "vflip"),
+    ] {
+        let real = parse_filtergraph(made_with).unwrap();
+        let output = apply(real.filters[0].as_ref(), &input).unwrap();
+        let claim = parse_filtergraph(claimed).unwrap();
+        let header = MediaHeader::new(input.info, TILE).unwrap();
+        let step = Step::new(claim.filters[0].as_ref(), header).unwrap();
+        let c_in = Commitment::of_frame(&input, TILE).unwrap();
+        let c_out = Commitment::of_frame(&output, TILE).unwrap();
+        let all_hold = step
+            .plans()
+            .iter()
+            .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)));
+        assert!(!all_hold, "{claimed} accepted output of {made_with}");
+    }
+}
+
+#[test]
+fn tiles_with_the_same_structure_share_a_circuit() {
+    let input = random_frame(PixelFormat::Rgb24, 18, 9, 6);
+    let chain = parse_filtergraph("crop=12:8:1:1,hflip,format=gray").unwrap();
+    let mut header = MediaHeader::new(input.info, TILE).unwrap();
+    for filter in &chain.filters {
+        let step = Step::new(filter.as_ref(), header).unwrap();
+        let plans = step.plans();
+        let mut ids: Vec<String> = plans.iter().map(|p| step.circuit_id(&p.shape)).collect();
+        ids.sort();
+        ids.dedup();
+        assert!(
+            ids.len() < plans.len(),
+            "{}: {} ids for {} tiles",
+            filter.name(),
+            ids.len(),
+            plans.len()
+        );
+        assert!(ids.len() <= 4, "{}: {ids:?}", filter.name());
+        if let Shape::Gather { slots, .. } = &plans[0].shape {
+            assert!(*slots >= 1 && *slots <= 4);
+        }
+        header = step.output;
+    }
+}

@@ -1,0 +1,36 @@
+//! mpegs-media owns the pixels: frame and pixel-format types, image decoding and
+//! atomic PNG encoding, the native Poseidon hash (circomlib parameters) and the
+//! native media commitment of design.md §3 (tiles → Poseidon digests → Merkle root
+//! → header-bound commitment). Circuits mirror these definitions in `mpegs-zk`.
+
+pub mod commitment;
+pub mod frame;
+pub mod io;
+pub mod poseidon;
+
+pub use commitment::{Commitment, MediaHeader, MerkleTree, TILE_BYTES_PER_ELEMENT};
+pub use frame::{Frame, FrameInfo, PixelFormat};
+pub use io::{load_image, save_png_atomic, write_atomic};
+
+/// The BN254 scalar field, the field every commitment and proof lives in.
+pub use ark_bn254::Fr;
+
+/// Errors for decoding, encoding and validating media.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot decode image {path}: {reason}")]
+    Decode { path: String, reason: String },
+    #[error("unsupported image {path}: {reason}")]
+    Unsupported { path: String, reason: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+    #[error("invalid frame: {0}")]
+    InvalidFrame(String),
+    #[error("invalid tile size {0}: must be a power of two between 4 and 256")]
+    InvalidTileSize(u32),
+}

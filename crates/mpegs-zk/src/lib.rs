@@ -1,0 +1,33 @@
+//! mpegs-zk owns everything inside the proof system: a thin R1CS layer ([`num`]),
+//! the one range-check gadget ([`range`]), Poseidon and media-commitment gadgets that
+//! mirror `mpegs-media` exactly, byte lookup tables ([`lut`]), the Groth16 backend
+//! behind a small interface ([`backend`]) and the verifying/proving key store
+//! ([`keys`]).
+
+pub mod backend;
+pub mod commitment;
+pub mod keys;
+pub mod lut;
+pub mod num;
+pub mod poseidon;
+pub mod range;
+
+pub use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError,
+};
+pub use num::{Builder, Num};
+
+/// Errors from proving, verifying and the key store.
+#[derive(Debug, thiserror::Error)]
+pub enum ZkError {
+    #[error("constraint synthesis failed: {0}")]
+    Synthesis(#[from] SynthesisError),
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("malformed data: {0}")]
+    Malformed(String),
+    #[error("no keys for circuit {0} in the key store (run `mpegs setup` or `mpegs keys import`)")]
+    MissingKey(String),
+    #[error("key store: {0}")]
+    Store(String),
+}
