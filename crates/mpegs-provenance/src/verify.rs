@@ -1,0 +1,262 @@
+//! Verifying bundles (design.md §5): trust nothing in the bundle. Recompute the
+//! media's commitment from its pixels, re-derive every step's output shape, tile
+//! windows, circuit ids and public inputs from the public filter parameters, check
+//! each proof against a verifying key from the local store (pinned by hash), and
+//! walk the chain back to a valid device signature. Report what failed, and where.
+
+use crate::attest::{recover, Capture};
+use crate::bundle::{Bundle, Kind, MediaRecord, StepRecord};
+use mpegs_filters::parse_filtergraph;
+use mpegs_filters::plan::{public_inputs, Step};
+use mpegs_media::poseidon::fr_from_hex;
+use mpegs_media::{Commitment, Frame};
+use mpegs_zk::backend::{batch_verify, prepare, proof_from_bytes, verify, vk_hash, BatchItem, Vk};
+use mpegs_zk::keys::KeyStore;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Who captured the original.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OriginReport {
+    pub device: String,
+    pub device_id: String,
+    pub captured_at: u64,
+    pub media: MediaRecord,
+}
+
+/// One verified edit step.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StepReport {
+    pub filter: String,
+    pub input: MediaRecord,
+    pub output: MediaRecord,
+    pub tiles: usize,
+    pub circuits: usize,
+}
+
+/// The outcome of verifying a media file against its bundle.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub valid: bool,
+    /// Why verification failed (absent when valid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub media: MediaRecord,
+    pub origin: Option<OriginReport>,
+    /// Edit steps, oldest first (those checked before any failure).
+    pub steps: Vec<StepReport>,
+    pub proofs_verified: usize,
+}
+
+struct Checker<'a> {
+    store: &'a KeyStore,
+    keys: HashMap<String, Vk>,
+    origin: Option<OriginReport>,
+    steps: Vec<StepReport>,
+    proofs: usize,
+}
+
+/// Verifies `frame` against `bundle` with verifying keys from `store`.
+pub fn verify_media(frame: &Frame, bundle: &Bundle, store: &KeyStore) -> Report {
+    let mut checker = Checker {
+        store,
+        keys: HashMap::new(),
+        origin: None,
+        steps: vec![],
+        proofs: 0,
+    };
+    let outcome = check_pixels(frame, bundle).and_then(|()| checker.check(bundle));
+    Report {
+        valid: outcome.is_ok(),
+        reason: outcome.err(),
+        media: bundle.media.clone(),
+        origin: checker.origin,
+        steps: checker.steps,
+        proofs_verified: checker.proofs,
+    }
+}
+
+fn check_pixels(frame: &Frame, bundle: &Bundle) -> Result<(), String> {
+    let h = bundle.media.header;
+    if frame.info != h.info() {
+        return Err(format!(
+            "the media is {} but the bundle describes {}",
+            frame.info,
+            h.info()
+        ));
+    }
+    let actual = Commitment::of_frame(frame, h.tile).map_err(|e| e.to_string())?;
+    if actual.value != bundle.media.value().map_err(|e| e.to_string())? {
+        return Err("the media's pixels do not match the bundle's commitment (the file was altered)".into());
+    }
+    Ok(())
+}
+
+fn same_media(a: &MediaRecord, b: &MediaRecord) -> bool {
+    a.header == b.header
+        && fr_from_hex(&a.commitment).ok().is_some()
+        && fr_from_hex(&a.commitment) == fr_from_hex(&b.commitment)
+}
+
+impl Checker<'_> {
+    fn check(&mut self, bundle: &Bundle) -> Result<(), String> {
+        match bundle.kind {
+            Kind::Attestation => self.check_attestation(bundle),
+            Kind::Edit => {
+                let edit = bundle.edit.as_ref().ok_or("edit bundle without an edit record")?;
+                self.check(&edit.parent)?;
+                if !same_media(&edit.steps[0].input, &edit.parent.media) {
+                    return Err("step 1's input is not the parent media".into());
+                }
+                let names: Vec<&str> = edit.steps.iter().map(|s| s.filter.as_str()).collect();
+                if edit.filtergraph != names.join(",") {
+                    return Err("the filtergraph does not match its steps".into());
+                }
+                for (i, step) in edit.steps.iter().enumerate() {
+                    if i > 0 && !same_media(&step.input, &edit.steps[i - 1].output) {
+                        return Err(format!("step {}'s input is not step {i}'s output", i + 1));
+                    }
+                    self.check_step(step)
+                        .map_err(|e| format!("step {} ({}): {e}", i + 1, step.filter))?;
+                }
+                let last = edit.steps.last().expect("structure checked");
+                if !same_media(&last.output, &bundle.media) {
+                    return Err("the last step's output is not the bundle's media".into());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_attestation(&mut self, bundle: &Bundle) -> Result<(), String> {
+        let a = bundle.attestation.as_ref().ok_or("attestation bundle without an attestation")?;
+        if a.scheme != "eip712-secp256k1" {
+            return Err(format!("unknown attestation scheme '{}'", a.scheme));
+        }
+        let h = bundle.media.header;
+        let capture = Capture {
+            commitment: bundle.media.value().map_err(|e| e.to_string())?,
+            format: h.format,
+            width: h.width,
+            height: h.height,
+            captured_at: a.captured_at,
+            device_id: a.device_id.clone(),
+        };
+        let signature = hex::decode(a.signature.trim_start_matches("0x"))
+            .map_err(|_| "the device signature is not hex".to_string())?;
+        let signer = recover(&capture, &signature).map_err(|e| format!("device signature: {e}"))?;
+        if signer != a.device.to_lowercase() {
+            return Err(format!(
+                "device signature invalid: signed by {signer}, bundle claims {}",
+                a.device
+            ));
+        }
+        self.origin = Some(OriginReport {
+            device: signer,
+            device_id: a.device_id.clone(),
+            captured_at: a.captured_at,
+            media: bundle.media.clone(),
+        });
+        Ok(())
+    }
+
+    fn key(&mut self, id: &str, pinned: &str) -> Result<Vk, String> {
+        if !self.keys.contains_key(id) {
+            let vk = self
+                .store
+                .verifying_key(id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!("no verifying key for circuit {id} in the local key store (import a trusted key set with `mpegs keys import`)")
+                })?;
+            self.keys.insert(id.to_string(), vk);
+        }
+        let vk = self.keys[id].clone();
+        let actual = vk_hash(&vk);
+        if actual != pinned {
+            return Err(format!(
+                "circuit {id}: the bundle pins verifying key {pinned}, the trusted store has {actual}"
+            ));
+        }
+        Ok(vk)
+    }
+
+    fn check_step(&mut self, record: &StepRecord) -> Result<(), String> {
+        let chain = parse_filtergraph(&record.filter).map_err(|e| e.to_string())?;
+        if chain.filters.len() != 1 || chain.canonical() != record.filter {
+            return Err("not a single filter in canonical form".into());
+        }
+        let filter = chain.filters[0].as_ref();
+        let step = Step::new(filter, record.input.header).map_err(|e| e.to_string())?;
+        if step.output != record.output.header {
+            return Err(format!(
+                "output should be {:?} for this input, bundle says {:?}",
+                step.output, record.output.header
+            ));
+        }
+        let c_in = record.input.value().map_err(|e| e.to_string())?;
+        let c_out = record.output.value().map_err(|e| e.to_string())?;
+        let plans = step.plans();
+        if record.tiles.len() != plans.len() {
+            return Err(format!(
+                "{} tile proofs for {} output tiles",
+                record.tiles.len(),
+                plans.len()
+            ));
+        }
+        let mut keys = Vec::with_capacity(plans.len());
+        let mut inputs = Vec::with_capacity(plans.len());
+        let mut proofs = Vec::with_capacity(plans.len());
+        for (plan, tile) in plans.iter().zip(&record.tiles) {
+            let at = format!("tile ({}, {})", plan.out_tile.0, plan.out_tile.1);
+            if tile.tile != [plan.out_tile.0, plan.out_tile.1] {
+                return Err(format!("{at}: proofs are out of order or for the wrong tile"));
+            }
+            let id = step.circuit_id(&plan.shape);
+            if tile.circuit != id {
+                return Err(format!("{at}: proof claims circuit {}, expected {id}", tile.circuit));
+            }
+            let pinned = record
+                .circuits
+                .get(&id)
+                .ok_or_else(|| format!("{at}: circuit {id} has no pinned verifying key"))?;
+            keys.push(self.key(&id, pinned)?);
+            let expected = public_inputs(c_in, c_out, plan);
+            let claimed: Result<Vec<_>, _> = tile.public_inputs.iter().map(|s| fr_from_hex(s)).collect();
+            if claimed.as_ref().ok() != Some(&expected) {
+                return Err(format!("{at}: public inputs differ from those recomputed from the step"));
+            }
+            let bytes = hex::decode(tile.proof.trim_start_matches("0x"))
+                .map_err(|_| format!("{at}: proof is not hex"))?;
+            proofs.push(proof_from_bytes(&bytes).map_err(|e| format!("{at}: {e}"))?);
+            inputs.push(expected);
+        }
+        let items: Vec<BatchItem<'_>> = keys
+            .iter()
+            .zip(inputs)
+            .zip(proofs)
+            .map(|((vk, public), proof)| BatchItem { vk, public, proof })
+            .collect();
+        if !batch_verify(&items) {
+            // Name the first failing tile.
+            for (item, plan) in items.iter().zip(&plans) {
+                if !verify(&prepare(item.vk), &item.public, &item.proof).unwrap_or(false) {
+                    return Err(format!(
+                        "tile ({}, {}): proof does not verify",
+                        plan.out_tile.0, plan.out_tile.1
+                    ));
+                }
+            }
+            return Err("batch verification failed".into());
+        }
+        self.proofs += items.len();
+        self.steps.push(StepReport {
+            filter: record.filter.clone(),
+            input: record.input.clone(),
+            output: record.output.clone(),
+            tiles: plans.len(),
+            circuits: record.circuits.len(),
+        });
+        Ok(())
+    }
+}
