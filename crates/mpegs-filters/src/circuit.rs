@@ -138,9 +138,30 @@ fn pointwise_bytes(
     Ok(out)
 }
 
-impl ConstraintSynthesizer<Fr> for TileCircuit<'_> {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let b = Builder::new(cs);
+/// Constraints of one tile circuit by part.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Breakdown {
+    /// Range checks of the input window's bytes.
+    pub range_checks: usize,
+    /// Tile digests, Merkle paths and commitments (input and output).
+    pub hashing: usize,
+    /// The filter's own arithmetic (including its internal range checks).
+    pub filter: usize,
+    pub total: usize,
+}
+
+impl TileCircuit<'_> {
+    fn synthesize(
+        &self,
+        b: &Builder,
+        mut parts: Option<&mut Breakdown>,
+    ) -> Result<(), SynthesisError> {
+        let count = || b.cs.num_constraints();
+        let mut mark = |field: fn(&mut Breakdown) -> &mut usize, since: usize| {
+            if let Some(p) = parts.as_deref_mut() {
+                *field(p) += count() - since;
+            }
+        };
         let c_in = b.input(Some(self.c_in))?;
         let c_out = b.input(Some(self.c_out))?;
         let coord = |v: u32| b.input(Some(Fr::from(v as u64)));
@@ -149,21 +170,47 @@ impl ConstraintSynthesizer<Fr> for TileCircuit<'_> {
         for (i, &(x, y)) in self.plan.window.iter().enumerate() {
             let (tx, ty) = (coord(x)?, coord(y)?);
             let values: Vec<Option<u8>> = self.inputs[i].iter().map(|v| Some(*v)).collect();
-            let bytes = witness_bytes(&b, &values)?;
+            let start = count();
+            let bytes = witness_bytes(b, &values)?;
+            mark(|p| &mut p.range_checks, start);
             let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
             let path = self.input_paths[i]
                 .iter()
                 .map(|s| b.witness(Some(*s)))
                 .collect::<Result<Vec<_>, _>>()?;
-            open_tile(&b, &self.step.input, &c_in, &tx, &ty, &nums, &path)?;
+            let start = count();
+            open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &path)?;
+            mark(|p| &mut p.hashing, start);
             slots.push(bytes);
         }
-        let out = self.output_bytes(&b, &slots)?;
+        let start = count();
+        let out = self.output_bytes(b, &slots)?;
+        mark(|p| &mut p.filter, start);
         let path = self
             .output_path
             .iter()
             .map(|s| b.witness(Some(*s)))
             .collect::<Result<Vec<_>, _>>()?;
-        open_tile(&b, &self.step.output, &c_out, &ox, &oy, &out, &path)
+        let start = count();
+        open_tile(b, &self.step.output, &c_out, &ox, &oy, &out, &path)?;
+        mark(|p| &mut p.hashing, start);
+        if let Some(p) = parts {
+            p.total = count();
+        }
+        Ok(())
+    }
+
+    /// Synthesizes the circuit on a fresh constraint system and counts by part.
+    pub fn breakdown(&self) -> Result<Breakdown, SynthesisError> {
+        let cs = mpegs_zk::ConstraintSystem::<Fr>::new_ref();
+        let mut parts = Breakdown::default();
+        self.synthesize(&Builder::new(cs), Some(&mut parts))?;
+        Ok(parts)
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for TileCircuit<'_> {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        self.synthesize(&Builder::new(cs), None)
     }
 }

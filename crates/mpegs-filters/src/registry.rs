@@ -5,12 +5,15 @@ use crate::filters::{crop, eq, format, hflip, negate, transpose, vflip};
 use crate::options::OptionSpec;
 use crate::{Filter, FilterError};
 
+/// Parses a filter's `args` (the part after `name=`) into a configured filter.
+pub type ParseFn = fn(Option<&str>) -> Result<Box<dyn Filter>, FilterError>;
+
 /// A filter's entry: name, help, options and parser.
 pub struct FilterSpec {
     pub name: &'static str,
     pub description: &'static str,
     pub options: &'static [OptionSpec],
-    pub parse: fn(Option<&str>) -> Result<Box<dyn Filter>, FilterError>,
+    pub parse: ParseFn,
 }
 
 /// Every filter mpegs can run and prove.

@@ -34,7 +34,11 @@ fn ffmpeg(input: &Frame, vf: &str, out_format: PixelFormat) -> Vec<u8> {
     let writer = std::thread::spawn(move || stdin.write_all(&data));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "ffmpeg -vf {vf}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg -vf {vf}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -45,8 +49,18 @@ fn check(vf: &str, input: &Frame) {
         ours = apply(f.as_ref(), &ours).unwrap();
     }
     let theirs = ffmpeg(input, vf, ours.format());
-    assert_eq!(theirs.len(), ours.data.len(), "-vf {vf} on {}: size differs", input.info);
-    let diffs = ours.data.iter().zip(&theirs).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        theirs.len(),
+        ours.data.len(),
+        "-vf {vf} on {}: size differs",
+        input.info
+    );
+    let diffs = ours
+        .data
+        .iter()
+        .zip(&theirs)
+        .filter(|(a, b)| a != b)
+        .count();
     assert_eq!(diffs, 0, "-vf {vf} on {}: {diffs} bytes differ", input.info);
 }
 
@@ -62,7 +76,15 @@ fn permutations_match_ffmpeg() {
     for (i, (w, h)) in sizes().into_iter().enumerate() {
         for format in [PixelFormat::Gray, PixelFormat::Rgb24] {
             let f = random_frame(format, w, h, i as u64);
-            for vf in ["hflip", "vflip", "transpose=0", "transpose=1", "transpose=2", "transpose=3", "transpose=clock_flip"] {
+            for vf in [
+                "hflip",
+                "vflip",
+                "transpose=0",
+                "transpose=1",
+                "transpose=2",
+                "transpose=3",
+                "transpose=clock_flip",
+            ] {
                 check(vf, &f);
             }
         }
@@ -73,8 +95,15 @@ fn permutations_match_ffmpeg() {
 fn crop_matches_ffmpeg_including_defaults_and_clipping() {
     let f = random_frame(PixelFormat::Rgb24, 37, 23, 7);
     for vf in [
-        "crop=10:5:3:4", "crop=w=36:h=1:x=1:y=22", "crop=37:23", "crop=20:10",
-        "crop=21:11", "crop=out_w=4:out_h=4", "crop=5:5:100:100", "crop=5:5:-4:-2", "crop",
+        "crop=10:5:3:4",
+        "crop=w=36:h=1:x=1:y=22",
+        "crop=37:23",
+        "crop=20:10",
+        "crop=21:11",
+        "crop=out_w=4:out_h=4",
+        "crop=5:5:100:100",
+        "crop=5:5:-4:-2",
+        "crop",
     ] {
         check(vf, &f);
     }
@@ -101,7 +130,9 @@ fn pixel_filters_match_ffmpeg() {
 #[test]
 fn format_gray_matches_ffmpeg_on_every_colour() {
     // All 2^24 colours in one 4096×4096 frame.
-    let data: Vec<u8> = (0u32..1 << 24).flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8]).collect();
+    let data: Vec<u8> = (0u32..1 << 24)
+        .flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8])
+        .collect();
     let f = Frame::new(FrameInfo::new(PixelFormat::Rgb24, 4096, 4096), data).unwrap();
     check("format=gray", &f);
 }
@@ -114,7 +145,9 @@ fn eq_matches_ffmpeg_over_a_parameter_grid() {
     )
     .unwrap();
     let mut cases = vec![];
-    for b in [-1.0, -0.5, -0.1, -0.05, 0.0, 0.001, 0.1, 0.25, 0.33, 0.7, 1.0] {
+    for b in [
+        -1.0, -0.5, -0.1, -0.05, 0.0, 0.001, 0.1, 0.25, 0.33, 0.7, 1.0,
+    ] {
         for c in [-2.0, -0.5, 0.0, 0.3, 0.9, 1.0, 1.01, 1.5, 2.0, 7.5] {
             cases.push(format!("eq=brightness={b}:contrast={c}"));
         }

@@ -23,7 +23,7 @@ pub fn tag(bytes: &[u8]) -> Fr {
 }
 
 thread_local! {
-    static HASHERS: RefCell<Vec<Option<Poseidon<Fr>>>> = RefCell::new(vec![]);
+    static HASHERS: RefCell<Vec<Option<Poseidon<Fr>>>> = const { RefCell::new(vec![]) };
 }
 
 /// circomlib `Poseidon(n)` of `inputs` (1 ≤ n ≤ 12).

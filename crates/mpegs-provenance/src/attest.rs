@@ -115,14 +115,21 @@ impl DeviceKey {
 
     /// Loads a key written by [`DeviceKey::save`].
     pub fn load(path: &Path) -> Result<Self, ProvenanceError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| ProvenanceError::Input(format!("cannot read key {}: {e}", path.display())))?;
-        let bad = |why: &str| ProvenanceError::Input(format!("{} is not an mpegs device key: {why}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| {
+            ProvenanceError::Input(format!("cannot read key {}: {e}", path.display()))
+        })?;
+        let bad = |why: &str| {
+            ProvenanceError::Input(format!(
+                "{} is not an mpegs device key: {why}",
+                path.display()
+            ))
+        };
         let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| bad(&e.to_string()))?;
         if file.version != 1 || file.kind != "mpegs-device-key" {
             return Err(bad("unknown version or kind"));
         }
-        let secret = hex::decode(file.secret.trim_start_matches("0x")).map_err(|_| bad("secret is not hex"))?;
+        let secret = hex::decode(file.secret.trim_start_matches("0x"))
+            .map_err(|_| bad("secret is not hex"))?;
         let key = SigningKey::from_slice(&secret).map_err(|_| bad("invalid secret"))?;
         let me = Self { key };
         if me.address() != file.address.to_lowercase() {
@@ -151,7 +158,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ProvenanceError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let err = |e: std::io::Error| ProvenanceError::Input(format!("cannot write {}: {e}", path.display()));
+    let err =
+        |e: std::io::Error| ProvenanceError::Input(format!("cannot write {}: {e}", path.display()));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))
@@ -171,9 +179,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ProvenanceError> {
 /// malleable (high-s) signatures.
 pub fn recover(capture: &Capture, signature: &[u8]) -> Result<String, String> {
     if signature.len() != 65 {
-        return Err(format!("signature must be 65 bytes, got {}", signature.len()));
+        return Err(format!(
+            "signature must be 65 bytes, got {}",
+            signature.len()
+        ));
     }
-    let sig = Signature::from_slice(&signature[..64]).map_err(|e| format!("invalid signature: {e}"))?;
+    let sig =
+        Signature::from_slice(&signature[..64]).map_err(|e| format!("invalid signature: {e}"))?;
     if sig.normalize_s().is_some() {
         return Err("signature has a high s value (malleable)".into());
     }
@@ -247,7 +259,15 @@ mod tests {
         let ty = keccak(&[b"MediaCapture(bytes32 commitment,uint8 format,uint32 width,uint32 height,uint64 capturedAt,string deviceId)"]);
         let mut commitment = [0u8; 32];
         commitment[30..].copy_from_slice(&12345u16.to_be_bytes());
-        let s = keccak(&[&ty, &commitment, &word_u64(2), &word_u64(640), &word_u64(480), &word_u64(1_700_000_000), &keccak(&[b"cam-1"])]);
+        let s = keccak(&[
+            &ty,
+            &commitment,
+            &word_u64(2),
+            &word_u64(640),
+            &word_u64(480),
+            &word_u64(1_700_000_000),
+            &keccak(&[b"cam-1"]),
+        ]);
         manual.extend_from_slice(&s);
         assert_eq!(keccak(&[&manual]), c.digest());
     }

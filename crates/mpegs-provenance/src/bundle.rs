@@ -127,8 +127,8 @@ impl Bundle {
             Some(v) if v == BUNDLE_VERSION as u64 => {}
             Some(v) => {
                 return Err(ProvenanceError::Malformed(format!(
-                    "bundle version {v} is not supported (this build reads version {BUNDLE_VERSION})"
-                )))
+                "bundle version {v} is not supported (this build reads version {BUNDLE_VERSION})"
+            )))
             }
             None => return Err(ProvenanceError::Malformed("missing \"version\"".into())),
         }
@@ -152,7 +152,9 @@ impl Bundle {
                 }
                 edit.parent.check_structure()
             }
-            (Kind::Attestation, _, _) => bad("an attestation bundle needs \"attestation\" and no \"edit\""),
+            (Kind::Attestation, _, _) => {
+                bad("an attestation bundle needs \"attestation\" and no \"edit\"")
+            }
             (Kind::Edit, _, _) => bad("an edit bundle needs \"edit\" and no \"attestation\""),
         }
     }

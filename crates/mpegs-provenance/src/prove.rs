@@ -81,7 +81,9 @@ pub struct Prover<'a> {
 impl Prover<'_> {
     fn rng(&self, salt: u64) -> ChaCha20Rng {
         match self.seed {
-            Some(seed) => ChaCha20Rng::seed_from_u64(seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            Some(seed) => {
+                ChaCha20Rng::seed_from_u64(seed ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            }
             None => ChaCha20Rng::from_rng(rand::rngs::OsRng).expect("OS randomness"),
         }
     }
@@ -94,7 +96,9 @@ impl Prover<'_> {
     ) -> Result<BTreeMap<String, String>, ProvenanceError> {
         let mut representatives: BTreeMap<String, &TilePlan> = BTreeMap::new();
         for plan in plans {
-            representatives.entry(step.circuit_id(&plan.shape)).or_insert(plan);
+            representatives
+                .entry(step.circuit_id(&plan.shape))
+                .or_insert(plan);
         }
         let missing: Vec<_> = representatives
             .iter()
@@ -149,11 +153,14 @@ impl Prover<'_> {
         parent: Bundle,
         chain: &FilterChain,
     ) -> Result<(Frame, Bundle), ProvenanceError> {
+        // Refuse an unsupported chain before spending any time proving.
+        chain.shapes(input.info)?;
         let header = parent.media.header;
         let mut current_com = Commitment::of_frame(input, header.tile)?;
         if current_com.header != header || current_com.value != parent.media.value()? {
             return Err(ProvenanceError::Input(
-                "the input image does not match its bundle (different pixels, size or format)".into(),
+                "the input image does not match its bundle (different pixels, size or format)"
+                    .into(),
             ));
         }
         let mut current = input.clone();
@@ -209,7 +216,10 @@ impl Prover<'_> {
         );
         let mut by_circuit: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, plan) in plans.iter().enumerate() {
-            by_circuit.entry(step.circuit_id(&plan.shape)).or_default().push(i);
+            by_circuit
+                .entry(step.circuit_id(&plan.shape))
+                .or_default()
+                .push(i);
         }
         let mut proofs: Vec<Option<TileProof>> = vec![None; plans.len()];
         for (id, tiles) in &by_circuit {
@@ -246,6 +256,9 @@ impl Prover<'_> {
             }
         }
         self.progress.finish();
-        Ok(proofs.into_iter().map(|p| p.expect("every tile proven")).collect())
+        Ok(proofs
+            .into_iter()
+            .map(|p| p.expect("every tile proven"))
+            .collect())
     }
 }

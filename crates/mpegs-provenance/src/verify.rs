@@ -87,7 +87,9 @@ fn check_pixels(frame: &Frame, bundle: &Bundle) -> Result<(), String> {
     }
     let actual = Commitment::of_frame(frame, h.tile).map_err(|e| e.to_string())?;
     if actual.value != bundle.media.value().map_err(|e| e.to_string())? {
-        return Err("the media's pixels do not match the bundle's commitment (the file was altered)".into());
+        return Err(
+            "the media's pixels do not match the bundle's commitment (the file was altered)".into(),
+        );
     }
     Ok(())
 }
@@ -103,7 +105,10 @@ impl Checker<'_> {
         match bundle.kind {
             Kind::Attestation => self.check_attestation(bundle),
             Kind::Edit => {
-                let edit = bundle.edit.as_ref().ok_or("edit bundle without an edit record")?;
+                let edit = bundle
+                    .edit
+                    .as_ref()
+                    .ok_or("edit bundle without an edit record")?;
                 self.check(&edit.parent)?;
                 if !same_media(&edit.steps[0].input, &edit.parent.media) {
                     return Err("step 1's input is not the parent media".into());
@@ -129,7 +134,10 @@ impl Checker<'_> {
     }
 
     fn check_attestation(&mut self, bundle: &Bundle) -> Result<(), String> {
-        let a = bundle.attestation.as_ref().ok_or("attestation bundle without an attestation")?;
+        let a = bundle
+            .attestation
+            .as_ref()
+            .ok_or("attestation bundle without an attestation")?;
         if a.scheme != "eip712-secp256k1" {
             return Err(format!("unknown attestation scheme '{}'", a.scheme));
         }
@@ -210,11 +218,16 @@ impl Checker<'_> {
         for (plan, tile) in plans.iter().zip(&record.tiles) {
             let at = format!("tile ({}, {})", plan.out_tile.0, plan.out_tile.1);
             if tile.tile != [plan.out_tile.0, plan.out_tile.1] {
-                return Err(format!("{at}: proofs are out of order or for the wrong tile"));
+                return Err(format!(
+                    "{at}: proofs are out of order or for the wrong tile"
+                ));
             }
             let id = step.circuit_id(&plan.shape);
             if tile.circuit != id {
-                return Err(format!("{at}: proof claims circuit {}, expected {id}", tile.circuit));
+                return Err(format!(
+                    "{at}: proof claims circuit {}, expected {id}",
+                    tile.circuit
+                ));
             }
             let pinned = record
                 .circuits
@@ -222,9 +235,12 @@ impl Checker<'_> {
                 .ok_or_else(|| format!("{at}: circuit {id} has no pinned verifying key"))?;
             keys.push(self.key(&id, pinned)?);
             let expected = public_inputs(c_in, c_out, plan);
-            let claimed: Result<Vec<_>, _> = tile.public_inputs.iter().map(|s| fr_from_hex(s)).collect();
+            let claimed: Result<Vec<_>, _> =
+                tile.public_inputs.iter().map(|s| fr_from_hex(s)).collect();
             if claimed.as_ref().ok() != Some(&expected) {
-                return Err(format!("{at}: public inputs differ from those recomputed from the step"));
+                return Err(format!(
+                    "{at}: public inputs differ from those recomputed from the step"
+                ));
             }
             let bytes = hex::decode(tile.proof.trim_start_matches("0x"))
                 .map_err(|_| format!("{at}: proof is not hex"))?;

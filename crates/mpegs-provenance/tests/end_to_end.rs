@@ -27,7 +27,11 @@ struct Fixture {
 
 fn original() -> Frame {
     let info = FrameInfo::new(PixelFormat::Rgb24, 20, 13);
-    Frame::new(info, (0..info.byte_len()).map(|i| (i * 53 % 251) as u8).collect()).unwrap()
+    Frame::new(
+        info,
+        (0..info.byte_len()).map(|i| (i * 53 % 251) as u8).collect(),
+    )
+    .unwrap()
 }
 
 fn fixture() -> &'static Fixture {
@@ -38,10 +42,22 @@ fn fixture() -> &'static Fixture {
         let key = DeviceKey::generate();
         let original = original();
         let attested = attest(&original, &key, TILE, "test-cam", 1_750_000_000).unwrap();
-        let prover = Prover { store: &store, progress: &Quiet, seed: Some(7) };
+        let prover = Prover {
+            store: &store,
+            progress: &Quiet,
+            seed: Some(7),
+        };
         let chain = parse_filtergraph(VF).unwrap();
         let (edited, bundle) = prover.edit(&original, attested.clone(), &chain).unwrap();
-        Fixture { store, original, attested, edited, bundle, device: key.address(), _dir: dir }
+        Fixture {
+            store,
+            original,
+            attested,
+            edited,
+            bundle,
+            device: key.address(),
+            _dir: dir,
+        }
     })
 }
 
@@ -83,7 +99,11 @@ fn a_tampered_output_pixel_is_rejected() {
     let mut frame = f.edited.clone();
     frame.data[17] ^= 1;
     assert!(reason(&frame, &f.bundle).contains("altered"));
-    let wrong_shape = Frame::new(FrameInfo::new(PixelFormat::Gray, 9, 14), f.edited.data.clone()).unwrap();
+    let wrong_shape = Frame::new(
+        FrameInfo::new(PixelFormat::Gray, 9, 14),
+        f.edited.data.clone(),
+    )
+    .unwrap();
     assert!(reason(&wrong_shape, &f.bundle).contains("describes"));
 }
 
@@ -122,7 +142,10 @@ fn tampered_proofs_and_tile_records_are_rejected() {
     let f = fixture();
     // A flipped bit inside a proof.
     let mut v = json(&f.bundle);
-    let p = v["edit"]["steps"][1]["tiles"][2]["proof"].as_str().unwrap().to_string();
+    let p = v["edit"]["steps"][1]["tiles"][2]["proof"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut bytes = hex::decode(&p[2..]).unwrap();
     bytes[40] ^= 1;
     v["edit"]["steps"][1]["tiles"][2]["proof"] = format!("0x{}", hex::encode(bytes)).into();
@@ -199,14 +222,19 @@ fn forged_attestations_are_rejected() {
 fn malformed_bundles_get_clear_errors() {
     let f = fixture();
     let bytes = serde_json::to_vec(&f.bundle).unwrap();
-    let e = Bundle::from_json(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
+    let e = Bundle::from_json(&bytes[..bytes.len() / 2])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not valid JSON"), "{e}");
     let mut v = json(&f.bundle);
     v["version"] = 2.into();
     assert!(from_json(v).unwrap_err().to_string().contains("version 2"));
     let mut v = json(&f.bundle);
     v["edit"]["steps"] = serde_json::json!([]);
-    assert!(from_json(v).unwrap_err().to_string().contains("at least one step"));
+    assert!(from_json(v)
+        .unwrap_err()
+        .to_string()
+        .contains("at least one step"));
     let mut v = json(&f.bundle);
     v["surprise"] = 1.into();
     assert!(from_json(v).is_err());
@@ -225,7 +253,10 @@ fn verification_needs_trusted_keys_and_key_sets_move_between_machines() {
     assert!(report.reason.unwrap().contains("mpegs keys import"));
 
     // Export verifying keys only, import on "another machine": verification works.
-    let exported = f.store.export(&elsewhere.path().join("set"), false).unwrap();
+    let exported = f
+        .store
+        .export(&elsewhere.path().join("set"), false)
+        .unwrap();
     assert!(exported.iter().all(|e| !e.proving_key));
     let verifier = KeyStore::open(elsewhere.path().join("verifier")).unwrap();
     verifier.import(&elsewhere.path().join("set")).unwrap();
@@ -244,7 +275,9 @@ fn verification_needs_trusted_keys_and_key_sets_move_between_machines() {
     // A tampered key set is refused at import.
     let set = elsewhere.path().join("set");
     let manifest = set.join(mpegs_zk::keys::MANIFEST);
-    let text = std::fs::read_to_string(&manifest).unwrap().replacen("sha256:", "sha256:0", 1);
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replacen("sha256:", "sha256:0", 1);
     std::fs::write(&manifest, text).unwrap();
     let fresh = KeyStore::open(elsewhere.path().join("fresh")).unwrap();
     assert!(fresh.import(&set).is_err());
@@ -254,10 +287,19 @@ fn verification_needs_trusted_keys_and_key_sets_move_between_machines() {
 fn editing_with_a_mismatched_bundle_is_refused() {
     let f = fixture();
     let store = &f.store;
-    let prover = Prover { store, progress: &Quiet, seed: Some(1) };
+    let prover = Prover {
+        store,
+        progress: &Quiet,
+        seed: Some(1),
+    };
     let chain = parse_filtergraph("hflip").unwrap();
-    let err = prover.edit(&f.edited, f.attested.clone(), &chain).unwrap_err();
-    assert!(err.to_string().contains("does not match its bundle"), "{err}");
+    let err = prover
+        .edit(&f.edited, f.attested.clone(), &chain)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("does not match its bundle"),
+        "{err}"
+    );
     // Edits of edits chain: hflip the edited (gray) image again.
     let (again, bundle) = prover.edit(&f.edited, f.bundle.clone(), &chain).unwrap();
     let report = verify_media(&again, &bundle, store);

@@ -1,0 +1,185 @@
+//! `mpegs bench`: the numbers in BENCHMARKS.md.
+//!
+//! - `constraints`: constraints per input/output byte of every filter on an interior
+//!   tile, split into range checks, hashing and filter arithmetic.
+//! - `edit`: the whole pipeline on a random image — key generation, proving (per tile
+//!   and total), peak memory, and verification (commitment recomputation and proofs).
+
+use crate::progress::Bars;
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use mpegs_filters::circuit::TileCircuit;
+use mpegs_filters::parse_filtergraph;
+use mpegs_filters::plan::Step;
+use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_provenance::attest::DeviceKey;
+use mpegs_provenance::prove::{attest, Prover};
+use mpegs_provenance::verify::verify_media;
+use mpegs_zk::keys::KeyStore;
+use serde_json::json;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchWhat,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Constraint counts per filter (fast, no proving).
+    Constraints {
+        #[arg(long, default_value_t = crate::DEFAULT_TILE)]
+        tile: u32,
+    },
+    /// Attest, prove and verify a chain on a random image of the given size.
+    Edit {
+        #[arg(long, default_value = "1280x720")]
+        size: String,
+        #[arg(long, default_value = "format=gray")]
+        vf: String,
+        #[arg(long, default_value_t = crate::DEFAULT_TILE)]
+        tile: u32,
+        /// Verification repetitions (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        verify_runs: usize,
+    },
+}
+
+pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
+    match args.what {
+        BenchWhat::Constraints { tile } => constraints(tile),
+        BenchWhat::Edit {
+            size,
+            vf,
+            tile,
+            verify_runs,
+        } => edit(&size, &vf, tile, verify_runs, bars),
+    }
+}
+
+fn constraints(tile: u32) -> Result<()> {
+    let cases = [
+        ("crop=640:360:10:20", PixelFormat::Rgb24),
+        ("crop=640:360:64:64", PixelFormat::Rgb24),
+        ("hflip", PixelFormat::Rgb24),
+        ("vflip", PixelFormat::Rgb24),
+        ("transpose=1", PixelFormat::Rgb24),
+        ("format=gray", PixelFormat::Rgb24),
+        ("negate", PixelFormat::Rgb24),
+        ("negate", PixelFormat::Gray),
+        ("eq=brightness=0.1:contrast=1.2", PixelFormat::Gray),
+    ];
+    println!("| filter | input | window tiles | constraints | per input byte | per output byte | range checks | hashing | filter arithmetic |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (vf, format) in cases {
+        let chain = parse_filtergraph(vf)?;
+        let header = MediaHeader::new(FrameInfo::new(format, 1280, 720), tile)?;
+        let step = Step::new(chain.filters[0].as_ref(), header)?;
+        // An interior tile: the most common shape.
+        let plan = step.plan_tile(1, 1);
+        let parts = TileCircuit::blank(&step, &plan).breakdown()?;
+        let in_bytes = plan.window.len() * header.tile_bytes();
+        let out_bytes = step.output.tile_bytes();
+        println!(
+            "| {vf} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} |",
+            format,
+            plan.window.len(),
+            parts.total,
+            parts.total as f64 / in_bytes as f64,
+            parts.total as f64 / out_bytes as f64,
+            parts.range_checks,
+            parts.hashing,
+            parts.filter
+        );
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux).
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn edit(size: &str, vf: &str, tile: u32, verify_runs: usize, bars: &Bars) -> Result<()> {
+    let (w, h) = crate::parse_size(size)?;
+    let info = FrameInfo::new(PixelFormat::Rgb24, w, h);
+    // Deterministic pseudo-random pixels (xorshift), so runs are comparable.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let data = (0..info.byte_len())
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let frame = Frame::new(info, data)?;
+    let dir = tempfile::tempdir()?;
+    let store = KeyStore::open(dir.path().join("keys"))?;
+    let chain = parse_filtergraph(vf)?;
+    let prover = Prover {
+        store: &store,
+        progress: bars,
+        seed: None,
+    };
+
+    let t = Instant::now();
+    let attested = attest(&frame, &DeviceKey::generate(), tile, "bench", 0)?;
+    let attest_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let keys = prover.setup_chain(&chain, MediaHeader::new(info, tile)?)?;
+    let setup_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let (edited, bundle) = prover.edit(&frame, attested, &chain)?;
+    let prove_s = t.elapsed().as_secs_f64();
+    let tiles: usize = bundle
+        .edit
+        .as_ref()
+        .map_or(0, |e| e.steps.iter().map(|s| s.tiles.len()).sum());
+    let peak = peak_mib();
+
+    let mut verify_ms = vec![];
+    let mut commit_ms = vec![];
+    for _ in 0..verify_runs.max(1) {
+        let t = Instant::now();
+        let report = verify_media(&edited, &bundle, &store);
+        verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            report.valid,
+            "benchmark bundle did not verify: {:?}",
+            report.reason
+        );
+        let t = Instant::now();
+        Commitment::of_frame(&edited, tile)?;
+        commit_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        v[v.len() / 2]
+    };
+    let (verify_med, commit_med) = (median(&mut verify_ms), median(&mut commit_ms));
+    let bundle_bytes = serde_json::to_vec(&bundle)?.len();
+    let summary = json!({
+        "size": size, "vf": vf, "tile": tile,
+        "threads": rayon::current_num_threads(),
+        "circuits": keys.len(),
+        "attest_s": attest_s,
+        "setup_s": setup_s,
+        "prove_s": prove_s,
+        "tiles": tiles,
+        "prove_s_per_tile": prove_s / tiles as f64,
+        "peak_mib": peak,
+        "verify_ms": verify_med,
+        "verify_commitment_ms": commit_med,
+        "verify_proofs_and_chain_ms": verify_med - commit_med,
+        "bundle_bytes": bundle_bytes,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

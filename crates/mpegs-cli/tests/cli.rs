@@ -1,0 +1,230 @@
+//! The `mpegs` binary end to end: the CLI contract (files written, exit codes 0/1/2,
+//! clear messages, no panics) on a small image with 8-pixel tiles.
+
+use mpegs_media::{load_image, save_png_atomic, Frame, FrameInfo, PixelFormat};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mpegs"))
+            .args(args)
+            .env("MPEGS_HOME", self.path("home"))
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally, no signal")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_image(path: &Path, w: u32, h: u32) {
+    let info = FrameInfo::new(PixelFormat::Rgb24, w, h);
+    let data = (0..info.byte_len()).map(|i| (i * 29 % 256) as u8).collect();
+    save_png_atomic(&Frame::new(info, data).unwrap(), path).unwrap();
+}
+
+#[test]
+fn keygen_attest_edit_verify_and_tamper() {
+    let env = Env::new();
+    write_image(&env.path("photo.png"), 19, 11);
+
+    let o = env.run(&["keygen", "-o", "device.key"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let address = String::from_utf8(o.stdout).unwrap();
+    assert!(address.trim().starts_with("0x") && address.trim().len() == 42);
+    let o = env.run(&["keygen", "-o", "device.key"]);
+    assert_eq!(code(&o), 2, "overwriting a key must be refused");
+
+    let o = env.run(&[
+        "attest",
+        "photo.png",
+        "--key",
+        "device.key",
+        "--tile",
+        "8",
+        "--captured-at",
+        "1700000000",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(env.path("photo.png.mpegs.json").exists());
+
+    let o = env.run(&[
+        "edit",
+        "photo.png",
+        "--vf",
+        "crop=12:8:3:2,hflip,format=gray",
+        "-o",
+        "out.png",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = load_image(&env.path("out.png")).unwrap();
+    assert_eq!(out.info, FrameInfo::new(PixelFormat::Gray, 12, 8));
+
+    let o = env.run(&["verify", "out.png"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("VALID") && text.contains(address.trim()),
+        "{text}"
+    );
+    assert!(text.contains("2023-11-14 22:13:20 UTC"), "{text}");
+
+    let o = env.run(&["verify", "out.png", "--json"]);
+    assert_eq!(code(&o), 0);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 3);
+
+    // One changed pixel: exit 1 with a reason.
+    let mut tampered = out.clone();
+    tampered.data[5] ^= 1;
+    save_png_atomic(&tampered, &env.path("tampered.png")).unwrap();
+    let o = env.run(&["verify", "tampered.png", "--bundle", "out.png.mpegs.json"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("altered"));
+
+    // A truncated bundle: exit 2, a clear message, no panic.
+    let bundle = std::fs::read(env.path("out.png.mpegs.json")).unwrap();
+    std::fs::write(env.path("cut.json"), &bundle[..bundle.len() / 3]).unwrap();
+    let o = env.run(&["verify", "out.png", "--bundle", "cut.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not valid JSON"), "{}", stderr(&o));
+
+    // Keys move to another machine: verification there needs the imported set.
+    let o = env.run(&["keys", "export", "keyset"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let other = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mpegs"))
+            .args(args)
+            .env("MPEGS_HOME", env.path("elsewhere"))
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        code(&other(&["verify", "out.png"])),
+        1,
+        "unknown keys must not verify"
+    );
+    assert_eq!(code(&other(&["keys", "import", "keyset"])), 0);
+    let o = other(&["verify", "out.png"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let listed = String::from_utf8(other(&["keys", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains("crop-t8-") && listed.contains("verify"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn bad_input_gets_exit_2_and_a_message() {
+    let env = Env::new();
+    write_image(&env.path("photo.png"), 9, 9);
+    std::fs::write(env.path("notes.txt"), "hello").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["verify", "missing.png"], "cannot read"),
+        (&["attest", "notes.txt", "--key", "nokey"], "cannot decode"),
+        (
+            &["attest", "photo.png", "--key", "nokey"],
+            "cannot read key",
+        ),
+        (
+            &["edit", "photo.png", "--vf", "blur", "-o", "o.png"],
+            "unknown filter 'blur'",
+        ),
+        (
+            &[
+                "edit",
+                "photo.png",
+                "--vf",
+                "crop=w=3:bogus=1",
+                "-o",
+                "o.png",
+            ],
+            "unknown option 'bogus'",
+        ),
+        (
+            &["edit", "photo.png", "--vf", "hflip", "-o", "o.jpg"],
+            ".png",
+        ),
+        (
+            &["edit", "photo.png", "--vf", "hflip", "-o", "o.png"],
+            "cannot read bundle",
+        ),
+        (&["setup", "--vf", "hflip"], "--size"),
+        (&["setup", "--vf", "hflip", "--size", "0x3"], "positive"),
+        (
+            &[
+                "edit",
+                "photo.png",
+                "--vf",
+                "eq=brightness=0.2",
+                "-o",
+                "o.png",
+            ],
+            "cannot read bundle",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = env.run(args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+    // Nothing half-written is left behind.
+    assert!(!env.path("o.png").exists());
+}
+
+#[test]
+fn eq_on_rgb_is_refused_before_any_proving() {
+    let env = Env::new();
+    write_image(&env.path("photo.png"), 9, 9);
+    assert_eq!(code(&env.run(&["keygen", "-o", "k"])), 0);
+    assert_eq!(
+        code(&env.run(&["attest", "photo.png", "--key", "k", "--tile", "8"])),
+        0
+    );
+    let o = env.run(&[
+        "edit",
+        "photo.png",
+        "--vf",
+        "eq=brightness=0.2",
+        "-o",
+        "o.png",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("format=gray before eq"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn filters_lists_every_registered_filter() {
+    let o = Env::new().run(&["filters"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for spec in mpegs_filters::FILTERS {
+        assert!(text.contains(spec.name), "{}", spec.name);
+    }
+}
