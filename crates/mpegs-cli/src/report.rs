@@ -57,14 +57,15 @@ pub fn render(name: &str, r: &Report) -> String {
     }
     for (i, s) in r.steps.iter().enumerate() {
         out.push_str(&format!(
-            "  step {}    {} → {}x{} {}: {} tile proofs ok ({} circuits)\n",
+            "  step {}    {} → {}x{} {}: {} tile proofs ok ({} circuit{})\n",
             i + 1,
             s.filter,
             s.output.header.width,
             s.output.header.height,
             s.output.header.format,
             s.tiles,
-            s.circuits
+            s.circuits,
+            if s.circuits == 1 { "" } else { "s" }
         ));
     }
     if let Some(reason) = &r.reason {

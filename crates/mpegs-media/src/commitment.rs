@@ -22,6 +22,10 @@ pub const FIRST_CHUNK: usize = 9;
 /// Packed elements absorbed by each later permutation (after the chaining value).
 pub const NEXT_CHUNK: usize = 11;
 
+/// Largest width or height mpegs accepts (keeps untrusted headers from asking for
+/// absurd amounts of work).
+pub const MAX_DIMENSION: u32 = 1 << 16;
+
 /// What a commitment binds besides the pixels: format, size and tile size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MediaHeader {
@@ -33,13 +37,31 @@ pub struct MediaHeader {
 
 impl MediaHeader {
     pub fn new(info: FrameInfo, tile: u32) -> Result<Self, MediaError> {
-        check_tile_size(tile)?;
-        Ok(Self {
+        let header = Self {
             format: info.format,
             width: info.width,
             height: info.height,
             tile,
-        })
+        };
+        header.validate()?;
+        Ok(header)
+    }
+
+    /// Checks a header read from untrusted data: a valid tile size and a size
+    /// within [`MAX_DIMENSION`].
+    pub fn validate(&self) -> Result<(), MediaError> {
+        check_tile_size(self.tile)?;
+        if self.width == 0
+            || self.height == 0
+            || self.width > MAX_DIMENSION
+            || self.height > MAX_DIMENSION
+        {
+            return Err(MediaError::InvalidFrame(format!(
+                "{}x{} is outside 1..={MAX_DIMENSION} pixels per side",
+                self.width, self.height
+            )));
+        }
+        Ok(())
     }
 
     pub fn info(&self) -> FrameInfo {
@@ -292,6 +314,27 @@ mod tests {
         // Tile digests bind their coordinates.
         let bytes = tile_bytes(&f, 4, 0, 0);
         assert_ne!(tile_digest(0, 0, &bytes), tile_digest(1, 0, &bytes));
+    }
+
+    #[test]
+    fn untrusted_headers_are_validated() {
+        let ok = MediaHeader {
+            format: PixelFormat::Gray,
+            width: 3,
+            height: 4,
+            tile: 8,
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            MediaHeader { tile: 0, ..ok },
+            MediaHeader { width: 0, ..ok },
+            MediaHeader {
+                height: MAX_DIMENSION + 1,
+                ..ok
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -152,6 +152,23 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_is_committed_as_its_decoded_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jpg");
+        let img =
+            image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([x as u8 * 16, y as u8 * 32, 90]));
+        img.save(&path).unwrap();
+        let frame = load_image(&path).unwrap();
+        assert_eq!(frame.info, FrameInfo::new(PixelFormat::Rgb24, 16, 8));
+        let decoded = image::open(&path).unwrap().to_rgb8().into_raw();
+        assert_eq!(frame.data, decoded);
+        // Other formats are refused with a clear message.
+        let bmp = dir.path().join("a.bmp");
+        std::fs::write(&bmp, b"BM\x00\x00").unwrap();
+        assert!(load_image(&bmp).is_err());
+    }
+
+    #[test]
     fn garbage_is_a_decode_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.png");

@@ -30,6 +30,14 @@ impl MediaRecord {
         }
     }
 
+    /// Checks the header and the commitment's encoding.
+    pub fn validate(&self) -> Result<(), ProvenanceError> {
+        self.header
+            .validate()
+            .map_err(|e| ProvenanceError::Malformed(e.to_string()))?;
+        self.value().map(|_| ())
+    }
+
     /// The commitment as a field element (a malformed one is an error).
     pub fn value(&self) -> Result<Fr, ProvenanceError> {
         fr_from_hex(&self.commitment).map_err(ProvenanceError::Malformed)
@@ -143,12 +151,16 @@ impl Bundle {
         if self.version != BUNDLE_VERSION {
             return bad("nested bundle has an unsupported version");
         }
-        self.media.value()?;
+        self.media.validate()?;
         match (self.kind, &self.attestation, &self.edit) {
             (Kind::Attestation, Some(_), None) => Ok(()),
             (Kind::Edit, None, Some(edit)) => {
                 if edit.steps.is_empty() {
                     return bad("an edit bundle needs at least one step");
+                }
+                for step in &edit.steps {
+                    step.input.validate()?;
+                    step.output.validate()?;
                 }
                 edit.parent.check_structure()
             }

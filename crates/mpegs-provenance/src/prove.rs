@@ -11,12 +11,16 @@ use mpegs_filters::plan::{public_inputs, Step, TilePlan};
 use mpegs_filters::{apply, FilterChain};
 use mpegs_media::poseidon::fr_to_hex;
 use mpegs_media::{Commitment, Frame, MediaHeader};
-use mpegs_zk::backend::{proof_to_bytes, prove, setup, vk_hash};
+use mpegs_zk::backend::{proof_to_bytes, prove, setup, vk_hash, Pk};
 use mpegs_zk::keys::KeyStore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Tile proofs in flight at once (see `prove_step`).
+pub const PARALLEL_TILES: usize = 2;
 
 /// Receives progress of long work (the CLI draws bars; libraries stay quiet).
 pub trait Progress: Sync {
@@ -223,33 +227,39 @@ impl Prover<'_> {
         }
         let mut proofs: Vec<Option<TileProof>> = vec![None; plans.len()];
         for (id, tiles) in &by_circuit {
-            // One proving key in memory at a time; two tiles proven concurrently so
-            // single-threaded synthesis overlaps with the parallel MSMs.
+            // One proving key in memory at a time, and exactly PARALLEL_TILES proofs
+            // in flight: single-threaded synthesis of one overlaps the parallel
+            // MSMs/FFTs of the other. The workers are plain threads, not rayon
+            // tasks: a rayon task waiting on the prover's inner parallelism would
+            // steal further tile tasks and keep dozens of proofs (≈1 GB each) alive.
             let pk = self
                 .store
                 .proving_key(id)?
                 .ok_or_else(|| mpegs_zk::ZkError::MissingKey(id.clone()))?;
-            let done: Vec<(usize, TileProof)> = tiles
-                .par_iter()
-                .map(|&i| {
-                    let plan = &plans[i];
-                    let circuit = TileCircuit::new(step, plan, input, c_in, c_out);
-                    let salt = ((index as u64) << 32) | i as u64;
-                    let proof = prove(&pk, circuit, &mut self.rng(salt))?;
-                    self.progress.advance(1);
-                    Ok((
-                        i,
-                        TileProof {
-                            tile: [plan.out_tile.0, plan.out_tile.1],
-                            circuit: id.clone(),
-                            public_inputs: public_inputs(c_in.value, c_out.value, plan)
-                                .iter()
-                                .map(fr_to_hex)
-                                .collect(),
-                            proof: format!("0x{}", hex::encode(proof_to_bytes(&proof))),
-                        },
-                    ))
-                })
+            let next = AtomicUsize::new(0);
+            let results = Mutex::new(Vec::with_capacity(tiles.len()));
+            std::thread::scope(|scope| {
+                for _ in 0..PARALLEL_TILES {
+                    scope.spawn(|| {
+                        while let Some(&i) = tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            let outcome = self
+                                .prove_tile(index, i, id, &pk, step, &plans[i], input, c_in, c_out);
+                            let failed = outcome.is_err();
+                            results
+                                .lock()
+                                .expect("results lock")
+                                .push(outcome.map(|p| (i, p)));
+                            if failed {
+                                next.store(tiles.len(), Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            let done: Vec<(usize, TileProof)> = results
+                .into_inner()
+                .expect("results lock")
+                .into_iter()
                 .collect::<Result<_, ProvenanceError>>()?;
             for (i, p) in done {
                 proofs[i] = Some(p);
@@ -260,5 +270,33 @@ impl Prover<'_> {
             .into_iter()
             .map(|p| p.expect("every tile proven"))
             .collect())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn prove_tile(
+        &self,
+        step_index: usize,
+        tile_index: usize,
+        id: &str,
+        pk: &Pk,
+        step: &Step<'_>,
+        plan: &TilePlan,
+        input: &Frame,
+        c_in: &Commitment,
+        c_out: &Commitment,
+    ) -> Result<TileProof, ProvenanceError> {
+        let circuit = TileCircuit::new(step, plan, input, c_in, c_out);
+        let salt = ((step_index as u64) << 32) | tile_index as u64;
+        let proof = prove(pk, circuit, &mut self.rng(salt))?;
+        self.progress.advance(1);
+        Ok(TileProof {
+            tile: [plan.out_tile.0, plan.out_tile.1],
+            circuit: id.to_string(),
+            public_inputs: public_inputs(c_in.value, c_out.value, plan)
+                .iter()
+                .map(fr_to_hex)
+                .collect(),
+            proof: format!("0x{}", hex::encode(proof_to_bytes(&proof))),
+        })
     }
 }

@@ -241,6 +241,20 @@ fn malformed_bundles_get_clear_errors() {
     let mut v = json(&f.bundle);
     v["media"]["commitment"] = "0xzz".into();
     assert!(from_json(v).is_err());
+    // Headers that would make a verifier divide by zero or allocate absurdly.
+    for (field, value) in [
+        ("tile", 0u64),
+        ("width", 0),
+        ("height", 1 << 40),
+        ("tile", 3),
+    ] {
+        let mut v = json(&f.bundle);
+        v["edit"]["steps"][1]["input"][field] = value.into();
+        assert!(from_json(v).is_err(), "{field}={value}");
+        let mut v = json(&f.bundle);
+        v["edit"]["parent"]["media"][field] = value.into();
+        assert!(from_json(v).is_err(), "parent {field}={value}");
+    }
 }
 
 #[test]
