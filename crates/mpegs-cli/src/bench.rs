@@ -40,6 +40,9 @@ enum BenchWhat {
         vf: String,
         #[arg(long, default_value_t = crate::DEFAULT_TILE)]
         tile: u32,
+        /// Pixel format of the random input image.
+        #[arg(long, default_value = "rgb24")]
+        format: String,
         /// Verification repetitions (the median is reported).
         #[arg(long, default_value_t = 5)]
         verify_runs: usize,
@@ -53,8 +56,12 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
             size,
             vf,
             tile,
+            format,
             verify_runs,
-        } => edit(&size, &vf, tile, verify_runs, bars),
+        } => {
+            let format = format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?;
+            edit(&size, &vf, tile, format, verify_runs, bars)
+        }
     }
 }
 
@@ -104,9 +111,16 @@ fn peak_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn edit(size: &str, vf: &str, tile: u32, verify_runs: usize, bars: &Bars) -> Result<()> {
+fn edit(
+    size: &str,
+    vf: &str,
+    tile: u32,
+    format: PixelFormat,
+    verify_runs: usize,
+    bars: &Bars,
+) -> Result<()> {
     let (w, h) = crate::parse_size(size)?;
-    let info = FrameInfo::new(PixelFormat::Rgb24, w, h);
+    let info = FrameInfo::new(format, w, h);
     // Deterministic pseudo-random pixels (xorshift), so runs are comparable.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let data = (0..info.byte_len())
@@ -166,7 +180,7 @@ fn edit(size: &str, vf: &str, tile: u32, verify_runs: usize, bars: &Bars) -> Res
     let (verify_med, commit_med) = (median(&mut verify_ms), median(&mut commit_ms));
     let bundle_bytes = serde_json::to_vec(&bundle)?.len();
     let summary = json!({
-        "size": size, "vf": vf, "tile": tile,
+        "size": size, "format": format, "vf": vf, "tile": tile,
         "threads": rayon::current_num_threads(),
         "circuits": keys.len(),
         "attest_s": attest_s,

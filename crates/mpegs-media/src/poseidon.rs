@@ -1,10 +1,17 @@
-//! Native Poseidon over BN254 with circomlib's parameters (via `light-poseidon`),
-//! plus the domain-separation tags every mpegs hash starts with.
+//! Native Poseidon over BN254 with circomlib's parameters (constants from
+//! `light-poseidon`), plus the domain-separation tags every mpegs hash starts with.
+//!
+//! The permutation is our own, because it is on the verifier's hot path (every
+//! published pixel is re-hashed): the partial rounds use a precomputation that
+//! roughly halves the field multiplications of the textbook form `light-poseidon`
+//! implements. Tests check it against `light-poseidon` and circomlibjs vectors.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
-use light_poseidon::{Poseidon, PoseidonHasher};
-use std::cell::RefCell;
+use ark_ff::{Field, Zero};
+use light_poseidon::parameters::bn254_x5::get_poseidon_parameters;
+use light_poseidon::PoseidonParameters;
+use std::sync::OnceLock;
 
 /// Widest instance used: 12 inputs (state width 13), the cheapest per absorbed byte
 /// among the circomlib widths `light-poseidon` ships constants for.
@@ -22,8 +29,112 @@ pub fn tag(bytes: &[u8]) -> Fr {
     Fr::from_be_bytes_mod_order(bytes)
 }
 
-thread_local! {
-    static HASHERS: RefCell<Vec<Option<Poseidon<Fr>>>> = const { RefCell::new(vec![]) };
+/// circomlib's parameters for a state width (2..=13), as shipped by `light-poseidon`.
+pub fn parameters(width: usize) -> &'static PoseidonParameters<Fr> {
+    static PARAMS: OnceLock<Vec<PoseidonParameters<Fr>>> = OnceLock::new();
+    let all = PARAMS.get_or_init(|| {
+        (2..=MAX_INPUTS as u8 + 1)
+            .map(|t| get_poseidon_parameters::<Fr>(t).expect("circomlib widths 2..=13 exist"))
+            .collect()
+    });
+    &all[width - 2]
+}
+
+/// Precomputed linear algebra of the partial rounds for one width.
+///
+/// A partial round is `s ← M·(D·(s + c) + e₀·y)` where `D` zeroes element 0 and `y`
+/// is the S-box output. With `A = M·D` the state after r rounds is
+/// `A^r·s⁰ + Σ_q A^(r−q)·(M·e₀)·y_q + K_r`, so each S-box input is a direct linear
+/// combination of the state entering the partial rounds and earlier S-box outputs.
+/// Natively this halves the multiplications; in-circuit it avoids multiplying
+/// growing linear combinations by M every round.
+pub struct PartialRounds {
+    /// Row 0 of A^k, k = 0..=R.
+    pub rows: Vec<Vec<Fr>>,
+    /// A^k·(M·e₀), k = 0..R.
+    pub spread: Vec<Vec<Fr>>,
+    /// Constant part of the state after r rounds, r = 0..=R.
+    pub konst: Vec<Vec<Fr>>,
+    /// A^R.
+    pub a_pow: Vec<Vec<Fr>>,
+}
+
+fn mat_vec(m: &[Vec<Fr>], v: &[Fr]) -> Vec<Fr> {
+    m.iter()
+        .map(|row| row.iter().zip(v).map(|(a, b)| *a * b).sum())
+        .collect()
+}
+
+fn mat_mul(a: &[Vec<Fr>], b: &[Vec<Fr>]) -> Vec<Vec<Fr>> {
+    let n = a.len();
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| (0..n).map(|k| a[i][k] * b[k][j]).sum())
+                .collect()
+        })
+        .collect()
+}
+
+fn precompute_partial(w: usize) -> PartialRounds {
+    let p = parameters(w);
+    let a: Vec<Vec<Fr>> = p
+        .mds
+        .iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(j, m)| if j == 0 { Fr::zero() } else { *m })
+                .collect()
+        })
+        .collect();
+    let rounds = p.partial_rounds;
+    let half = p.full_rounds / 2;
+    let mut pow: Vec<Vec<Fr>> = (0..w)
+        .map(|i| (0..w).map(|j| Fr::from((i == j) as u64)).collect())
+        .collect();
+    let mut rows = vec![pow[0].clone()];
+    let mut spread = vec![p.mds.iter().map(|row| row[0]).collect::<Vec<Fr>>()];
+    let mut konst = vec![vec![Fr::zero(); w]];
+    for r in 1..=rounds {
+        pow = mat_mul(&a, &pow);
+        rows.push(pow[0].clone());
+        if r < rounds {
+            let next = mat_vec(&a, spread.last().expect("non-empty"));
+            spread.push(next);
+        }
+        let c = &p.ark[(half + r - 1) * w..(half + r) * w];
+        let shifted: Vec<Fr> = konst[r - 1].iter().zip(c).map(|(k, c)| *k + c).collect();
+        konst.push(mat_vec(&a, &shifted));
+    }
+    PartialRounds {
+        rows,
+        spread,
+        konst,
+        a_pow: pow,
+    }
+}
+
+/// The partial-round precomputation for a state width (2..=13).
+pub fn partial_rounds(width: usize) -> &'static PartialRounds {
+    static CACHE: OnceLock<Vec<PartialRounds>> = OnceLock::new();
+    &CACHE.get_or_init(|| (2..=MAX_INPUTS + 1).map(precompute_partial).collect())[width - 2]
+}
+
+fn sbox(x: Fr) -> Fr {
+    let x2 = x.square();
+    x2.square() * x
+}
+
+fn full_round(p: &PoseidonParameters<Fr>, round: usize, state: &mut [Fr], scratch: &mut [Fr]) {
+    let w = state.len();
+    for (i, s) in state.iter_mut().enumerate() {
+        *s = sbox(*s + p.ark[round * w + i]);
+    }
+    for (i, out) in scratch.iter_mut().enumerate() {
+        *out = p.mds[i].iter().zip(state.iter()).map(|(m, s)| *m * s).sum();
+    }
+    state.copy_from_slice(scratch);
 }
 
 /// circomlib `Poseidon(n)` of `inputs` (1 ≤ n ≤ 12).
@@ -37,15 +148,48 @@ pub fn hash(inputs: &[Fr]) -> Fr {
         (1..=MAX_INPUTS).contains(&n),
         "poseidon arity {n} out of range"
     );
-    HASHERS.with(|cell| {
-        let mut hashers = cell.borrow_mut();
-        if hashers.len() <= n {
-            hashers.resize_with(n + 1, || None);
+    let w = n + 1;
+    let p = parameters(w);
+    let pre = partial_rounds(w);
+    let mut state = [Fr::zero(); MAX_INPUTS + 1];
+    let mut scratch = [Fr::zero(); MAX_INPUTS + 1];
+    let (state, scratch) = (&mut state[..w], &mut scratch[..w]);
+    state[1..].copy_from_slice(inputs);
+    let half = p.full_rounds / 2;
+    for round in 0..half {
+        full_round(p, round, state, scratch);
+    }
+    let rounds = p.partial_rounds;
+    let mut outputs = [Fr::zero(); 80];
+    for r in 1..=rounds {
+        let mut x = pre.konst[r - 1][0] + p.ark[(half + r - 1) * w];
+        x += pre.rows[r - 1]
+            .iter()
+            .zip(state.iter())
+            .map(|(a, s)| *a * s)
+            .sum::<Fr>();
+        for q in 1..r {
+            x += pre.spread[r - 1 - q][0] * outputs[q - 1];
         }
-        let hasher = hashers[n]
-            .get_or_insert_with(|| Poseidon::<Fr>::new_circom(n).expect("arity checked above"));
-        hasher.hash(inputs).expect("arity checked above")
-    })
+        outputs[r - 1] = sbox(x);
+    }
+    for (i, out) in scratch.iter_mut().enumerate() {
+        let mut v = pre.konst[rounds][i];
+        v += pre.a_pow[i]
+            .iter()
+            .zip(state.iter())
+            .map(|(a, s)| *a * s)
+            .sum::<Fr>();
+        for q in 1..=rounds {
+            v += pre.spread[rounds - q][i] * outputs[q - 1];
+        }
+        *out = v;
+    }
+    state.copy_from_slice(scratch);
+    for round in half + rounds..p.full_rounds + rounds {
+        full_round(p, round, state, scratch);
+    }
+    state[0]
 }
 
 /// `0x`-prefixed, 64-digit big-endian hex of a field element.
@@ -59,7 +203,7 @@ pub fn fr_from_hex(s: &str) -> Result<Fr, String> {
     let digits = s
         .strip_prefix("0x")
         .ok_or_else(|| format!("field element '{s}' must start with 0x"))?;
-    if digits.is_empty() || digits.len() > 64 {
+    if digits.is_empty() || digits.len() > 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("field element '{s}' must have 1 to 64 hex digits"));
     }
     let padded = format!("{digits:0>64}");
@@ -86,6 +230,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fast_permutation_equals_light_poseidon() {
+        use light_poseidon::{Poseidon, PoseidonHasher};
+        for n in 1..=MAX_INPUTS {
+            let inputs: Vec<Fr> = (0..n as u64)
+                .map(|i| Fr::from(i * 7919 + 13) - Fr::from(n as u64))
+                .collect();
+            let reference = Poseidon::<Fr>::new_circom(n)
+                .unwrap()
+                .hash(&inputs)
+                .unwrap();
+            assert_eq!(hash(&inputs), reference, "arity {n}");
+        }
+    }
+
+    #[test]
     fn hex_round_trip_and_modulus_check() {
         let x = hash(&[Fr::from(1u64), Fr::from(2u64)]);
         assert_eq!(fr_from_hex(&fr_to_hex(&x)).unwrap(), x);
@@ -93,5 +252,6 @@ mod tests {
         assert!(fr_from_hex(modulus).is_err());
         assert!(fr_from_hex("12").is_err());
         assert!(fr_from_hex("0xzz").is_err());
+        assert!(fr_from_hex("0x+0").is_err());
     }
 }

@@ -12,8 +12,10 @@ use mpegs_media::poseidon::fr_from_hex;
 use mpegs_media::{Commitment, Frame};
 use mpegs_zk::backend::{batch_verify, prepare, proof_from_bytes, verify, vk_hash, BatchItem, Vk};
 use mpegs_zk::keys::KeyStore;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Who captured the original.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -50,7 +52,9 @@ pub struct Report {
 
 struct Checker<'a> {
     store: &'a KeyStore,
-    keys: HashMap<String, Vk>,
+    /// Trusted keys by circuit id, with their hashes (one `Arc` per circuit, so a
+    /// batch groups all proofs of a circuit under one key).
+    keys: HashMap<String, (Arc<Vk>, String)>,
     origin: Option<OriginReport>,
     steps: Vec<StepReport>,
     proofs: usize,
@@ -168,7 +172,7 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn key(&mut self, id: &str, pinned: &str) -> Result<Vk, String> {
+    fn key(&mut self, id: &str, pinned: &str) -> Result<Arc<Vk>, String> {
         if !self.keys.contains_key(id) {
             let vk = self
                 .store
@@ -177,16 +181,16 @@ impl Checker<'_> {
                 .ok_or_else(|| {
                     format!("no verifying key for circuit {id} in the local key store (import a trusted key set with `mpegs keys import`)")
                 })?;
-            self.keys.insert(id.to_string(), vk);
+            let hash = vk_hash(&vk);
+            self.keys.insert(id.to_string(), (Arc::new(vk), hash));
         }
-        let vk = self.keys[id].clone();
-        let actual = vk_hash(&vk);
+        let (vk, actual) = &self.keys[id];
         if actual != pinned {
             return Err(format!(
                 "circuit {id}: the bundle pins verifying key {pinned}, the trusted store has {actual}"
             ));
         }
-        Ok(vk)
+        Ok(Arc::clone(vk))
     }
 
     fn check_step(&mut self, record: &StepRecord) -> Result<(), String> {
@@ -214,7 +218,7 @@ impl Checker<'_> {
         }
         let mut keys = Vec::with_capacity(plans.len());
         let mut inputs = Vec::with_capacity(plans.len());
-        let mut proofs = Vec::with_capacity(plans.len());
+        let mut encoded = Vec::with_capacity(plans.len());
         for (plan, tile) in plans.iter().zip(&record.tiles) {
             let at = format!("tile ({}, {})", plan.out_tile.0, plan.out_tile.1);
             if tile.tile != [plan.out_tile.0, plan.out_tile.1] {
@@ -244,14 +248,23 @@ impl Checker<'_> {
             }
             let bytes = hex::decode(tile.proof.trim_start_matches("0x"))
                 .map_err(|_| format!("{at}: proof is not hex"))?;
-            proofs.push(proof_from_bytes(&bytes).map_err(|e| format!("{at}: {e}"))?);
+            encoded.push((at, bytes));
             inputs.push(expected);
         }
+        // Decoding checks curve and subgroup membership: the costly part, in parallel.
+        let proofs = encoded
+            .par_iter()
+            .map(|(at, bytes)| proof_from_bytes(bytes).map_err(|e| format!("{at}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
         let items: Vec<BatchItem<'_>> = keys
             .iter()
             .zip(inputs)
             .zip(proofs)
-            .map(|((vk, public), proof)| BatchItem { vk, public, proof })
+            .map(|((vk, public), proof)| BatchItem {
+                vk: vk.as_ref(),
+                public,
+                proof,
+            })
             .collect();
         if !batch_verify(&items) {
             // Name the first failing tile.

@@ -89,7 +89,8 @@ pub fn batch_verify(items: &[BatchItem<'_>]) -> bool {
         g1.push((*a).into());
         g2.push(it.proof.b.into());
     }
-    // Group by verifying key (pointer identity: one loaded key per circuit).
+    // Group by verifying key (pointer identity: callers pass one shared key per
+    // circuit; equal keys at different addresses are merely checked separately).
     let mut groups: Vec<(&Vk, Vec<usize>)> = Vec::new();
     for (i, it) in items.iter().enumerate() {
         match groups.iter_mut().find(|(vk, _)| std::ptr::eq(*vk, it.vk)) {

@@ -157,6 +157,46 @@ mod tests {
         assert_eq!(d.value, Some(native_digest(2, 1, &bytes)));
     }
 
+    /// design.md §3: packing is only injective if every packed byte is range-checked.
+    /// Without the checks, (b₀ + 256, b₁ − 1) packs exactly like (b₀, b₁): a forged
+    /// tile opens the honest commitment. With them, the forgery is unsatisfiable.
+    #[test]
+    fn skipping_range_checks_would_let_a_forged_tile_open() {
+        let f = frame();
+        let c = Commitment::of_frame(&f, 4).unwrap();
+        let honest = tile_bytes(&f, 4, 0, 0);
+        assert!(honest[1] > 0, "fixture needs a non-zero second byte");
+        let mut forged: Vec<Fr> = honest.iter().map(|v| Fr::from(*v as u64)).collect();
+        forged[0] += Fr::from(256u64);
+        forged[1] -= Fr::from(1u64);
+        for checked in [false, true] {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let b = Builder::new(cs.clone());
+            let vars: Vec<Num> = forged
+                .iter()
+                .map(|v| {
+                    let x = b.witness(Some(*v)).unwrap();
+                    if checked {
+                        crate::range::enforce_range(&b, &x, 8).unwrap();
+                    }
+                    x
+                })
+                .collect();
+            let path: Vec<Num> = c
+                .tree
+                .path(0)
+                .into_iter()
+                .map(|s| b.witness(Some(s)).unwrap())
+                .collect();
+            let com = b.input(Some(c.value)).unwrap();
+            let zero = Num::zero();
+            open_tile(&b, &c.header, &com, &zero, &zero, &vars, &path).unwrap();
+            // The forged pixel value 256 + b₀ is not a byte, yet without range checks
+            // the opening holds.
+            assert_eq!(cs.is_satisfied().unwrap(), !checked, "checked = {checked}");
+        }
+    }
+
     #[test]
     fn honest_opening_holds_and_tampering_fails() {
         let f = frame();

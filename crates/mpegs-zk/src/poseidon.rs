@@ -1,106 +1,15 @@
 //! Poseidon permutation in R1CS with exactly the constants `light-poseidon` (and so
-//! circomlib) uses, so in-circuit and native hashes agree bit for bit.
+//! circomlib) uses, so in-circuit and native hashes agree bit for bit. The partial
+//! rounds are assembled from [`PartialRounds`] (shared with the native hash): each
+//! S-box input is built directly instead of multiplying growing linear
+//! combinations by the MDS matrix every round (10× faster synthesis, identical
+//! constraints).
 
 use crate::num::{Builder, Num};
 use ark_bn254::Fr;
 use ark_relations::gr1cs::SynthesisError;
-use light_poseidon::parameters::bn254_x5::get_poseidon_parameters;
 use light_poseidon::PoseidonParameters;
-use std::sync::OnceLock;
-
-fn parameters(width: usize) -> &'static PoseidonParameters<Fr> {
-    static PARAMS: OnceLock<Vec<PoseidonParameters<Fr>>> = OnceLock::new();
-    let all = PARAMS.get_or_init(|| {
-        (2..=13u8)
-            .map(|t| get_poseidon_parameters::<Fr>(t).expect("widths 2..=13 exist"))
-            .collect()
-    });
-    &all[width - 2]
-}
-
-/// Precomputed linear algebra of the partial rounds for one width.
-///
-/// A partial round is `s ← M·(D·(s + c) + e₀·y)` where `D` zeroes element 0 and `y`
-/// is the S-box output. With `A = M·D` the state after r rounds is
-/// `A^r·s⁰ + Σ_q A^(r−q)·(M·e₀·y_q) + K_r`, so each S-box input is a direct linear
-/// combination of the state entering the partial rounds and earlier S-box outputs.
-/// Building it this way avoids multiplying growing combinations by M every round
-/// (which made synthesis ~30× slower); the constraints are identical.
-struct Partial {
-    /// Row 0 of A^k, k = 0..=R.
-    rows: Vec<Vec<Fr>>,
-    /// A^k·(M·e₀), k = 0..R.
-    spread: Vec<Vec<Fr>>,
-    /// Constant part of the state after r rounds, r = 0..=R.
-    konst: Vec<Vec<Fr>>,
-    /// A^R.
-    a_pow: Vec<Vec<Fr>>,
-}
-
-fn mat_vec(m: &[Vec<Fr>], v: &[Fr]) -> Vec<Fr> {
-    m.iter()
-        .map(|row| row.iter().zip(v).map(|(a, b)| *a * b).sum())
-        .collect()
-}
-
-fn mat_mul(a: &[Vec<Fr>], b: &[Vec<Fr>]) -> Vec<Vec<Fr>> {
-    let n = a.len();
-    (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| (0..n).map(|k| a[i][k] * b[k][j]).sum())
-                .collect()
-        })
-        .collect()
-}
-
-fn partial(width: usize) -> &'static Partial {
-    static CACHE: OnceLock<Vec<Partial>> = OnceLock::new();
-    let all = CACHE.get_or_init(|| {
-        (2..=13)
-            .map(|w| {
-                let p = parameters(w);
-                let a: Vec<Vec<Fr>> = p
-                    .mds
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .enumerate()
-                            .map(|(j, m)| if j == 0 { Fr::from(0u64) } else { *m })
-                            .collect()
-                    })
-                    .collect();
-                let rounds = p.partial_rounds;
-                let half = p.full_rounds / 2;
-                let mut pow: Vec<Vec<Fr>> = (0..w)
-                    .map(|i| (0..w).map(|j| Fr::from((i == j) as u64)).collect())
-                    .collect();
-                let mut rows = vec![pow[0].clone()];
-                let mut spread = vec![p.mds.iter().map(|row| row[0]).collect::<Vec<Fr>>()];
-                let mut konst = vec![vec![Fr::from(0u64); w]];
-                for r in 1..=rounds {
-                    pow = mat_mul(&a, &pow);
-                    rows.push(pow[0].clone());
-                    if r < rounds {
-                        let next = mat_vec(&a, spread.last().expect("non-empty"));
-                        spread.push(next);
-                    }
-                    let c = &p.ark[(half + r - 1) * w..(half + r) * w];
-                    let shifted: Vec<Fr> =
-                        konst[r - 1].iter().zip(c).map(|(k, c)| *k + c).collect();
-                    konst.push(mat_vec(&a, &shifted));
-                }
-                Partial {
-                    rows,
-                    spread,
-                    konst,
-                    a_pow: pow,
-                }
-            })
-            .collect()
-    });
-    &all[width - 2]
-}
+use mpegs_media::poseidon::{parameters, partial_rounds, PartialRounds};
 
 /// circomlib `Poseidon(n)` of `inputs` (1 ≤ n ≤ 12): 3 constraints per S-box, i.e.
 /// 3·(8·(n+1) + partial rounds) constraints.
@@ -115,7 +24,7 @@ pub fn hash(b: &Builder, inputs: &[Num]) -> Result<Num, SynthesisError> {
     for round in 0..half {
         state = full_round(b, p, round, &state)?;
     }
-    state = partial_rounds(b, p, partial(width), &state)?;
+    state = synthesize_partial_rounds(b, p, partial_rounds(width), &state)?;
     for round in half + p.partial_rounds..p.full_rounds + p.partial_rounds {
         state = full_round(b, p, round, &state)?;
     }
@@ -139,10 +48,10 @@ fn full_round(
         .collect())
 }
 
-fn partial_rounds(
+fn synthesize_partial_rounds(
     b: &Builder,
     p: &PoseidonParameters<Fr>,
-    pre: &Partial,
+    pre: &PartialRounds,
     start: &[Num],
 ) -> Result<Vec<Num>, SynthesisError> {
     let width = start.len();
