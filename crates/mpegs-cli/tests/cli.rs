@@ -19,9 +19,13 @@ impl Env {
         self.dir.path().join(name)
     }
     fn run(&self, args: &[&str]) -> Output {
+        self.run_as("home", args)
+    }
+    /// Runs with `MPEGS_HOME` set to `home` (another "machine" with its own keys).
+    fn run_as(&self, home: &str, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_mpegs"))
             .args(args)
-            .env("MPEGS_HOME", self.path("home"))
+            .env("MPEGS_HOME", self.path(home))
             .current_dir(self.dir.path())
             .output()
             .unwrap()
@@ -113,14 +117,7 @@ fn keygen_attest_edit_verify_and_tamper() {
     // Keys move to another machine: verification there needs the imported set.
     let o = env.run(&["keys", "export", "keyset"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let other = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_mpegs"))
-            .args(args)
-            .env("MPEGS_HOME", env.path("elsewhere"))
-            .current_dir(env.dir.path())
-            .output()
-            .unwrap()
-    };
+    let other = |args: &[&str]| env.run_as("elsewhere", args);
     assert_eq!(
         code(&other(&["verify", "out.png"])),
         1,

@@ -113,6 +113,11 @@ impl<'a> TileCircuit<'a> {
     }
 }
 
+/// A Merkle path's siblings as private variables.
+fn witness_path(b: &Builder, siblings: &[Fr]) -> Result<Vec<Num>, SynthesisError> {
+    siblings.iter().map(|s| b.witness(Some(*s))).collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pointwise_bytes(
     b: &Builder,
@@ -174,10 +179,7 @@ impl TileCircuit<'_> {
             let bytes = witness_bytes(b, &values)?;
             mark(|p| &mut p.range_checks, start);
             let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
-            let path = self.input_paths[i]
-                .iter()
-                .map(|s| b.witness(Some(*s)))
-                .collect::<Result<Vec<_>, _>>()?;
+            let path = witness_path(b, &self.input_paths[i])?;
             let start = count();
             open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &path)?;
             mark(|p| &mut p.hashing, start);
@@ -186,11 +188,7 @@ impl TileCircuit<'_> {
         let start = count();
         let out = self.output_bytes(b, &slots)?;
         mark(|p| &mut p.filter, start);
-        let path = self
-            .output_path
-            .iter()
-            .map(|s| b.witness(Some(*s)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let path = witness_path(b, &self.output_path)?;
         let start = count();
         open_tile(b, &self.step.output, &c_out, &ox, &oy, &out, &path)?;
         mark(|p| &mut p.hashing, start);

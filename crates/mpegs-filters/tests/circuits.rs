@@ -6,18 +6,13 @@ use ark_bn254::Fr;
 use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::plan::{Shape, Step};
 use mpegs_filters::{apply, parse_filtergraph};
-use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_media::{Commitment, Frame, MediaHeader, PixelFormat};
 use mpegs_zk::ConstraintSynthesizer;
 use mpegs_zk::ConstraintSystem;
-use rand::{Rng, SeedableRng};
+mod common;
+use common::random_frame;
 
 const TILE: u32 = 4;
-
-fn random_frame(format: PixelFormat, w: u32, h: u32, seed: u64) -> Frame {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let info = FrameInfo::new(format, w, h);
-    Frame::new(info, (0..info.byte_len()).map(|_| rng.gen()).collect()).unwrap()
-}
 
 fn satisfied(circuit: TileCircuit<'_>) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();

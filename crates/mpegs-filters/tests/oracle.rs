@@ -4,15 +4,11 @@
 
 use mpegs_filters::{apply, parse_filtergraph};
 use mpegs_media::{Frame, FrameInfo, PixelFormat};
+mod common;
+use common::random_frame;
 use rand::{Rng, SeedableRng};
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn random_frame(format: PixelFormat, w: u32, h: u32, seed: u64) -> Frame {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let info = FrameInfo::new(format, w, h);
-    Frame::new(info, (0..info.byte_len()).map(|_| rng.gen()).collect()).unwrap()
-}
 
 /// Runs `ffmpeg -vf vf` on raw pixels and returns raw pixels in `out_format`.
 fn ffmpeg(input: &Frame, vf: &str, out_format: PixelFormat) -> Vec<u8> {

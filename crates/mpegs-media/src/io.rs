@@ -4,7 +4,7 @@
 //! decoded RGB/gray samples as this decoder produces them, not the compressed bytes.
 
 use crate::{Frame, FrameInfo, MediaError, PixelFormat};
-use image::{DynamicImage, ImageFormat};
+use image::{DynamicImage, ImageEncoder, ImageFormat};
 use std::io::Write;
 use std::path::Path;
 
@@ -87,35 +87,12 @@ pub fn save_png_atomic(frame: &Frame, path: &Path) -> Result<(), MediaError> {
     };
     let mut encoded = Vec::new();
     image::codecs::png::PngEncoder::new(&mut encoded)
-        .write_image_impl(&frame.data, frame.width(), frame.height(), color)
+        .write_image(&frame.data, frame.width(), frame.height(), color)
         .map_err(|e| MediaError::Write {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
     write_atomic(path, &encoded)
-}
-
-trait WriteImage {
-    fn write_image_impl(
-        self,
-        data: &[u8],
-        w: u32,
-        h: u32,
-        color: image::ExtendedColorType,
-    ) -> image::ImageResult<()>;
-}
-
-impl<W: Write> WriteImage for image::codecs::png::PngEncoder<W> {
-    fn write_image_impl(
-        self,
-        data: &[u8],
-        w: u32,
-        h: u32,
-        color: image::ExtendedColorType,
-    ) -> image::ImageResult<()> {
-        use image::ImageEncoder;
-        self.write_image(data, w, h, color)
-    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a
