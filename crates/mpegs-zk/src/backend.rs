@@ -6,7 +6,7 @@ use crate::ZkError;
 use ark_bn254::{Bn254, Fr, G1Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{CurveGroup, VariableBaseMSM};
-use ark_ff::{PrimeField, UniformRand, Zero};
+use ark_ff::{UniformRand, Zero};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -164,16 +164,6 @@ pub fn vk_from_bytes(bytes: &[u8]) -> Result<Vk, ZkError> {
 pub fn vk_hash(vk: &Vk) -> String {
     let digest = Sha256::digest(vk_to_bytes(vk));
     format!("sha256:{}", hex::encode(digest))
-}
-
-/// Field elements from a public-input list of u64s (helper for callers/tests).
-pub fn field_inputs(values: &[u64]) -> Vec<Fr> {
-    values.iter().map(|v| Fr::from(*v)).collect()
-}
-
-/// Keeps `PrimeField` in scope for callers that only need conversions.
-pub fn modulus_bits() -> u32 {
-    Fr::MODULUS_BIT_SIZE
 }
 
 #[cfg(test)]
