@@ -1,7 +1,10 @@
 //! `mpegs bench`: the numbers in BENCHMARKS.md.
 //!
-//! - `constraints`: constraints per input/output byte of every filter on an interior
-//!   tile, split into range checks, hashing and filter arithmetic.
+//! - `constraints`: constraints per input/output byte and per output pixel of every
+//!   filter on an interior tile, split into range checks, hashing and filter
+//!   arithmetic; the redundancy of windowed filters (input tiles opened per input
+//!   tile over a whole 720p frame); with `--prove`, key generation and proving time
+//!   of that tile.
 //! - `edit`: the whole pipeline on a random image — key generation, proving (per tile
 //!   and total), peak memory, and verification (commitment recomputation and proofs).
 
@@ -31,6 +34,12 @@ enum BenchWhat {
     Constraints {
         #[arg(long, default_value_t = crate::DEFAULT_TILE)]
         tile: u32,
+        /// Also generate keys for and prove one interior tile per filter (slow).
+        #[arg(long)]
+        prove: bool,
+        /// Only filters whose chain contains this text.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Attest, prove and verify a chain on a random image of the given size.
     Edit {
@@ -51,7 +60,7 @@ enum BenchWhat {
 
 pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
     match args.what {
-        BenchWhat::Constraints { tile } => constraints(tile),
+        BenchWhat::Constraints { tile, prove, only } => constraints(tile, prove, only.as_deref()),
         BenchWhat::Edit {
             size,
             vf,
@@ -65,7 +74,7 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
     }
 }
 
-fn constraints(tile: u32) -> Result<()> {
+fn constraints(tile: u32, prove: bool, only: Option<&str>) -> Result<()> {
     let cases = [
         ("crop=640:360:10:20", PixelFormat::Rgb24),
         ("crop=640:360:64:64", PixelFormat::Rgb24),
@@ -76,10 +85,28 @@ fn constraints(tile: u32) -> Result<()> {
         ("negate", PixelFormat::Rgb24),
         ("negate", PixelFormat::Gray),
         ("eq=brightness=0.1:contrast=1.2", PixelFormat::Gray),
+        ("lut=val*1.5", PixelFormat::Gray),
+        ("lutrgb=r=negval:g=val*0.7:b=val/2", PixelFormat::Rgb24),
+        ("pad=1300:740:10:10:white", PixelFormat::Rgb24),
+        ("pad=1344:784:32:32:white", PixelFormat::Rgb24),
+        ("drawbox=100:100:200:150:black:t=fill", PixelFormat::Rgb24),
+        ("scale=640:360:flags=neighbor", PixelFormat::Gray),
+        ("scale=640:360:flags=area+accurate_rnd", PixelFormat::Gray),
+        ("scale=640:360:flags=bilinear+accurate_rnd", PixelFormat::Gray),
+        ("scale=320:180:flags=area+accurate_rnd", PixelFormat::Gray),
+        ("scale=426:240:flags=area+accurate_rnd", PixelFormat::Gray),
+        ("boxblur=2:2", PixelFormat::Gray),
+        ("boxblur=2:2", PixelFormat::Rgb24),
+        ("boxblur=1:1", PixelFormat::Gray),
     ];
-    println!("| filter | input | window tiles | constraints | per input byte | per output byte | range checks | hashing | filter arithmetic |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    print!("| filter | input | window tiles | constraints | per input byte | per output pixel | range checks | hashing | filter arithmetic | redundancy |");
+    println!("{}", if prove { " key gen | prove |" } else { "" });
+    print!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("{}", if prove { "---|---|" } else { "" });
     for (vf, format) in cases {
+        if only.is_some_and(|o| !vf.contains(o)) {
+            continue;
+        }
         let chain = parse_filtergraph(vf)?;
         let header = MediaHeader::new(FrameInfo::new(format, 1280, 720), tile)?;
         let step = Step::new(chain.filters[0].as_ref(), header)?;
@@ -87,20 +114,48 @@ fn constraints(tile: u32) -> Result<()> {
         let plan = step.plan_tile(1, 1);
         let parts = TileCircuit::blank(&step, &plan).breakdown()?;
         let in_bytes = plan.window.len() * header.tile_bytes();
-        let out_bytes = step.output.tile_bytes();
-        println!(
-            "| {vf} | {} | {} | {} | {:.2} | {:.2} | {} | {} | {} |",
+        let out_pixels = (step.output.tile * step.output.tile) as usize;
+        // Input tiles opened over the whole frame, per input tile.
+        let opened: usize = step.plans().iter().map(|p| p.window.len()).sum();
+        let redundancy = opened as f64 / header.tile_count() as f64;
+        print!(
+            "| {vf} | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} | {:.2} |",
             format,
             plan.window.len(),
             parts.total,
             parts.total as f64 / in_bytes as f64,
-            parts.total as f64 / out_bytes as f64,
+            parts.total as f64 / out_pixels as f64,
             parts.range_checks,
             parts.hashing,
-            parts.filter
+            parts.filter,
+            redundancy,
         );
+        if prove {
+            let (setup_s, prove_s) = time_tile(&step, &plan)?;
+            print!(" {setup_s:.1} s | {prove_s:.2} s |");
+        }
+        println!();
     }
     Ok(())
+}
+
+/// Key generation and one proof of `plan`'s tile with an honest witness (seconds).
+fn time_tile(step: &Step, plan: &mpegs_filters::plan::TilePlan) -> Result<(f64, f64)> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let info = step.input.info();
+    let data = (0..info.byte_len()).map(|_| rng.gen()).collect();
+    let frame = Frame::new(info, data)?;
+    let output = mpegs_filters::apply(step.filter, &frame)?;
+    let c_in = Commitment::of_frame(&frame, step.input.tile)?;
+    let c_out = Commitment::of_frame(&output, step.output.tile)?;
+    let t = Instant::now();
+    let (pk, _vk) = mpegs_zk::backend::setup(TileCircuit::blank(step, plan), &mut rng)?;
+    let setup_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let circuit = TileCircuit::new(step, plan, &frame, &c_in, &c_out);
+    mpegs_zk::backend::prove(&pk, circuit, &mut rng)?;
+    Ok((setup_s, t.elapsed().as_secs_f64()))
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux).

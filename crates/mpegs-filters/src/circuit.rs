@@ -8,8 +8,9 @@
 //! outputs are copies of those bytes, pointwise outputs are fully constrained by the
 //! filter's pixel circuit, and padding outside the output frame is the constant 0.
 
-use crate::plan::{Shape, Step, TilePlan};
-use crate::{Kernel, PixelKernel};
+use crate::arith::{Arith, Val};
+use crate::plan::{Shape, Step, TilePlan, GATHER_FILL, GATHER_FIRST_PIXEL, GATHER_PAD};
+use crate::{Kernel, PixelKernel, RegionKernel};
 use ark_bn254::Fr;
 use mpegs_media::commitment::tile_bytes;
 use mpegs_media::{Commitment, Frame};
@@ -83,13 +84,16 @@ impl<'a> TileCircuit<'a> {
         let t = self.step.output.tile as usize;
         let c_out = self.step.output.format.channels();
         match (&self.plan.shape, self.step.filter.kernel()) {
-            (Shape::Gather { map, .. }, Kernel::Gather(_)) => {
+            (Shape::Gather { map, .. }, Kernel::Gather(k)) => {
                 let mut out = Vec::with_capacity(t * t * c_out);
+                let fill = k.fill(self.step.output.format);
                 for &m in map {
-                    if m == 0 {
+                    if m == GATHER_PAD {
                         out.extend((0..c_out).map(|_| Num::zero()));
+                    } else if m == GATHER_FILL {
+                        out.extend(fill.iter().map(|v| Num::from_u64(*v as u64)));
                     } else {
-                        let m = (m - 1) as usize;
+                        let m = (m - GATHER_FIRST_PIXEL) as usize;
                         let (slot, pixel) = (m / (t * t), m % (t * t));
                         out.extend(
                             (0..c_out).map(|ch| slots[slot][pixel * c_out + ch].num.clone()),
@@ -108,8 +112,57 @@ impl<'a> TileCircuit<'a> {
                 *valid_w,
                 *valid_h,
             ),
+            (Shape::Region { cols, .. }, Kernel::Region(k)) => {
+                self.region_bytes(b, k, slots, *cols)
+            }
             _ => Err(SynthesisError::Unsatisfiable),
         }
+    }
+
+    /// Runs a region kernel in-circuit over the window and lays its output out as
+    /// a padded tile.
+    fn region_bytes(
+        &self,
+        b: &Builder,
+        k: &dyn RegionKernel,
+        slots: &[Vec<ByteVar>],
+        cols: u32,
+    ) -> Result<Vec<Num>, SynthesisError> {
+        let t = self.step.input.tile;
+        let c_in = self.step.input.format.channels();
+        let c_out = self.step.output.format.channels();
+        let (ox, oy) = self.plan.out_tile;
+        let out = self.step.out_rect(ox, oy);
+        let info = self.step.input.info();
+        // The kernel must read inside the window (a plan from another tile fails).
+        let (wx0, wy0) = *self
+            .plan
+            .window
+            .first()
+            .ok_or(SynthesisError::Unsatisfiable)?;
+        let rows = self.plan.window.len() as u32 / cols.max(1);
+        let reads = k.reads(info, out);
+        let inside = reads.x >= wx0 * t
+            && reads.y >= wy0 * t
+            && reads.x + reads.w <= (wx0 + cols) * t
+            && reads.y + reads.h <= (wy0 + rows) * t;
+        if !inside {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let src = |x: u32, y: u32, ch: usize| -> Val {
+            let slot = ((y / t - wy0) * cols + (x / t - wx0)) as usize;
+            let pixel = ((y % t) * t + x % t) as usize;
+            Val::byte(&slots[slot][pixel * c_in + ch])
+        };
+        let vals = k.compute(&Arith::circuit(b), info, out, &src)?;
+        let t_out = self.step.output.tile as usize;
+        let mut bytes = vec![Num::zero(); t_out * t_out * c_out];
+        for (i, v) in vals.iter().enumerate() {
+            let (px, ch) = (i / c_out, i % c_out);
+            let (lx, ly) = (px % out.w as usize, px / out.w as usize);
+            bytes[(ly * t_out + lx) * c_out + ch] = v.to_num();
+        }
+        Ok(bytes)
     }
 }
 

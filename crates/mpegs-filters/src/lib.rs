@@ -5,14 +5,17 @@
 //! output tile to the input tiles it reads, and [`circuit`] turns one output tile of
 //! one filter step into a Groth16 statement.
 
+pub mod arith;
 pub mod circuit;
+pub mod color;
+pub mod expr;
 pub mod filters;
 pub mod graph;
 pub mod options;
 pub mod plan;
 pub mod registry;
 
-use mpegs_media::{Frame, FrameInfo};
+use mpegs_media::{Frame, FrameInfo, PixelFormat};
 use mpegs_zk::range::ByteVar;
 use mpegs_zk::{Builder, Num, SynthesisError};
 use rayon::prelude::*;
@@ -44,6 +47,8 @@ pub enum FilterError {
     Unsupported { filter: String, reason: String },
     #[error("filtergraph syntax: {0}")]
     Syntax(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// A configured filter instance (options parsed and validated).
@@ -77,20 +82,80 @@ pub trait Filter: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The two shapes of filter the framework proves.
+/// The three shapes of filter the framework proves.
 pub enum Kernel<'a> {
-    /// Output pixel (x, y) copies input pixel `source(x, y)`, all channels
-    /// (crop, flips, transpose). Copies of range-checked bytes need no checks.
+    /// Output pixel (x, y) copies input pixel `source(x, y)`, all channels, or is a
+    /// constant fill colour (crop, flips, transpose, pad, drawbox). Copies of
+    /// range-checked bytes need no checks.
     Gather(&'a dyn GatherKernel),
     /// Output pixel (x, y) is a function of input pixel (x, y) alone; input and
     /// output have the same size (format conversion, negate, eq).
     Pointwise(&'a dyn PixelKernel),
+    /// Output pixels are integer arithmetic over a neighbourhood of input pixels
+    /// (scale, boxblur): one definition, run natively or in-circuit through
+    /// [`arith::Arith`].
+    Region(&'a dyn RegionKernel),
 }
 
-/// A pure pixel permutation/selection.
+/// Where a gathered output pixel comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A copy of input pixel (x, y).
+    Pixel(u32, u32),
+    /// The filter's constant fill colour ([`GatherKernel::fill`]).
+    Fill,
+}
+
+/// A pure pixel permutation/selection, with an optional constant fill colour.
 pub trait GatherKernel: Sync {
-    /// The input pixel that output pixel (x, y) copies.
-    fn source(&self, input: FrameInfo, x: u32, y: u32) -> (u32, u32);
+    /// Where output pixel (x, y) comes from.
+    fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source;
+
+    /// The fill colour's bytes in `format` (the output format; only used when
+    /// `source` can return [`Source::Fill`]).
+    fn fill(&self, format: PixelFormat) -> Vec<u8> {
+        vec![0; format.channels()]
+    }
+}
+
+/// A rectangle of pixels: columns `x..x + w`, rows `y..y + h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn new(x: u32, y: u32, w: u32, h: u32) -> Self {
+        Self { x, y, w, h }
+    }
+}
+
+/// A filter whose output pixels are computed from a neighbourhood of input pixels.
+///
+/// `compute` is the single definition of the filter: [`apply`] runs it natively
+/// over bands of the frame, and the tile circuit runs it with an in-circuit
+/// [`arith::Arith`] over the window's range-checked bytes.
+pub trait RegionKernel: Sync {
+    /// The input rectangle that the output rectangle `out` reads (inside the frame).
+    fn reads(&self, input: FrameInfo, out: Rect) -> Rect;
+
+    /// Everything the computation of `out` depends on, relative to `origin` (an
+    /// input pixel position). Equal descriptions must mean identical arithmetic:
+    /// tiles with equal descriptions share one circuit and one key.
+    fn describe(&self, input: FrameInfo, out: Rect, origin: (u32, u32)) -> serde_json::Value;
+
+    /// The bytes of the output rectangle, row-major with all channels, from the
+    /// input pixels in `reads(out)` (`src(x, y, channel)`, absolute coordinates).
+    fn compute(
+        &self,
+        arith: &arith::Arith,
+        input: FrameInfo,
+        out: Rect,
+        src: &dyn Fn(u32, u32, usize) -> arith::Val,
+    ) -> Result<Vec<arith::Val>, SynthesisError>;
 }
 
 /// A per-pixel function, natively and in-circuit.
@@ -111,13 +176,17 @@ pub fn apply(filter: &dyn Filter, input: &Frame) -> Result<Frame, FilterError> {
     let mut data = vec![0u8; info.byte_len()];
     match filter.kernel() {
         Kernel::Gather(k) => {
+            let fill = k.fill(info.format);
             data.par_chunks_mut(row_bytes)
                 .enumerate()
                 .for_each(|(y, row)| {
                     for x in 0..info.width {
-                        let (sx, sy) = k.source(input.info, x, y as u32);
                         let xi = x as usize * c;
-                        row[xi..xi + c].copy_from_slice(input.pixel(sx, sy));
+                        let bytes = match k.source(input.info, x, y as u32) {
+                            Source::Pixel(sx, sy) => input.pixel(sx, sy),
+                            Source::Fill => &fill,
+                        };
+                        row[xi..xi + c].copy_from_slice(bytes);
                     }
                 });
         }
@@ -131,6 +200,36 @@ pub fn apply(filter: &dyn Filter, input: &Frame) -> Result<Frame, FilterError> {
                     }
                 });
         }
+        Kernel::Region(k) => apply_region(k, input, info, &mut data)?,
     }
     Ok(Frame::new(info, data).expect("filter output matches its declared shape"))
+}
+
+/// Rows per band when a region kernel runs natively (bands run in parallel).
+const REGION_BAND_ROWS: u32 = 32;
+
+fn apply_region(
+    k: &dyn RegionKernel,
+    input: &Frame,
+    info: FrameInfo,
+    data: &mut [u8],
+) -> Result<(), FilterError> {
+    let band_bytes = REGION_BAND_ROWS as usize * info.width as usize * info.format.channels();
+    let src = |x: u32, y: u32, ch: usize| arith::Val::constant(input.pixel(x, y)[ch] as u64);
+    data.par_chunks_mut(band_bytes)
+        .enumerate()
+        .try_for_each(|(i, band)| {
+            let y = i as u32 * REGION_BAND_ROWS;
+            let rows = REGION_BAND_ROWS.min(info.height - y);
+            let out = Rect::new(0, y, info.width, rows);
+            let vals = k
+                .compute(&arith::Arith::native(), input.info, out, &src)
+                .map_err(|e| FilterError::Internal(e.to_string()))?;
+            for (dst, v) in band.iter_mut().zip(&vals) {
+                *dst = u8::try_from(v.value).map_err(|_| {
+                    FilterError::Internal(format!("output value {} > 255", v.value))
+                })?;
+            }
+            Ok(())
+        })
 }

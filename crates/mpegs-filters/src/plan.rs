@@ -6,14 +6,14 @@
 //! filter parameters and image sizes, never from the bundle. Tiles whose circuits
 //! are identical (same filter, sizes and [`Shape`]) share one circuit id and one key.
 
-use crate::{Filter, FilterError, Kernel};
+use crate::{Filter, FilterError, Kernel, Rect, Source};
 use ark_bn254::Fr;
 use mpegs_media::MediaHeader;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever a circuit's constraints change, so old keys are never reused.
-pub const CIRCUIT_VERSION: u32 = 1;
+pub const CIRCUIT_VERSION: u32 = 2;
 
 /// One filter applied to one committed frame shape.
 #[derive(Debug)]
@@ -26,12 +26,25 @@ pub struct Step<'a> {
 /// The structure of one output tile's circuit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
-    /// Per output pixel: 0 for padding, else `1 + slot·T² + ly·T + lx` — which
-    /// window tile and which pixel in it the output pixel copies.
+    /// Per output pixel: 0 for padding, 1 for the fill colour, else
+    /// `2 + slot·T² + ly·T + lx` — which window tile and which pixel in it the
+    /// output pixel copies.
     Gather { slots: usize, map: Vec<u32> },
     /// The valid (non-padding) width and height of the output tile.
     Pointwise { valid_w: u32, valid_h: u32 },
+    /// A region kernel over a `cols × rows` window of input tiles; `program` is the
+    /// sha256 of the kernel's description of this tile's arithmetic.
+    Region {
+        cols: u32,
+        rows: u32,
+        program: String,
+    },
 }
+
+/// Map entries of [`Shape::Gather`] below this are not pixel copies.
+pub const GATHER_PAD: u32 = 0;
+pub const GATHER_FILL: u32 = 1;
+pub const GATHER_FIRST_PIXEL: u32 = 2;
 
 /// What one output tile's proof covers.
 #[derive(Clone, Debug)]
@@ -86,23 +99,30 @@ impl<'a> Step<'a> {
                 let mut window = vec![];
                 for ly in 0..valid_h {
                     for lx in 0..valid_w {
-                        let (sx, sy) = k.source(info, tx * t + lx, ty * t + ly);
-                        let tile = (sx / t, sy / t);
-                        if !window.contains(&tile) {
-                            window.push(tile);
-                        }
-                        sources[(ly * t + lx) as usize] = Some((tile, sx % t, sy % t));
+                        let source = match k.source(info, tx * t + lx, ty * t + ly) {
+                            Source::Fill => Source::Fill,
+                            Source::Pixel(sx, sy) => {
+                                let tile = (sx / t, sy / t);
+                                if !window.contains(&tile) {
+                                    window.push(tile);
+                                }
+                                Source::Pixel(sx, sy)
+                            }
+                        };
+                        sources[(ly * t + lx) as usize] = Some(source);
                     }
                 }
                 window.sort_by_key(|&(x, y)| (y, x));
                 let map = sources
                     .iter()
                     .map(|s| match s {
-                        None => 0,
-                        Some((tile, lx, ly)) => {
+                        None => GATHER_PAD,
+                        Some(Source::Fill) => GATHER_FILL,
+                        Some(Source::Pixel(sx, sy)) => {
+                            let tile = (sx / t, sy / t);
                             let slot =
-                                window.iter().position(|w| w == tile).expect("collected") as u32;
-                            1 + slot * t * t + ly * t + lx
+                                window.iter().position(|w| *w == tile).expect("collected") as u32;
+                            GATHER_FIRST_PIXEL + slot * t * t + (sy % t) * t + sx % t
                         }
                     })
                     .collect();
@@ -115,7 +135,36 @@ impl<'a> Step<'a> {
                     window,
                 }
             }
+            Kernel::Region(k) => {
+                let info = self.input.info();
+                let out = self.out_rect(tx, ty);
+                let reads = k.reads(info, out);
+                let (x0, y0) = (reads.x / t, reads.y / t);
+                let (x1, y1) = ((reads.x + reads.w - 1) / t, (reads.y + reads.h - 1) / t);
+                let window = (y0..=y1)
+                    .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
+                    .collect();
+                let description = k.describe(info, out, (x0 * t, y0 * t));
+                let program = hex::encode(Sha256::digest(description.to_string().as_bytes()));
+                TilePlan {
+                    out_tile: (tx, ty),
+                    shape: Shape::Region {
+                        cols: x1 - x0 + 1,
+                        rows: y1 - y0 + 1,
+                        program,
+                    },
+                    window,
+                }
+            }
         }
+    }
+
+    /// The valid part of output tile (tx, ty) in output pixel coordinates.
+    pub fn out_rect(&self, tx: u32, ty: u32) -> Rect {
+        let t = self.output.tile;
+        let w = self.output.width.saturating_sub(tx * t).min(t);
+        let h = self.output.height.saturating_sub(ty * t).min(t);
+        Rect::new(tx * t, ty * t, w, h)
     }
 
     /// A human- and machine-readable description of the circuit for a shape.
@@ -127,6 +176,13 @@ impl<'a> Step<'a> {
             }
             Shape::Pointwise { valid_w, valid_h } => {
                 json!({"kind": "pointwise", "valid": [valid_w, valid_h]})
+            }
+            Shape::Region {
+                cols,
+                rows,
+                program,
+            } => {
+                json!({"kind": "region", "window": [cols, rows], "program_sha256": program})
             }
         };
         json!({

@@ -1,7 +1,9 @@
 //! The one table of supported filters. Adding a filter = one module in `filters/`
 //! plus one line here.
 
-use crate::filters::{crop, eq, format, hflip, negate, transpose, vflip};
+use crate::filters::{
+    boxblur, crop, drawbox, eq, format, hflip, lut, negate, pad, scale, transpose, vflip,
+};
 use crate::options::OptionSpec;
 use crate::{Filter, FilterError};
 
@@ -25,6 +27,12 @@ pub static FILTERS: &[&FilterSpec] = &[
     &format::SPEC,
     &negate::SPEC,
     &eq::SPEC,
+    &lut::LUT_SPEC,
+    &lut::LUTRGB_SPEC,
+    &pad::SPEC,
+    &drawbox::SPEC,
+    &scale::SPEC,
+    &boxblur::SPEC,
 ];
 
 /// The spec of a filter by ffmpeg name.

@@ -14,10 +14,11 @@ use common::random_frame;
 
 const TILE: u32 = 4;
 
+/// Whether the circuit can be built and its constraints hold (a witness the
+/// circuit refuses to even lay out counts as rejected).
 fn satisfied(circuit: TileCircuit<'_>) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit.generate_constraints(cs.clone()).unwrap();
-    cs.is_satisfied().unwrap()
+    circuit.generate_constraints(cs.clone()).is_ok() && cs.is_satisfied().unwrap()
 }
 
 /// Checks every output tile of `vf` on `input` and returns the number of tiles.
@@ -56,6 +57,11 @@ fn honest_witnesses_satisfy_every_filter_on_every_tile() {
         "format=gray",
         "format=rgb24",
         "negate",
+        "pad=15:10:2:1:0x336699",
+        "drawbox=2:1:6:4:red:t=fill",
+        "drawbox=-1:2:8:9:white:t=1",
+        "boxblur=1:2",
+        "lutrgb=r=negval:b=val/2",
     ] {
         assert!(check_all_tiles(vf, &rgb) > 1, "{vf}");
     }
@@ -69,6 +75,16 @@ fn honest_witnesses_satisfy_every_filter_on_every_tile() {
         "eq=brightness=0.1",
         "eq=contrast=1.5:brightness=-0.2",
         "eq=contrast=-0.5",
+        "lut=negval",
+        "pad=12:16:-1:-1:white",
+        "drawbox=1:3:5:5:black:t=fill",
+        "boxblur",
+        "boxblur=3:1",
+        "scale=9:6:flags=neighbor",
+        "scale=4:6:flags=area+accurate_rnd",
+        "scale=3:5:flags=bilinear+accurate_rnd",
+        "scale=7:11:flags=area+accurate_rnd",
+        "scale=12:20:flags=bilinear+accurate_rnd",
     ] {
         assert!(check_all_tiles(vf, &gray) > 1, "{vf}");
     }
@@ -130,6 +146,15 @@ fn tampering_is_unsatisfiable_for_every_filter() {
         ("format=gray", &rgb),
         ("negate", &rgb),
         ("eq=brightness=0.3:contrast=1.2", &gray),
+        ("lutrgb=g=negval", &rgb),
+        ("lut=val*1.5", &gray),
+        ("pad=14:12:1:2:white", &rgb),
+        ("drawbox=2:2:5:4:black:t=fill", &rgb),
+        ("boxblur=2:2", &gray),
+        ("boxblur=1:1", &rgb),
+        ("scale=5:4:flags=area+accurate_rnd", &gray),
+        ("scale=7:6:flags=bilinear+accurate_rnd", &gray),
+        ("scale=5:9:flags=neighbor", &gray),
     ];
     for (vf, input) in cases {
         assert!(!tampered(vf, input, "output pixel"), "{vf}: output pixel");
@@ -151,6 +176,27 @@ fn a_changed_parameter_is_unsatisfiable() {
         ("eq=brightness=0.1", "eq=brightness=0.12"),
         ("transpose=1", "transpose=2"),
         ("hflip", "vflip"),
+        ("lut=negval", "lut=val"),
+        ("pad=12:10:1:1", "pad=12:10:2:1"),
+        ("pad=12:10:1:1:black", "pad=12:10:1:1:white"),
+        (
+            "drawbox=1:1:3:3:black:t=fill",
+            "drawbox=1:1:3:4:black:t=fill",
+        ),
+        (
+            "drawbox=1:1:3:3:black:t=fill",
+            "drawbox=1:1:3:3:0x010101:t=fill",
+        ),
+        ("boxblur=1:1", "boxblur=1:2"),
+        ("boxblur=2:1", "boxblur=1:1"),
+        (
+            "scale=4:4:flags=area+accurate_rnd",
+            "scale=4:4:flags=bilinear+accurate_rnd",
+        ),
+        (
+            "scale=4:4:flags=neighbor",
+            "scale=4:4:flags=area+accurate_rnd",
+        ),
     ] {
         let real = parse_filtergraph(made_with).unwrap();
         let output = apply(real.filters[0].as_ref(), &input).unwrap();
@@ -190,5 +236,64 @@ fn tiles_with_the_same_structure_share_a_circuit() {
             assert!(*slots >= 1 && *slots <= 4);
         }
         header = step.output;
+    }
+}
+
+/// The redaction statement: everything outside the box is the original, the box is
+/// the stated colour. Leaving any original pixel in the box, or changing a pixel
+/// outside it, makes some tile's circuit unsatisfiable.
+#[test]
+fn drawbox_redaction_cannot_leak_or_alter() {
+    let input = random_frame(PixelFormat::Rgb24, 12, 10, 7);
+    let vf = "drawbox=3:2:6:5:black:t=fill";
+    let chain = parse_filtergraph(vf).unwrap();
+    let filter = chain.filters[0].as_ref();
+    let header = MediaHeader::new(input.info, TILE).unwrap();
+    let step = Step::new(filter, header).unwrap();
+    let honest = apply(filter, &input).unwrap();
+    let c_in = Commitment::of_frame(&input, TILE).unwrap();
+    let all_hold = |output: &Frame| {
+        let c_out = Commitment::of_frame(output, TILE).unwrap();
+        step.plans()
+            .iter()
+            .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)))
+    };
+    assert!(all_hold(&honest));
+    // One original pixel left visible inside the box.
+    let mut leak = honest.clone();
+    let i = ((4 * 12 + 5) * 3) as usize;
+    leak.data[i..i + 3].copy_from_slice(&input.data[i..i + 3]);
+    assert!(
+        !all_hold(&leak),
+        "a pixel inside the box kept its original value"
+    );
+    // A pixel outside the box changed.
+    let mut altered = honest.clone();
+    altered.data[((9 * 12 + 11) * 3) as usize] ^= 0x80;
+    assert!(!all_hold(&altered), "a pixel outside the box was altered");
+}
+
+#[test]
+fn region_filters_share_circuits_between_interior_tiles() {
+    let input = random_frame(PixelFormat::Gray, 40, 40, 8);
+    for vf in [
+        "boxblur=1:1",
+        "scale=20:20:flags=area+accurate_rnd",
+        "scale=20:20:flags=bilinear+accurate_rnd",
+    ] {
+        let chain = parse_filtergraph(vf).unwrap();
+        let header = MediaHeader::new(input.info, TILE).unwrap();
+        let step = Step::new(chain.filters[0].as_ref(), header).unwrap();
+        let plans = step.plans();
+        let mut ids: Vec<String> = plans.iter().map(|p| step.circuit_id(&p.shape)).collect();
+        ids.sort();
+        ids.dedup();
+        // Interior tiles are alike; only the border rows and columns differ.
+        assert!(
+            ids.len() <= 9,
+            "{vf}: {} ids for {} tiles",
+            ids.len(),
+            plans.len()
+        );
     }
 }

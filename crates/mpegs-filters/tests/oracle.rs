@@ -166,3 +166,135 @@ fn chains_match_ffmpeg() {
         check(vf, &f);
     }
 }
+
+#[test]
+fn scale_matches_swscale_at_integer_and_odd_ratios() {
+    let cases = [
+        (48, 24, "24:12"),   // exactly 1/2
+        (64, 32, "16:8"),    // exactly 1/4
+        (45, 27, "15:9"),    // 1/3
+        (37, 23, "12:7"),    // odd, non-integer
+        (40, 30, "32:17"),   // mild downscale
+        (20, 16, "30:24"),   // upscale
+        (17, 13, "17:6"),    // one dimension only
+        (66, 40, "iw/2:-1"), // expressions and keep-aspect
+        (66, 40, "-2:ih/4"),
+    ];
+    for (i, (w, h, size)) in cases.into_iter().enumerate() {
+        let f = random_frame(PixelFormat::Gray, w, h, 100 + i as u64);
+        for flags in ["neighbor", "area+accurate_rnd", "bilinear+accurate_rnd"] {
+            check(&format!("scale={size}:flags={flags}"), &f);
+        }
+    }
+    // neighbor is exact with and without accurate_rnd.
+    let f = random_frame(PixelFormat::Gray, 33, 21, 7);
+    check("scale=11:7:flags=neighbor+accurate_rnd", &f);
+}
+
+#[test]
+fn boxblur_matches_ffmpeg_with_mirrored_edges() {
+    for (i, (w, h)) in [(13, 9), (20, 17), (65, 33)].into_iter().enumerate() {
+        for format in [PixelFormat::Gray, PixelFormat::Rgb24] {
+            let f = random_frame(format, w, h, 200 + i as u64);
+            for vf in [
+                "boxblur",
+                "boxblur=1:1",
+                "boxblur=luma_radius=3:luma_power=1",
+                "boxblur=4:3",
+                "boxblur=2:0",
+            ] {
+                check(vf, &f);
+            }
+        }
+    }
+}
+
+#[test]
+fn pad_matches_ffmpeg_including_colours_and_centring() {
+    for format in [PixelFormat::Gray, PixelFormat::Rgb24] {
+        let f = random_frame(format, 21, 13, 300);
+        for vf in [
+            "pad=30:20:3:4",
+            "pad=w=iw+10:h=ih+3:x=-1:y=-1:color=white",
+            "pad=0:ih+6:-1:-1:color=0x336699",
+            "pad=iw+4:ih:9:0:color=red",
+            "pad=32:16:color=#1c10fc",
+            "pad",
+        ] {
+            check(vf, &f);
+        }
+    }
+    // Limited-range gray for many colours.
+    let g = random_frame(PixelFormat::Gray, 3, 2, 301);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(302);
+    for _ in 0..40 {
+        let c: u32 = rng.gen_range(0..1 << 24);
+        check(&format!("pad=4:2:0:0:color=0x{c:06x}"), &g);
+    }
+}
+
+#[test]
+fn drawbox_matches_ffmpeg_fill_and_outline() {
+    for format in [PixelFormat::Gray, PixelFormat::Rgb24] {
+        let f = random_frame(format, 29, 19, 400);
+        for vf in [
+            "drawbox=3:4:10:6:color=black:t=fill",
+            "drawbox=x=-3:y=12:w=10:h=20:c=0x336699:t=fill",
+            "drawbox=20:2:30:5:white:fill",
+            "drawbox=2:2:12:9:red:t=2",
+            "drawbox=2:2:12:9:blue",
+            "drawbox=0:0:0:0:yellow:t=1",
+        ] {
+            check(vf, &f);
+        }
+    }
+    let g = random_frame(PixelFormat::Gray, 3, 2, 401);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(402);
+    for _ in 0..40 {
+        let c: u32 = rng.gen_range(0..1 << 24);
+        check(&format!("drawbox=0:0:2:1:color=0x{c:06x}:t=fill"), &g);
+    }
+}
+
+#[test]
+fn lut_and_lutrgb_match_ffmpeg_on_every_value() {
+    // A 16x16 gray ramp holds every byte value once.
+    let ramp = Frame::new(
+        FrameInfo::new(PixelFormat::Gray, 16, 16),
+        (0..=255u8).collect(),
+    )
+    .unwrap();
+    for vf in [
+        "lut=c0=negval",
+        "lut=val*2",
+        "lut=y=val/3+7.9",
+        "lut=c0=(val-128)*1.5+128",
+    ] {
+        check(vf, &ramp);
+    }
+    let rgb_ramp = Frame::new(
+        FrameInfo::new(PixelFormat::Rgb24, 16, 16),
+        (0..=255u8).flat_map(|v| [v, 255 - v, v / 2]).collect(),
+    )
+    .unwrap();
+    for vf in [
+        "lutrgb=r=negval:g=val*0.7:b=maxval-val/2",
+        "lutrgb=g=negval",
+        "lutrgb=r=floor(val/32)*32",
+    ] {
+        check(vf, &rgb_ramp);
+    }
+}
+
+#[test]
+fn chains_mixing_old_and_new_filters_match_ffmpeg() {
+    let f = random_frame(PixelFormat::Rgb24, 53, 37, 500);
+    for vf in [
+        "crop=48:32:2:3,format=gray,scale=24:16:flags=area+accurate_rnd,pad=32:20:4:2:white",
+        "drawbox=5:5:10:8:black:t=fill,hflip,boxblur=1:2",
+        "format=gray,lut=negval,scale=-2:12:flags=bilinear+accurate_rnd,transpose=1",
+        "lutrgb=r=val/2,pad=iw+6:ih+6:-1:-1:0x102030,format=gray,eq=brightness=0.1",
+    ] {
+        check(vf, &f);
+    }
+}

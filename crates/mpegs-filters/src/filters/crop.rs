@@ -4,7 +4,7 @@
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, GatherKernel, Kernel};
+use crate::{Filter, FilterError, GatherKernel, Kernel, Source};
 use mpegs_media::FrameInfo;
 
 pub static SPEC: FilterSpec = FilterSpec {
@@ -155,10 +155,10 @@ impl Filter for Crop {
 }
 
 impl GatherKernel for Crop {
-    fn source(&self, input: FrameInfo, x: u32, y: u32) -> (u32, u32) {
+    fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source {
         let (_, _, x0, y0) = self
             .window(input)
             .expect("output_info validated the window");
-        (x0 + x, y0 + y)
+        Source::Pixel(x0 + x, y0 + y)
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::options::Options;
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, GatherKernel, Kernel};
+use crate::{Filter, FilterError, GatherKernel, Kernel, Source};
 use mpegs_media::FrameInfo;
 
 pub static SPEC: FilterSpec = FilterSpec {
@@ -34,7 +34,7 @@ impl Filter for Hflip {
 }
 
 impl GatherKernel for Hflip {
-    fn source(&self, input: FrameInfo, x: u32, y: u32) -> (u32, u32) {
-        (input.width - 1 - x, y)
+    fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source {
+        Source::Pixel(input.width - 1 - x, y)
     }
 }

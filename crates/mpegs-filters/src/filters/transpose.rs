@@ -3,7 +3,7 @@
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, GatherKernel, Kernel};
+use crate::{Filter, FilterError, GatherKernel, Kernel, Source};
 use mpegs_media::FrameInfo;
 
 const DIRS: &[(&str, i64)] = &[
@@ -71,14 +71,15 @@ impl Filter for Transpose {
 }
 
 impl GatherKernel for Transpose {
-    fn source(&self, input: FrameInfo, x: u32, y: u32) -> (u32, u32) {
+    fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source {
         // Output is H×W: output column x walks input rows, output row y input columns.
         let (w, h) = (input.width, input.height);
-        match self.dir {
+        let (sx, sy) = match self.dir {
             0 => (y, x),                 // cclock_flip: transpose
             1 => (y, h - 1 - x),         // clock: out[y][x] = in[H-1-x][y]
             2 => (w - 1 - y, x),         // cclock
             _ => (w - 1 - y, h - 1 - x), // clock_flip
-        }
+        };
+        Source::Pixel(sx, sy)
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::options::Options;
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, GatherKernel, Kernel};
+use crate::{Filter, FilterError, GatherKernel, Kernel, Source};
 use mpegs_media::FrameInfo;
 
 pub static SPEC: FilterSpec = FilterSpec {
@@ -34,7 +34,7 @@ impl Filter for Vflip {
 }
 
 impl GatherKernel for Vflip {
-    fn source(&self, input: FrameInfo, x: u32, y: u32) -> (u32, u32) {
-        (x, input.height - 1 - y)
+    fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source {
+        Source::Pixel(x, input.height - 1 - y)
     }
 }

@@ -1,0 +1,311 @@
+//! `boxblur=luma_radius=r:luma_power=p` (defaults 2:2) on gray and rgb24.
+//!
+//! ffmpeg 5.1 blurs each plane (rgb24 goes through gbrp, every plane with the luma
+//! settings, since the chroma and alpha settings default to them) `p` times along
+//! rows, then `p` times along columns. Each 1-D pass of length `L = 2r + 1` is
+//! `out[x] = (S·inv + 2^15) >> 16` with `inv = (2^16 + L/2) / L` and `S` the window
+//! sum, where the window is **mirrored** at the edges (`src[-1-i] = src[i]`,
+//! `src[n+i] = src[n-1-i]`) — measured, not the edge replication one might expect.
+//! ffmpeg requires `2r ≤ min(w, h)`.
+//!
+//! In-circuit every pass costs one split per intermediate pixel (the window sum is
+//! free); a tile computes the intermediates its output needs, including the
+//! `r·p`-wide margins read from neighbouring tiles.
+
+use crate::arith::{Arith, Val};
+use crate::options::{OptionSpec, Options};
+use crate::registry::FilterSpec;
+use crate::{Filter, FilterError, Kernel, Rect, RegionKernel};
+use mpegs_media::FrameInfo;
+use mpegs_zk::SynthesisError;
+use serde_json::json;
+
+pub static SPEC: FilterSpec = FilterSpec {
+    name: "boxblur",
+    description: "Box blur, p passes of radius r per direction, every plane.",
+    options: &[
+        OptionSpec {
+            names: &["luma_radius", "lr"],
+            default: Some("2"),
+            help: "box radius in pixels (2r must not exceed the smaller frame side)",
+        },
+        OptionSpec {
+            names: &["luma_power", "lp"],
+            default: Some("2"),
+            help: "how many times the box is applied per direction (0-8)",
+        },
+    ],
+    parse,
+};
+
+/// Most passes accepted per direction.
+const MAX_POWER: u32 = 8;
+
+#[derive(Debug)]
+pub struct Boxblur {
+    radius: u32,
+    power: u32,
+}
+
+fn parse(args: Option<&str>) -> Result<Box<dyn Filter>, FilterError> {
+    let o = Options::parse("boxblur", SPEC.options, args)?;
+    let bad = |option: &str, value: i64, reason: &str| FilterError::InvalidValue {
+        filter: "boxblur".into(),
+        option: option.into(),
+        value: value.to_string(),
+        reason: reason.into(),
+    };
+    let radius = o.int("luma_radius")?;
+    if !(0..=1024).contains(&radius) {
+        return Err(bad("luma_radius", radius, "must be 0..1024"));
+    }
+    let power = o.int("luma_power")?;
+    if !(0..=MAX_POWER as i64).contains(&power) {
+        return Err(bad("luma_power", power, "must be 0..8"));
+    }
+    Ok(Box::new(Boxblur {
+        radius: radius as u32,
+        power: power as u32,
+    }))
+}
+
+/// The mirrored index of `i` in `0..n` (valid while |overhang| ≤ n).
+fn mirror(i: i64, n: u32) -> u32 {
+    let n = n as i64;
+    let m = if i < 0 {
+        -1 - i
+    } else if i >= n {
+        2 * n - 1 - i
+    } else {
+        i
+    };
+    m as u32
+}
+
+/// A contiguous range `lo..hi` of positions in one dimension.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    lo: u32,
+    hi: u32,
+}
+
+impl Boxblur {
+    fn active(&self) -> bool {
+        self.radius > 0 && self.power > 0
+    }
+
+    /// The positions one pass reads to produce `s` (mirroring stays inside).
+    fn widen(&self, s: Span, n: u32) -> Span {
+        Span {
+            lo: s.lo.saturating_sub(self.radius),
+            hi: (s.hi + self.radius).min(n),
+        }
+    }
+
+    /// Spans needed before each pass: `spans[k]` is read by pass k + 1, and
+    /// `spans[p]` is the output span.
+    fn spans(&self, out: Span, n: u32) -> Vec<Span> {
+        let passes = if self.active() { self.power } else { 0 };
+        let mut spans = vec![out];
+        for _ in 0..passes {
+            let next = self.widen(*spans.last().expect("non-empty"), n);
+            spans.push(next);
+        }
+        spans.reverse();
+        spans
+    }
+
+    /// One 1-D pass over `prev` (values at positions `from.lo..from.hi`), producing
+    /// positions `to.lo..to.hi`.
+    fn pass(
+        &self,
+        a: &Arith,
+        prev: &[Val],
+        from: Span,
+        to: Span,
+        n: u32,
+    ) -> Result<Vec<Val>, SynthesisError> {
+        let r = self.radius as i64;
+        let len = 2 * self.radius as u64 + 1;
+        let inv = ((1u64 << 16) + len / 2) / len;
+        let max = 255 * len * inv + (1 << 15);
+        (to.lo..to.hi)
+            .map(|x| {
+                let terms: Vec<(u64, &Val)> = (-r..=r)
+                    .map(|j| {
+                        let at = mirror(x as i64 + j, n);
+                        (inv, &prev[(at - from.lo) as usize])
+                    })
+                    .collect();
+                let sum = a.lin(&terms, 1 << 15);
+                a.shr(&sum, 16, max)
+            })
+            .collect()
+    }
+
+    /// Blurs one plane: `src(x, y)` gives input values over the read rectangle.
+    fn plane(
+        &self,
+        a: &Arith,
+        input: FrameInfo,
+        out: Rect,
+        src: &dyn Fn(u32, u32) -> Val,
+    ) -> Result<Vec<Val>, SynthesisError> {
+        let (w, h) = (input.width, input.height);
+        let cols = self.spans(
+            Span {
+                lo: out.x,
+                hi: out.x + out.w,
+            },
+            w,
+        );
+        let rows = self.spans(
+            Span {
+                lo: out.y,
+                hi: out.y + out.h,
+            },
+            h,
+        );
+        let row_span = rows[0];
+        // Horizontal passes, for every row the vertical passes read.
+        let mut grid: Vec<Vec<Val>> = Vec::with_capacity((row_span.hi - row_span.lo) as usize);
+        for y in row_span.lo..row_span.hi {
+            let mut line: Vec<Val> = (cols[0].lo..cols[0].hi).map(|x| src(x, y)).collect();
+            for k in 1..cols.len() {
+                line = self.pass(a, &line, cols[k - 1], cols[k], w)?;
+            }
+            grid.push(line);
+        }
+        // Vertical passes, column by column.
+        let width = (out.w) as usize;
+        let mut columns = Vec::with_capacity(width);
+        for i in 0..width {
+            let mut line: Vec<Val> = grid.iter().map(|row| row[i].clone()).collect();
+            for k in 1..rows.len() {
+                line = self.pass(a, &line, rows[k - 1], rows[k], h)?;
+            }
+            columns.push(line);
+        }
+        let mut result = Vec::with_capacity(width * out.h as usize);
+        for j in 0..out.h as usize {
+            for column in &columns {
+                result.push(column[j].clone());
+            }
+        }
+        Ok(result)
+    }
+}
+
+impl Filter for Boxblur {
+    fn name(&self) -> &'static str {
+        "boxblur"
+    }
+    fn options(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("luma_radius", self.radius.to_string()),
+            ("luma_power", self.power.to_string()),
+        ]
+    }
+    fn output_info(&self, input: FrameInfo) -> Result<FrameInfo, FilterError> {
+        let limit = input.width.min(input.height) / 2;
+        if self.radius > limit {
+            return Err(FilterError::Unsupported {
+                filter: "boxblur".into(),
+                reason: format!(
+                    "luma_radius {} is too large for {}x{}: must be <= {limit}",
+                    self.radius, input.width, input.height
+                ),
+            });
+        }
+        Ok(input)
+    }
+    fn kernel(&self) -> Kernel<'_> {
+        Kernel::Region(self)
+    }
+}
+
+impl RegionKernel for Boxblur {
+    fn reads(&self, input: FrameInfo, out: Rect) -> Rect {
+        let cols = self.spans(
+            Span {
+                lo: out.x,
+                hi: out.x + out.w,
+            },
+            input.width,
+        )[0];
+        let rows = self.spans(
+            Span {
+                lo: out.y,
+                hi: out.y + out.h,
+            },
+            input.height,
+        )[0];
+        Rect::new(cols.lo, rows.lo, cols.hi - cols.lo, rows.hi - rows.lo)
+    }
+
+    fn describe(&self, input: FrameInfo, out: Rect, origin: (u32, u32)) -> serde_json::Value {
+        // The arithmetic depends on the output rectangle and, where mirroring
+        // happens, on where the frame's edges are; both relative to the window.
+        let reach = self.radius * self.power;
+        let edges = |lo: u32, len: u32, n: u32, o: u32| {
+            let near_start = lo < reach;
+            let near_end = lo + len + reach > n;
+            json!([
+                near_start.then(|| -(o as i64)),
+                near_end.then(|| n as i64 - o as i64)
+            ])
+        };
+        json!({
+            "radius": self.radius,
+            "power": self.power,
+            "out": [out.x - origin.0, out.y - origin.1, out.w, out.h],
+            "x_edges": edges(out.x, out.w, input.width, origin.0),
+            "y_edges": edges(out.y, out.h, input.height, origin.1),
+            "channels": input.format.channels(),
+        })
+    }
+
+    fn compute(
+        &self,
+        a: &Arith,
+        input: FrameInfo,
+        out: Rect,
+        src: &dyn Fn(u32, u32, usize) -> Val,
+    ) -> Result<Vec<Val>, SynthesisError> {
+        let c = input.format.channels();
+        let planes = (0..c)
+            .map(|ch| self.plane(a, input, out, &|x, y| src(x, y, ch)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut result = Vec::with_capacity(planes[0].len() * c);
+        for i in 0..planes[0].len() {
+            for plane in &planes {
+                result.push(plane[i].clone());
+            }
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_reflects_about_the_edge() {
+        assert_eq!(mirror(-1, 5), 0);
+        assert_eq!(mirror(-3, 5), 2);
+        assert_eq!(mirror(5, 5), 4);
+        assert_eq!(mirror(6, 5), 3);
+        assert_eq!(mirror(2, 5), 2);
+    }
+
+    #[test]
+    fn refuses_radius_beyond_half_the_frame() {
+        let f = parse(Some("5:1")).unwrap();
+        let e = f
+            .output_info(FrameInfo::new(mpegs_media::PixelFormat::Gray, 13, 9))
+            .unwrap_err();
+        assert!(e.to_string().contains("must be <= 4"), "{e}");
+        assert!(parse(Some("luma_power=9")).is_err());
+    }
+}
