@@ -22,7 +22,7 @@ echo; echo "==> 2. the camera's key, and its signed attestation of the picture"
 mpegs keygen -o "$out/device.key"
 mpegs attest "$out/photo.png" --key "$out/device.key" --device-id demo-camera
 
-VF="crop=192:128:10:20,hflip,format=gray"
+VF="drawbox=x=40:y=30:w=60:h=40:color=black:t=fill,crop=192:128:10:20,hflip,format=gray"
 echo; echo "==> 3. edit with proofs: -vf \"$VF\" (first run also generates circuit keys)"
 mpegs edit "$out/photo.png" --vf "$VF" -o "$out/published.png"
 

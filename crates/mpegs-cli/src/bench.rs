@@ -92,7 +92,10 @@ fn constraints(tile: u32, prove: bool, only: Option<&str>) -> Result<()> {
         ("drawbox=100:100:200:150:black:t=fill", PixelFormat::Rgb24),
         ("scale=640:360:flags=neighbor", PixelFormat::Gray),
         ("scale=640:360:flags=area+accurate_rnd", PixelFormat::Gray),
-        ("scale=640:360:flags=bilinear+accurate_rnd", PixelFormat::Gray),
+        (
+            "scale=640:360:flags=bilinear+accurate_rnd",
+            PixelFormat::Gray,
+        ),
         ("scale=320:180:flags=area+accurate_rnd", PixelFormat::Gray),
         ("scale=426:240:flags=area+accurate_rnd", PixelFormat::Gray),
         ("boxblur=2:2", PixelFormat::Gray),

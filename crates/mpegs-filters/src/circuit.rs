@@ -9,7 +9,7 @@
 //! filter's pixel circuit, and padding outside the output frame is the constant 0.
 
 use crate::arith::{Arith, Val};
-use crate::plan::{Shape, Step, TilePlan, GATHER_FILL, GATHER_FIRST_PIXEL, GATHER_PAD};
+use crate::plan::{Shape, Step, TilePlan, GATHER_CONST, GATHER_PAD};
 use crate::{Kernel, PixelKernel, RegionKernel};
 use ark_bn254::Fr;
 use mpegs_media::commitment::tile_bytes;
@@ -86,14 +86,17 @@ impl<'a> TileCircuit<'a> {
         match (&self.plan.shape, self.step.filter.kernel()) {
             (Shape::Gather { map, .. }, Kernel::Gather(k)) => {
                 let mut out = Vec::with_capacity(t * t * c_out);
-                let fill = k.fill(self.step.output.format);
                 for &m in map {
                     if m == GATHER_PAD {
                         out.extend((0..c_out).map(|_| Num::zero()));
-                    } else if m == GATHER_FILL {
-                        out.extend(fill.iter().map(|v| Num::from_u64(*v as u64)));
+                    } else if m & GATHER_CONST != 0 {
+                        // Constants are circuit constants: the key binds them.
+                        let bytes = k
+                            .constant(self.step.output.format, m & !GATHER_CONST)
+                            .ok_or(SynthesisError::AssignmentMissing)?;
+                        out.extend(bytes.iter().map(|v| Num::from_u64(*v as u64)));
                     } else {
-                        let m = (m - GATHER_FIRST_PIXEL) as usize;
+                        let m = (m - 1) as usize;
                         let (slot, pixel) = (m / (t * t), m % (t * t));
                         out.extend(
                             (0..c_out).map(|ch| slots[slot][pixel * c_out + ch].num.clone()),

@@ -102,8 +102,9 @@ pub enum Kernel<'a> {
 pub enum Source {
     /// A copy of input pixel (x, y).
     Pixel(u32, u32),
-    /// The filter's constant fill colour ([`GatherKernel::fill`]).
-    Fill,
+    /// The filter's public constant number `index` ([`GatherKernel::constant`]):
+    /// a fill colour, or a pixel of a public watermark.
+    Const(u32),
 }
 
 /// A pure pixel permutation/selection, with an optional constant fill colour.
@@ -111,10 +112,12 @@ pub trait GatherKernel: Sync {
     /// Where output pixel (x, y) comes from.
     fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source;
 
-    /// The fill colour's bytes in `format` (the output format; only used when
-    /// `source` can return [`Source::Fill`]).
-    fn fill(&self, format: PixelFormat) -> Vec<u8> {
-        vec![0; format.channels()]
+    /// The bytes of constant `index` in `format` (the output format), or `None`
+    /// when this instance does not hold them (a filter rebuilt from a bundle for
+    /// verification knows its watermark's commitment, not its pixels).
+    fn constant(&self, format: PixelFormat, index: u32) -> Option<Vec<u8>> {
+        let _ = (format, index);
+        None
     }
 }
 
@@ -176,19 +179,30 @@ pub fn apply(filter: &dyn Filter, input: &Frame) -> Result<Frame, FilterError> {
     let mut data = vec![0u8; info.byte_len()];
     match filter.kernel() {
         Kernel::Gather(k) => {
-            let fill = k.fill(info.format);
             data.par_chunks_mut(row_bytes)
                 .enumerate()
-                .for_each(|(y, row)| {
+                .try_for_each(|(y, row)| {
                     for x in 0..info.width {
                         let xi = x as usize * c;
-                        let bytes = match k.source(input.info, x, y as u32) {
-                            Source::Pixel(sx, sy) => input.pixel(sx, sy),
-                            Source::Fill => &fill,
-                        };
-                        row[xi..xi + c].copy_from_slice(bytes);
+                        match k.source(input.info, x, y as u32) {
+                            Source::Pixel(sx, sy) => {
+                                row[xi..xi + c].copy_from_slice(input.pixel(sx, sy))
+                            }
+                            Source::Const(i) => {
+                                let bytes = k.constant(info.format, i).ok_or_else(|| {
+                                    FilterError::Unsupported {
+                                        filter: filter.name().into(),
+                                        reason: "this instance lacks its constant pixels \
+                                                 (e.g. the watermark file)"
+                                            .into(),
+                                    }
+                                })?;
+                                row[xi..xi + c].copy_from_slice(&bytes);
+                            }
+                        }
                     }
-                });
+                    Ok::<(), FilterError>(())
+                })?;
         }
         Kernel::Pointwise(k) => {
             data.par_chunks_mut(row_bytes)

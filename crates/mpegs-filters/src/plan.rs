@@ -26,9 +26,9 @@ pub struct Step<'a> {
 /// The structure of one output tile's circuit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
-    /// Per output pixel: 0 for padding, 1 for the fill colour, else
-    /// `2 + slot·T² + ly·T + lx` — which window tile and which pixel in it the
-    /// output pixel copies.
+    /// Per output pixel: 0 for padding, [`GATHER_CONST`]` | i` for the filter's
+    /// constant `i`, else `1 + slot·T² + ly·T + lx` — which window tile and which
+    /// pixel in it the output pixel copies.
     Gather { slots: usize, map: Vec<u32> },
     /// The valid (non-padding) width and height of the output tile.
     Pointwise { valid_w: u32, valid_h: u32 },
@@ -41,10 +41,11 @@ pub enum Shape {
     },
 }
 
-/// Map entries of [`Shape::Gather`] below this are not pixel copies.
+/// [`Shape::Gather`] map entry of padding outside the output frame.
 pub const GATHER_PAD: u32 = 0;
-pub const GATHER_FILL: u32 = 1;
-pub const GATHER_FIRST_PIXEL: u32 = 2;
+/// Flag of [`Shape::Gather`] map entries that are constants (the low bits index
+/// them); pixel copies stay far below it (slot·T² < 2³¹ for T ≤ 256).
+pub const GATHER_CONST: u32 = 1 << 31;
 
 /// What one output tile's proof covers.
 #[derive(Clone, Debug)]
@@ -100,7 +101,7 @@ impl<'a> Step<'a> {
                 for ly in 0..valid_h {
                     for lx in 0..valid_w {
                         let source = match k.source(info, tx * t + lx, ty * t + ly) {
-                            Source::Fill => Source::Fill,
+                            Source::Const(i) => Source::Const(i),
                             Source::Pixel(sx, sy) => {
                                 let tile = (sx / t, sy / t);
                                 if !window.contains(&tile) {
@@ -117,12 +118,12 @@ impl<'a> Step<'a> {
                     .iter()
                     .map(|s| match s {
                         None => GATHER_PAD,
-                        Some(Source::Fill) => GATHER_FILL,
+                        Some(Source::Const(i)) => GATHER_CONST | i,
                         Some(Source::Pixel(sx, sy)) => {
                             let tile = (sx / t, sy / t);
                             let slot =
                                 window.iter().position(|w| *w == tile).expect("collected") as u32;
-                            GATHER_FIRST_PIXEL + slot * t * t + (sy % t) * t + sx % t
+                            1 + slot * t * t + (sy % t) * t + sx % t
                         }
                     })
                     .collect();

@@ -2,7 +2,7 @@
 //! plus one line here.
 
 use crate::filters::{
-    boxblur, crop, drawbox, eq, format, hflip, lut, negate, pad, scale, transpose, vflip,
+    boxblur, crop, drawbox, eq, format, hflip, lut, negate, overlay, pad, scale, transpose, vflip,
 };
 use crate::options::OptionSpec;
 use crate::{Filter, FilterError};
@@ -33,6 +33,7 @@ pub static FILTERS: &[&FilterSpec] = &[
     &drawbox::SPEC,
     &scale::SPEC,
     &boxblur::SPEC,
+    &overlay::SPEC,
 ];
 
 /// The spec of a filter by ffmpeg name.

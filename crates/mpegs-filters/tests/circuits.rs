@@ -297,3 +297,47 @@ fn region_filters_share_circuits_between_interior_tiles() {
         );
     }
 }
+
+/// The watermark is part of the statement: its pixels are circuit constants and its
+/// commitment is in the canonical parameters. Another logo, or a changed stamped
+/// pixel, does not verify.
+#[test]
+fn overlay_binds_the_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo_a = dir.path().join("a.png");
+    let logo_b = dir.path().join("b.png");
+    mpegs_media::save_png_atomic(&random_frame(PixelFormat::Rgb24, 5, 3, 9), &logo_a).unwrap();
+    mpegs_media::save_png_atomic(&random_frame(PixelFormat::Rgb24, 5, 3, 10), &logo_b).unwrap();
+    let input = random_frame(PixelFormat::Rgb24, 11, 9, 11);
+    let vf_a = format!("overlay=x=2:y=3:format=rgb:file={}", logo_a.display());
+    let vf_b = format!("overlay=x=2:y=3:format=rgb:file={}", logo_b.display());
+    assert!(check_all_tiles(&vf_a, &input) > 1);
+    assert!(!tampered(&vf_a, &input, "output pixel"));
+    assert!(!tampered(&vf_a, &input, "input commitment"));
+
+    let a = parse_filtergraph(&vf_a).unwrap();
+    let b = parse_filtergraph(&vf_b).unwrap();
+    assert_ne!(
+        a.canonical(),
+        b.canonical(),
+        "the commitment names the logo"
+    );
+    let output = apply(a.filters[0].as_ref(), &input).unwrap();
+    let header = MediaHeader::new(input.info, TILE).unwrap();
+    let step = Step::new(b.filters[0].as_ref(), header).unwrap();
+    let c_in = Commitment::of_frame(&input, TILE).unwrap();
+    let c_out = Commitment::of_frame(&output, TILE).unwrap();
+    let all_hold = step
+        .plans()
+        .iter()
+        .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)));
+    assert!(!all_hold, "logo B's circuit accepted logo A's stamp");
+
+    // Rebuilt from its canonical form (as a verifier does) the filter has the same
+    // plans but no pixels, so it cannot lay out a circuit on its own.
+    let rebuilt = parse_filtergraph(&a.canonical()).unwrap();
+    assert_eq!(rebuilt.canonical(), a.canonical());
+    let step = Step::new(rebuilt.filters[0].as_ref(), header).unwrap();
+    let plan = &step.plans()[0];
+    assert!(!satisfied(TileCircuit::blank(&step, plan)));
+}

@@ -39,12 +39,18 @@ fn ffmpeg(input: &Frame, vf: &str, out_format: PixelFormat) -> Vec<u8> {
 }
 
 fn check(vf: &str, input: &Frame) {
+    check_against(vf, vf, input);
+}
+
+/// Compares our `vf` with ffmpeg running `theirs` (for filters whose ffmpeg spelling
+/// differs, like a watermark that is a second input there).
+fn check_against(vf: &str, theirs_vf: &str, input: &Frame) {
     let chain = parse_filtergraph(vf).unwrap();
     let mut ours = input.clone();
     for f in &chain.filters {
         ours = apply(f.as_ref(), &ours).unwrap();
     }
-    let theirs = ffmpeg(input, vf, ours.format());
+    let theirs = ffmpeg(input, theirs_vf, ours.format());
     assert_eq!(
         theirs.len(),
         ours.data.len(),
@@ -297,4 +303,26 @@ fn chains_mixing_old_and_new_filters_match_ffmpeg() {
     ] {
         check(vf, &f);
     }
+}
+
+#[test]
+fn overlay_matches_ffmpeg_with_a_png_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    mpegs_media::save_png_atomic(&random_frame(PixelFormat::Rgb24, 9, 6, 600), &logo).unwrap();
+    let path = logo.display();
+    let f = random_frame(PixelFormat::Rgb24, 31, 19, 601);
+    for (x, y) in [("3", "4"), ("-2", "15"), ("W-w", "H-h"), ("25", "-3")] {
+        check_against(
+            &format!("overlay=x={x}:y={y}:format=rgb:file={path}"),
+            &format!("movie={path}[wm];[in][wm]overlay=x={x}:y={y}:format=rgb"),
+            &f,
+        );
+    }
+    // In a chain with other filters.
+    check_against(
+        &format!("hflip,overlay=2:2:format=auto:file={path},format=gray,scale=15:9:flags=area+accurate_rnd"),
+        &format!("hflip[m];movie={path}[wm];[m][wm]overlay=2:2:format=auto,format=gray,scale=15:9:flags=area+accurate_rnd"),
+        &f,
+    );
 }

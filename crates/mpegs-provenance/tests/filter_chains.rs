@@ -1,6 +1,7 @@
-//! The filters of the second batch (pad, drawbox, boxblur, lut/lutrgb, scale) inside
-//! one chain, with real Groth16 proofs: the honest edit verifies, and a changed
-//! parameter or pixel is rejected.
+//! The filters of the second batch (drawbox, overlay, pad, boxblur, lut/lutrgb,
+//! scale) inside one chain, with real Groth16 proofs: the honest edit verifies (the
+//! verifier rebuilds overlay from its commitment, without the logo file), and a
+//! changed parameter or pixel is rejected.
 
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{Frame, FrameInfo, PixelFormat};
@@ -11,8 +12,9 @@ use mpegs_provenance::verify::verify_media;
 use mpegs_zk::keys::KeyStore;
 
 const TILE: u32 = 8;
-const VF: &str = "drawbox=2:2:6:4:black:t=fill,pad=24:16:2:1:white,boxblur=1:1,\
-                  lutrgb=r=negval,format=gray,scale=12:8:flags=area+accurate_rnd";
+const VF: &str = "drawbox=2:2:6:4:black:t=fill,overlay=x=1:y=9:format=rgb:file=LOGO,\
+                  pad=24:16:2:1:white,boxblur=1:1,lutrgb=r=negval,format=gray,\
+                  scale=12:8:flags=area+accurate_rnd";
 
 #[test]
 fn a_chain_of_new_filters_proves_verifies_and_rejects_tampering() {
@@ -31,13 +33,18 @@ fn a_chain_of_new_filters_proves_verifies_and_rejects_tampering() {
         progress: &Quiet,
         seed: Some(11),
     };
-    let chain = parse_filtergraph(VF).unwrap();
+    let logo = dir.path().join("logo.png");
+    let logo_info = FrameInfo::new(PixelFormat::Rgb24, 6, 3);
+    let logo_frame =
+        Frame::new(logo_info, (0..54).map(|i| (i * 29 % 256) as u8).collect()).unwrap();
+    mpegs_media::save_png_atomic(&logo_frame, &logo).unwrap();
+    let chain = parse_filtergraph(&VF.replace("LOGO", &logo.display().to_string())).unwrap();
     let (edited, bundle) = prover.edit(&original, attested, &chain).unwrap();
     assert_eq!(edited.info, FrameInfo::new(PixelFormat::Gray, 12, 8));
 
     let report = verify_media(&edited, &bundle, &store);
     assert!(report.valid, "{:?}", report.reason);
-    assert_eq!(report.steps.len(), 6);
+    assert_eq!(report.steps.len(), 7);
 
     // The published image with one pixel changed.
     let mut frame = edited.clone();

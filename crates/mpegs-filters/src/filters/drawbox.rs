@@ -176,13 +176,13 @@ impl GatherKernel for Drawbox {
     fn source(&self, input: FrameInfo, x: u32, y: u32) -> Source {
         let area = self.area(input).expect("output_info validated the box");
         if self.painted(area, x as i64, y as i64) {
-            Source::Fill
+            Source::Const(0)
         } else {
             Source::Pixel(x, y)
         }
     }
 
-    fn fill(&self, format: PixelFormat) -> Vec<u8> {
-        color_bytes(format, self.rgb, gray_full)
+    fn constant(&self, format: PixelFormat, _index: u32) -> Option<Vec<u8>> {
+        Some(color_bytes(format, self.rgb, gray_full))
     }
 }

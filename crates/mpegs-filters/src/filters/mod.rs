@@ -8,6 +8,7 @@ pub mod format;
 pub mod hflip;
 pub mod lut;
 pub mod negate;
+pub mod overlay;
 pub mod pad;
 pub mod scale;
 pub mod transpose;

@@ -185,12 +185,12 @@ impl GatherKernel for Pad {
         if inside {
             Source::Pixel(x - l.x, y - l.y)
         } else {
-            Source::Fill
+            Source::Const(0)
         }
     }
 
-    fn fill(&self, format: PixelFormat) -> Vec<u8> {
-        color_bytes(format, self.rgb, gray_limited)
+    fn constant(&self, format: PixelFormat, _index: u32) -> Option<Vec<u8>> {
+        Some(color_bytes(format, self.rgb, gray_limited))
     }
 }
 
