@@ -182,7 +182,7 @@ fn bad_input_gets_exit_2_and_a_message() {
 }
 
 #[test]
-fn eq_on_rgb_is_refused_before_any_proving() {
+fn unsupported_filter_uses_are_refused_before_any_proving() {
     let env = Env::new();
     write_image(&env.path("photo.png"), 9, 9);
     assert_eq!(code(&env.run(&["keygen", "-o", "k"])), 0);
@@ -190,20 +190,26 @@ fn eq_on_rgb_is_refused_before_any_proving() {
         code(&env.run(&["attest", "photo.png", "--key", "k", "--tile", "8"])),
         0
     );
-    let o = env.run(&[
-        "edit",
-        "photo.png",
-        "--vf",
-        "eq=brightness=0.2",
-        "-o",
-        "o.png",
-    ]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("format=gray before eq"),
-        "{}",
-        stderr(&o)
-    );
+    let cases = [
+        ("eq=brightness=0.2", "format=gray before eq"),
+        ("scale=4:4:flags=area+accurate_rnd", "put format=gray first"),
+        ("format=gray,scale=4:4", "flags=bicubic is not supported"),
+        ("format=gray,scale=4:4:flags=area", "+accurate_rnd"),
+        ("boxblur=5:1", "must be <= 4"),
+        ("pad=5:5", "not within the padded area"),
+        ("drawbox=0:0:4:4:red@0.5:t=fill", "opaque"),
+        ("overlay=1:1:file=photo.png", "format=rgb"),
+        ("overlay=1:1:format=rgb", "file=logo.png"),
+        ("overlay=1:1:format=rgb:file=missing.png", "missing.png"),
+        ("lut=negval", "use lutrgb"),
+    ];
+    for (vf, needle) in cases {
+        let o = env.run(&["edit", "photo.png", "--vf", vf, "-o", "o.png"]);
+        assert_eq!(code(&o), 2, "{vf}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{vf}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{vf}");
+    }
+    assert!(!env.path("o.png").exists());
 }
 
 #[test]
