@@ -114,9 +114,19 @@ fn table(expr: &str) -> Result<[u8; 256], String> {
         if res.is_nan() {
             return Err(format!("is not a number at val={v}"));
         }
-        *slot = res.trunc().clamp(0.0, 255.0) as u8;
+        *slot = c_int(res).clamp(0, 255) as u8;
     }
     Ok(out)
+}
+
+/// C's `(int)` of a double on x86-64 (`cvttsd2si`): truncation, and the "integer
+/// indefinite" INT_MIN for anything that does not fit (including ±inf).
+fn c_int(v: f64) -> i64 {
+    if v.is_finite() && v > -2_147_483_649.0 && v < 2_147_483_648.0 {
+        v.trunc() as i64
+    } else {
+        i32::MIN as i64
+    }
 }
 
 fn is_identity(table: &[u8; 256]) -> bool {
@@ -191,6 +201,9 @@ mod tests {
         let t = table("val-300").unwrap();
         assert!(t.iter().all(|v| *v == 0));
         assert!(is_identity(&table("clipval").unwrap()));
+        // Beyond i32, C's cast yields INT_MIN, which clips to 0 (as ffmpeg on x86-64).
+        let t = table("val*100000000").unwrap();
+        assert_eq!((t[0], t[21], t[22]), (0, 255, 0));
         assert!(table("val/0-val/0").unwrap_err().contains("not a number"));
     }
 
