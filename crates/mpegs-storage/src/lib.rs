@@ -1,0 +1,21 @@
+//! mpegs-storage owns proof of storage for video segments: decoding a segment's
+//! luma planes with the ffmpeg CLI ([`video`]) and the perceptual hash of a
+//! challenge-chosen region of each frame ([`phash`]), the leaves of the per-epoch
+//! Merkle trees that storage proofs open.
+
+pub mod phash;
+pub mod video;
+
+/// Errors from decoding segments and hashing regions.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot run {tool}: {source} (install ffmpeg: apt-get install ffmpeg)")]
+    Tool {
+        tool: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot decode {path}: {reason}")]
+    Decode { path: String, reason: String },
+    #[error("bad region {region}: {reason}")]
+    Region { region: String, reason: String },
+}
