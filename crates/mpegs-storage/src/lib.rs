@@ -1,9 +1,12 @@
 //! mpegs-storage owns proof of storage for video segments: decoding a segment's
 //! luma planes with the ffmpeg CLI ([`video`]) and the perceptual hash of a
-//! challenge-chosen region of each frame ([`phash`]), the leaves of the per-epoch
-//! Merkle trees that storage proofs open.
+//! challenge-chosen region of each frame ([`phash`]), the per-epoch Poseidon Merkle
+//! tree over those hashes ([`tree`]) and the Groth16 statement that challenged leaves
+//! are in a registered root ([`circuit`]).
 
+pub mod circuit;
 pub mod phash;
+pub mod tree;
 pub mod video;
 
 /// Errors from decoding segments and hashing regions.
