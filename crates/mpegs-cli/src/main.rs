@@ -6,6 +6,7 @@
 mod bench;
 mod progress;
 mod report;
+mod storage;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -109,6 +110,11 @@ enum Command {
     Filters,
     /// Measure constraints, proving and verification (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Proof of storage for video segments: register, reveal, prove, verify.
+    Storage {
+        #[command(subcommand)]
+        action: storage::StorageAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys { action } => keys(action)?,
         Command::Filters => print_filters(),
         Command::Bench(args) => bench::run(args, &bars)?,
+        Command::Storage { action } => return storage::run(action, store),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -220,3 +220,106 @@ fn filters_lists_every_registered_filter() {
         assert!(text.contains(spec.name), "{}", spec.name);
     }
 }
+
+#[test]
+fn storage_register_reveal_prove_verify() {
+    let env = Env::new();
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x96:rate=30:duration=1",
+        ])
+        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
+        .arg(env.path("seg.mp4"))
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let o = env.run(&[
+        "storage", "register", "seg.mp4", "--epochs", "2", "-k", "3", "-o", "ch.json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(env.path("ch.json").exists() && env.path("ch.public.json").exists());
+    let o = env.run(&[
+        "storage",
+        "reveal",
+        "ch.json",
+        "--epoch",
+        "1",
+        "--public",
+        "ch.public.json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&[
+        "storage",
+        "prove",
+        "seg.mp4",
+        "--challenge",
+        "ch.public.json",
+        "--epoch",
+        "1",
+        "-o",
+        "p.json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&[
+        "storage",
+        "verify",
+        "p.json",
+        "--challenge",
+        "ch.public.json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+
+    // A tampered proof: exit 1 with a reason.
+    let mut proof: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("p.json")).unwrap()).unwrap();
+    let hex = proof["proof"].as_str().unwrap().to_string();
+    let flipped = if hex.ends_with('0') { "1" } else { "0" };
+    proof["proof"] = format!("{}{flipped}", &hex[..hex.len() - 1]).into();
+    std::fs::write(env.path("bad.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
+    let o = env.run(&[
+        "storage",
+        "verify",
+        "bad.json",
+        "--challenge",
+        "ch.public.json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("INVALID"));
+
+    // Bad input: exit 2, a message, no panic.
+    for (args, needle) in [
+        (
+            vec![
+                "storage",
+                "prove",
+                "seg.mp4",
+                "--challenge",
+                "ch.public.json",
+                "--epoch",
+                "0",
+                "-o",
+                "q.json",
+            ],
+            "not been revealed",
+        ),
+        (
+            vec!["storage", "verify", "p.json", "--challenge", "missing.json"],
+            "missing.json",
+        ),
+        (
+            vec!["storage", "register", "missing.mp4", "--epochs", "2"],
+            "cannot decode",
+        ),
+    ] {
+        let o = env.run(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    assert!(!env.path("q.json").exists());
+}

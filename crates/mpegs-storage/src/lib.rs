@@ -5,6 +5,7 @@
 //! are in a registered root ([`circuit`]).
 
 pub mod circuit;
+pub mod epoch;
 pub mod phash;
 pub mod tree;
 pub mod video;
@@ -21,4 +22,12 @@ pub enum StorageError {
     Decode { path: String, reason: String },
     #[error("bad region {region}: {reason}")]
     Region { region: String, reason: String },
+    #[error("{0}")]
+    Challenge(String),
+    #[error("the segment does not match the challenge: {0}")]
+    Mismatch(String),
+    #[error(transparent)]
+    Zk(#[from] mpegs_zk::ZkError),
+    #[error("cannot read or write {path}: {reason}")]
+    File { path: String, reason: String },
 }

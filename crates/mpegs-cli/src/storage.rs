@@ -1,0 +1,127 @@
+//! `mpegs storage`: the proof-of-storage flow (docs/storage-proofs.md).
+//!
+//! register (client) → reveal (client, each epoch) → prove (worker) → verify
+//! (anyone). Exit codes: 0 ok / valid, 1 the proof does not verify, 2 bad input.
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use mpegs_storage::epoch::{self, EpochProof, Public, Secret};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum StorageAction {
+    /// Client: make one secret challenge per epoch; writes the secret file (-o) and
+    /// the public commitments beside it (<output stem>.public.json).
+    Register {
+        segment: PathBuf,
+        #[arg(long)]
+        epochs: u32,
+        /// Challenged frames per epoch.
+        #[arg(short, long, default_value_t = 4)]
+        k: u32,
+        #[arg(short, long, default_value = "challenges.json")]
+        output: PathBuf,
+    },
+    /// Client: publish epoch E's challenge into the public file.
+    Reveal {
+        secret: PathBuf,
+        #[arg(long)]
+        epoch: u32,
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Worker: prove epoch E from the segment it stores.
+    Prove {
+        segment: PathBuf,
+        #[arg(long)]
+        challenge: PathBuf,
+        #[arg(long)]
+        epoch: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Anyone: check a worker's proof against the public file.
+    Verify {
+        proof: PathBuf,
+        #[arg(long)]
+        challenge: PathBuf,
+    },
+}
+
+/// `challenges.json` → `challenges.public.json`.
+fn public_path(secret: &Path) -> PathBuf {
+    let stem = secret
+        .file_stem()
+        .map_or("challenges".into(), |s| s.to_string_lossy().into_owned());
+    secret.with_file_name(format!("{stem}.public.json"))
+}
+
+pub fn run(
+    action: StorageAction,
+    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
+) -> Result<ExitCode> {
+    match action {
+        StorageAction::Register {
+            segment,
+            epochs,
+            k,
+            output,
+        } => {
+            let (secret, public) = epoch::register(&segment, epochs, k, None)?;
+            let public_file = public_path(&output);
+            if public_file == output {
+                anyhow::bail!("choose an output name that does not end in .public.json");
+            }
+            epoch::write_json(&output, &secret)?;
+            epoch::write_json(&public_file, &public)?;
+            println!(
+                "registered {} ({}x{}, {} frames): {epochs} epochs of k = {k}\n  secret → {} (keep it)\n  public → {}",
+                segment.display(),
+                public.segment.width,
+                public.segment.height,
+                public.segment.frames,
+                output.display(),
+                public_file.display()
+            );
+        }
+        StorageAction::Reveal {
+            secret,
+            epoch,
+            public,
+        } => {
+            let s: Secret = epoch::read_json(&secret)?;
+            let mut p: Public = epoch::read_json(&public)?;
+            epoch::reveal(&s, &mut p, epoch)?;
+            epoch::write_json(&public, &p)?;
+            println!("epoch {epoch} revealed in {}", public.display());
+        }
+        StorageAction::Prove {
+            segment,
+            challenge,
+            epoch,
+            output,
+        } => {
+            let p: Public = epoch::read_json(&challenge)?;
+            let proof = epoch::prove(&segment, &p, epoch, &store()?)
+                .with_context(|| format!("proving epoch {epoch}"))?;
+            epoch::write_json(&output, &proof)?;
+            println!("epoch {epoch}: proof → {}", output.display());
+        }
+        StorageAction::Verify { proof, challenge } => {
+            let p: Public = epoch::read_json(&challenge)?;
+            let proof: EpochProof = epoch::read_json(&proof)?;
+            return Ok(match epoch::verify(&proof, &p, &store()?) {
+                Ok(()) => {
+                    println!("epoch {}: VALID", proof.epoch);
+                    ExitCode::SUCCESS
+                }
+                Err(reason) => {
+                    println!("epoch {}: INVALID — {reason}", proof.epoch);
+                    ExitCode::from(1)
+                }
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
