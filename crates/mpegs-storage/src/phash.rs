@@ -92,42 +92,60 @@ pub fn phash(luma: &[u8], width: u32, height: u32, region: Region) -> Result<u64
 }
 
 /// 7×7 box sums over the region with clamped (replicated) edges, row-major s×s.
+/// Separable running sums: O(1) per pixel per direction.
 fn mean_sums(luma: &[u8], width: u32, r: Region) -> Vec<i64> {
-    let s = r.size as i64;
-    let at = |x: i64, y: i64| -> i64 {
-        let x = r.x as i64 + x.clamp(0, s - 1);
-        let y = r.y as i64 + y.clamp(0, s - 1);
-        luma[(y * width as i64 + x) as usize] as i64
-    };
-    let horizontal: Vec<i64> = (0..s)
-        .flat_map(|y| {
-            (0..s).map(move |x| {
-                (-MEAN_RADIUS..=MEAN_RADIUS)
-                    .map(|d| at(x + d, y))
-                    .sum::<i64>()
-            })
+    let s = r.size as usize;
+    let rows: Vec<&[u8]> = (0..s)
+        .map(|y| {
+            let start = (r.y as usize + y) * width as usize + r.x as usize;
+            &luma[start..start + s]
         })
         .collect();
-    let h = |x: i64, y: i64| horizontal[(y.clamp(0, s - 1) * s + x) as usize];
-    (0..s)
-        .flat_map(|y| {
-            let h = &h;
-            (0..s).map(move |x| {
-                (-MEAN_RADIUS..=MEAN_RADIUS)
-                    .map(|d| h(x, y + d))
-                    .sum::<i64>()
-            })
-        })
-        .collect()
+    let mut horizontal = vec![0i64; s * s];
+    for (y, row) in rows.iter().enumerate() {
+        box_line(row, &mut horizontal[y * s..(y + 1) * s]);
+    }
+    // Vertically, slide a whole row of sums at a time (cache-friendly).
+    let row = |y: i64| &horizontal[y.clamp(0, s as i64 - 1) as usize * s..][..s];
+    let mut acc = vec![0i64; s];
+    for d in -MEAN_RADIUS..=MEAN_RADIUS {
+        for (a, v) in acc.iter_mut().zip(row(d)) {
+            *a += v;
+        }
+    }
+    let mut out = Vec::with_capacity(s * s);
+    for y in 0..s as i64 {
+        if y > 0 {
+            let (add, sub) = (row(y + MEAN_RADIUS), row(y - MEAN_RADIUS - 1));
+            for ((a, p), m) in acc.iter_mut().zip(add).zip(sub) {
+                *a += p - m;
+            }
+        }
+        out.extend_from_slice(&acc);
+    }
+    out
+}
+
+/// `out[i] = Σ_{d=-3..3} line[clamp(i + d)]`.
+fn box_line(line: &[u8], out: &mut [i64]) {
+    let n = line.len() as i64;
+    let at = |i: i64| line[i.clamp(0, n - 1) as usize] as i64;
+    let mut sum: i64 = (-MEAN_RADIUS..=MEAN_RADIUS).map(at).sum();
+    out[0] = sum;
+    for i in 1..n {
+        sum += at(i + MEAN_RADIUS) - at(i - MEAN_RADIUS - 1);
+        out[i as usize] = sum;
+    }
 }
 
 /// Sums of `s/32 × s/32` blocks: the 32×32 image, row-major.
 fn block_sums(sums: &[i64], s: usize) -> Vec<i64> {
     let b = s / N;
     let mut out = vec![0i64; N * N];
-    for y in 0..s {
-        for x in 0..s {
-            out[(y / b) * N + x / b] += sums[y * s + x];
+    for (y, row) in sums.chunks_exact(s).enumerate() {
+        let blocks = &mut out[(y / b) * N..][..N];
+        for (acc, chunk) in blocks.iter_mut().zip(row.chunks_exact(b)) {
+            *acc += chunk.iter().sum::<i64>();
         }
     }
     out
