@@ -61,6 +61,20 @@ pub fn parse_color(text: &str) -> Result<[u8; 3], String> {
     }
 }
 
+/// Parses a filter's colour option, naming the filter and option in the error.
+pub fn color_option(
+    filter: &str,
+    option: &str,
+    value: &str,
+) -> Result<[u8; 3], crate::FilterError> {
+    parse_color(value).map_err(|reason| crate::FilterError::InvalidValue {
+        filter: filter.into(),
+        option: option.into(),
+        value: value.into(),
+        reason,
+    })
+}
+
 /// The BT.601 luma of an RGB colour in [0, 1], in ffmpeg's double arithmetic
 /// (`ff_matrix_mul_3x3_vec` with the SMPTE 170M coefficients).
 fn luma(rgb: [u8; 3]) -> f64 {

@@ -90,6 +90,17 @@ fn honest_witnesses_satisfy_every_filter_on_every_tile() {
     }
 }
 
+/// Whether every tile of `claim` applied to `input` accepts `output`.
+fn all_tiles_hold(claim: &dyn mpegs_filters::Filter, input: &Frame, output: &Frame) -> bool {
+    let header = MediaHeader::new(input.info, TILE).unwrap();
+    let step = Step::new(claim, header).unwrap();
+    let c_in = Commitment::of_frame(input, TILE).unwrap();
+    let c_out = Commitment::of_frame(output, TILE).unwrap();
+    step.plans()
+        .iter()
+        .all(|p| satisfied(TileCircuit::new(&step, p, input, &c_in, &c_out)))
+}
+
 /// Runs one tampering scenario on tile 0 of a step; returns whether it is satisfied.
 fn tampered(vf: &str, input: &Frame, scenario: &str) -> bool {
     let chain = parse_filtergraph(vf).unwrap();
@@ -201,15 +212,10 @@ fn a_changed_parameter_is_unsatisfiable() {
         let real = parse_filtergraph(made_with).unwrap();
         let output = apply(real.filters[0].as_ref(), &input).unwrap();
         let claim = parse_filtergraph(claimed).unwrap();
-        let header = MediaHeader::new(input.info, TILE).unwrap();
-        let step = Step::new(claim.filters[0].as_ref(), header).unwrap();
-        let c_in = Commitment::of_frame(&input, TILE).unwrap();
-        let c_out = Commitment::of_frame(&output, TILE).unwrap();
-        let all_hold = step
-            .plans()
-            .iter()
-            .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)));
-        assert!(!all_hold, "{claimed} accepted output of {made_with}");
+        assert!(
+            !all_tiles_hold(claim.filters[0].as_ref(), &input, &output),
+            "{claimed} accepted output of {made_with}"
+        );
     }
 }
 
@@ -248,16 +254,8 @@ fn drawbox_redaction_cannot_leak_or_alter() {
     let vf = "drawbox=3:2:6:5:black:t=fill";
     let chain = parse_filtergraph(vf).unwrap();
     let filter = chain.filters[0].as_ref();
-    let header = MediaHeader::new(input.info, TILE).unwrap();
-    let step = Step::new(filter, header).unwrap();
     let honest = apply(filter, &input).unwrap();
-    let c_in = Commitment::of_frame(&input, TILE).unwrap();
-    let all_hold = |output: &Frame| {
-        let c_out = Commitment::of_frame(output, TILE).unwrap();
-        step.plans()
-            .iter()
-            .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)))
-    };
+    let all_hold = |output: &Frame| all_tiles_hold(filter, &input, output);
     assert!(all_hold(&honest));
     // One original pixel left visible inside the box.
     let mut leak = honest.clone();
@@ -323,15 +321,11 @@ fn overlay_binds_the_watermark() {
         "the commitment names the logo"
     );
     let output = apply(a.filters[0].as_ref(), &input).unwrap();
+    assert!(
+        !all_tiles_hold(b.filters[0].as_ref(), &input, &output),
+        "logo B's circuit accepted logo A's stamp"
+    );
     let header = MediaHeader::new(input.info, TILE).unwrap();
-    let step = Step::new(b.filters[0].as_ref(), header).unwrap();
-    let c_in = Commitment::of_frame(&input, TILE).unwrap();
-    let c_out = Commitment::of_frame(&output, TILE).unwrap();
-    let all_hold = step
-        .plans()
-        .iter()
-        .all(|p| satisfied(TileCircuit::new(&step, p, &input, &c_in, &c_out)));
-    assert!(!all_hold, "logo B's circuit accepted logo A's stamp");
 
     // Rebuilt from its canonical form (as a verifier does) the filter has the same
     // plans but no pixels, so it cannot lay out a circuit on its own.

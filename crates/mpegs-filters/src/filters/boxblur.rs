@@ -115,6 +115,15 @@ impl Boxblur {
         spans
     }
 
+    /// The column and row spans of every pass for the output rectangle `out`.
+    fn all_spans(&self, input: FrameInfo, out: Rect) -> (Vec<Span>, Vec<Span>) {
+        let span = |lo, len| Span { lo, hi: lo + len };
+        (
+            self.spans(span(out.x, out.w), input.width),
+            self.spans(span(out.y, out.h), input.height),
+        )
+    }
+
     /// One 1-D pass over `prev` (values at positions `from.lo..from.hi`), producing
     /// positions `to.lo..to.hi`.
     fn pass(
@@ -152,20 +161,7 @@ impl Boxblur {
         src: &dyn Fn(u32, u32) -> Val,
     ) -> Result<Vec<Val>, SynthesisError> {
         let (w, h) = (input.width, input.height);
-        let cols = self.spans(
-            Span {
-                lo: out.x,
-                hi: out.x + out.w,
-            },
-            w,
-        );
-        let rows = self.spans(
-            Span {
-                lo: out.y,
-                hi: out.y + out.h,
-            },
-            h,
-        );
+        let (cols, rows) = self.all_spans(input, out);
         let row_span = rows[0];
         // Horizontal passes, for every row the vertical passes read.
         let mut grid: Vec<Vec<Val>> = Vec::with_capacity((row_span.hi - row_span.lo) as usize);
@@ -226,21 +222,13 @@ impl Filter for Boxblur {
 
 impl RegionKernel for Boxblur {
     fn reads(&self, input: FrameInfo, out: Rect) -> Rect {
-        let cols = self.spans(
-            Span {
-                lo: out.x,
-                hi: out.x + out.w,
-            },
-            input.width,
-        )[0];
-        let rows = self.spans(
-            Span {
-                lo: out.y,
-                hi: out.y + out.h,
-            },
-            input.height,
-        )[0];
-        Rect::new(cols.lo, rows.lo, cols.hi - cols.lo, rows.hi - rows.lo)
+        let (cols, rows) = self.all_spans(input, out);
+        Rect::new(
+            cols[0].lo,
+            rows[0].lo,
+            cols[0].hi - cols[0].lo,
+            rows[0].hi - rows[0].lo,
+        )
     }
 
     fn describe(&self, input: FrameInfo, out: Rect, origin: (u32, u32)) -> serde_json::Value {

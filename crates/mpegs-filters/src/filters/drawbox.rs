@@ -9,7 +9,7 @@
 //! it is the public constant. The proof therefore shows everything outside the box
 //! is the original, while the covered pixels are never revealed.
 
-use crate::color::{color_bytes, gray_full, parse_color};
+use crate::color::{color_bytes, color_option, gray_full};
 use crate::expr::{check, eval_int};
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
@@ -77,12 +77,7 @@ pub struct Drawbox {
 fn parse(args: Option<&str>) -> Result<Box<dyn Filter>, FilterError> {
     let o = Options::parse("drawbox", SPEC.options, args)?;
     let color = o.string("color")?;
-    let rgb = parse_color(&color).map_err(|reason| FilterError::InvalidValue {
-        filter: "drawbox".into(),
-        option: "color".into(),
-        value: color.clone(),
-        reason,
-    })?;
+    let rgb = color_option("drawbox", "color", &color)?;
     let t = o.string("thickness")?;
     let thickness = if t == "fill" {
         None

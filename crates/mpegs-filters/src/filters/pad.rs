@@ -8,7 +8,7 @@
 //! A gather: each output pixel is a copy of one input pixel or the constant colour,
 //! so the circuit adds no arithmetic.
 
-use crate::color::{color_bytes, gray_limited, parse_color};
+use crate::color::{color_bytes, color_option, gray_limited};
 use crate::expr::{check, eval_int};
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
@@ -68,12 +68,7 @@ fn parse(args: Option<&str>) -> Result<Box<dyn Filter>, FilterError> {
 fn build(args: Option<&str>) -> Result<Pad, FilterError> {
     let o = Options::parse("pad", SPEC.options, args)?;
     let color = o.string("color")?;
-    let rgb = parse_color(&color).map_err(|reason| FilterError::InvalidValue {
-        filter: "pad".into(),
-        option: "color".into(),
-        value: color.clone(),
-        reason,
-    })?;
+    let rgb = color_option("pad", "color", &color)?;
     Ok(Pad {
         w: check("pad", "width", &o.string("width")?, SIZE_VARS)?,
         h: check("pad", "height", &o.string("height")?, SIZE_VARS)?,
