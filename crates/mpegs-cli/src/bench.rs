@@ -7,6 +7,7 @@
 //!   of that tile.
 //! - `edit`: the whole pipeline on a random image — key generation, proving (per tile
 //!   and total), peak memory, and verification (commitment recomputation and proofs).
+//! - `storage`: proof of storage (see `bench_storage`).
 
 use crate::progress::Bars;
 use anyhow::Result;
@@ -56,6 +57,8 @@ enum BenchWhat {
         #[arg(long, default_value_t = 5)]
         verify_runs: usize,
     },
+    /// Proof of storage: segment decode + pHash + tree, the epoch proof, pHash robustness.
+    Storage(crate::bench_storage::StorageBench),
 }
 
 pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
@@ -71,6 +74,7 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
             let format = format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?;
             edit(&size, &vf, tile, format, verify_runs, bars)
         }
+        BenchWhat::Storage(args) => crate::bench_storage::run(args),
     }
 }
 

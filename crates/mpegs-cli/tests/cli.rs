@@ -323,3 +323,39 @@ fn storage_register_reveal_prove_verify() {
     }
     assert!(!env.path("q.json").exists());
 }
+
+#[test]
+fn storage_benchmark_runs_at_a_small_size() {
+    let env = Env::new();
+    let o = env.run(&[
+        "bench",
+        "storage",
+        "--size",
+        "128x96",
+        "--seconds",
+        "1",
+        "--preset",
+        "ultrafast",
+        "-k",
+        "2",
+        "--bitrates",
+        "40k",
+        "--verify-runs",
+        "2",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    // Every table is there, and the proof is the 128-byte compressed Groth16 proof.
+    for heading in [
+        "## Worker's epoch work",
+        "## Epoch proof (k = 2, depth 5)",
+        "Pedersen/Jubjub",
+        "frame vs re-encode at 40k",
+        "frames 15 apart",
+    ] {
+        assert!(out.contains(heading), "missing {heading:?} in\n{out}");
+    }
+    assert!(out.contains("| 128 B |"), "{out}");
+    let o = env.run(&["bench", "storage", "--input", "missing.mp4"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

@@ -103,14 +103,14 @@ pub fn circuit_id(k: u32, depth: u32) -> String {
     format!("storage-inclusion-k{k}-d{depth}-v{VERSION}")
 }
 
-/// The region side registration picks: the largest multiple of 32 up to half the
-/// smaller side (at least 32), so regions vary in position.
-fn region_side(info: &SegmentInfo) -> Result<u32, StorageError> {
-    let side = (info.width.min(info.height) / 2 / 32 * 32).min(crate::phash::MAX_REGION);
+/// The region side registration picks for a `width × height` segment: the largest
+/// multiple of 32 up to half the smaller side (at least 32, at most 512), so regions
+/// vary in position.
+pub fn region_side(width: u32, height: u32) -> Result<u32, StorageError> {
+    let side = (width.min(height) / 2 / 32 * 32).min(crate::phash::MAX_REGION);
     if side < 32 {
         return Err(StorageError::Challenge(format!(
-            "a {}x{} segment is too small for 32x32 regions",
-            info.width, info.height
+            "a {width}x{height} segment is too small for 32x32 regions"
         )));
     }
     Ok(side)
@@ -118,10 +118,10 @@ fn region_side(info: &SegmentInfo) -> Result<u32, StorageError> {
 
 /// Hashes `regions` in every frame of the segment in one decoding pass.
 pub fn hash_regions(
-    path: &Path,
+    frames: LumaFrames,
     regions: &[Region],
 ) -> Result<(SegmentInfo, Vec<Vec<u64>>), StorageError> {
-    let frames = LumaFrames::open(path)?;
+    let path = frames.path().to_string();
     let (w, h) = (frames.width, frames.height);
     for r in regions {
         r.validate(w, h)?;
@@ -136,7 +136,7 @@ pub fn hash_regions(
     let frames = hashes.first().map_or(0, Vec::len) as u32;
     if frames == 0 {
         return Err(StorageError::Decode {
-            path: path.display().to_string(),
+            path,
             reason: "no frames".into(),
         });
     }
@@ -166,21 +166,17 @@ pub fn register(
         Some(s) => rand_chacha::ChaCha20Rng::seed_from_u64(s),
         None => rand_chacha::ChaCha20Rng::from_entropy(),
     };
-    let info = crate::video::probe_size(path)?;
-    let probe = SegmentInfo {
-        width: info.0,
-        height: info.1,
-        frames: 0,
-    };
-    let side = region_side(&probe)?;
+    let frames = LumaFrames::open(path)?;
+    let (width, height) = (frames.width, frames.height);
+    let side = region_side(width, height)?;
     let regions: Vec<Region> = (0..epochs)
         .map(|_| Region {
-            x: rng.gen_range(0..=probe.width - side),
-            y: rng.gen_range(0..=probe.height - side),
+            x: rng.gen_range(0..=width - side),
+            y: rng.gen_range(0..=height - side),
             size: side,
         })
         .collect();
-    let (segment, hashes) = hash_regions(path, &regions)?;
+    let (segment, hashes) = hash_regions(frames, &regions)?;
     if k > segment.frames {
         return Err(StorageError::Challenge(format!(
             "k = {k} exceeds the segment's {} frames",
@@ -292,7 +288,7 @@ pub fn prove(
     store: &KeyStore,
 ) -> Result<EpochProof, StorageError> {
     let c = revealed(public, epoch)?;
-    let (segment, mut hashes) = hash_regions(path, &[c.region])?;
+    let (segment, mut hashes) = hash_regions(LumaFrames::open(path)?, &[c.region])?;
     if segment != public.segment {
         return Err(StorageError::Mismatch(format!(
             "{}x{} with {} frames, registered {}x{} with {}",

@@ -96,6 +96,11 @@ impl LumaFrames {
         })
     }
 
+    /// The file being decoded, for messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     fn error(&self, reason: String) -> StorageError {
         StorageError::Decode {
             path: self.path.clone(),
