@@ -68,6 +68,25 @@ if [ "$code" -eq 0 ]; then
   exit 1
 fi
 
+echo; echo "==> 7. proof of transcode: a half-size 300 kb/s rendition of that segment"
+ffmpeg -v error -i "$out/segment.mp4" -vf scale=160:120 -c:v libx264 -b:v 300k "$out/rendition.mp4"
+mpegs transcode ssim "$out/segment.mp4" "$out/rendition.mp4" | tail -1
+mpegs transcode prove "$out/segment.mp4" "$out/rendition.mp4" --threshold 0.9 --samples 16 \
+  -o "$out/transcode.json"
+mpegs transcode verify "$out/transcode.json" --source "$out/segment.mp4" --rendition "$out/rendition.mp4"
+echo "    ... and another clip passed off as that rendition cannot be proven:"
+ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=30:duration=2 -c:v libx264 \
+  -pix_fmt yuv420p "$out/impostor.mp4"
+set +e
+mpegs transcode prove "$out/segment.mp4" "$out/impostor.mp4" --samples 16 -o "$out/impostor.json"
+code=$?
+set -e
+if [ "$code" -eq 0 ]; then
+  echo "demo FAILED: another clip was proven a faithful transcode" >&2
+  exit 1
+fi
+
 echo; echo "==> demo complete: the edit verified, the one-pixel change was rejected (exit 1),"
-echo "    the stored segment passed its epochs and a re-encoded copy could not answer."
+echo "    the stored segment passed its epochs and a re-encoded copy could not answer,"
+echo "    the rendition proved faithful and an impostor clip could not."
 echo "    files are in $out/ (the .mpegs.json sidecars are the proof bundles)"

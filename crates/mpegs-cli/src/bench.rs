@@ -8,6 +8,7 @@
 //! - `edit`: the whole pipeline on a random image — key generation, proving (per tile
 //!   and total), peak memory, and verification (commitment recomputation and proofs).
 //! - `storage`: proof of storage (see `bench_storage`).
+//! - `transcode`: proof of transcode (see `bench_transcode`).
 
 use crate::progress::Bars;
 use anyhow::Result;
@@ -59,6 +60,8 @@ enum BenchWhat {
     },
     /// Proof of storage: segment decode + pHash + tree, the epoch proof, pHash robustness.
     Storage(crate::bench_storage::StorageBench),
+    /// Proof of transcode: constraints per sample, commit, key generation, prove, verify.
+    Transcode(crate::bench_transcode::TranscodeBench),
 }
 
 pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
@@ -75,6 +78,7 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
             edit(&size, &vf, tile, format, verify_runs, bars)
         }
         BenchWhat::Storage(args) => crate::bench_storage::run(args),
+        BenchWhat::Transcode(args) => crate::bench_transcode::run(args),
     }
 }
 

@@ -112,21 +112,26 @@ fn generate(args: &StorageBench, dir: &Path) -> Result<PathBuf> {
         args.seconds, args.preset
     );
     let t = Instant::now();
+    testsrc2(w, h, args.seconds, &args.preset, &out)?;
+    eprintln!("generated in {:.1?}", t.elapsed());
+    Ok(out)
+}
+
+/// Encodes `seconds` of 30 fps testsrc2 at `w × h` with libx264 `preset`.
+pub(crate) fn testsrc2(w: u32, h: u32, seconds: u32, preset: &str, out: &Path) -> Result<()> {
     ffmpeg(&[
         "-f",
         "lavfi",
         "-i",
-        &format!("testsrc2=size={w}x{h}:rate=30:duration={}", args.seconds),
+        &format!("testsrc2=size={w}x{h}:rate=30:duration={seconds}"),
         "-c:v",
         "libx264",
         "-preset",
-        &args.preset,
+        preset,
         "-pix_fmt",
         "yuv420p",
-        path_str(&out)?,
-    ])?;
-    eprintln!("generated in {:.1?}", t.elapsed());
-    Ok(out)
+        path_str(out)?,
+    ])
 }
 
 /// Every frame's pHash of one region, with the time spent.
@@ -310,7 +315,8 @@ fn print_row(label: &str, distances: &[u32]) {
     );
 }
 
-fn ffmpeg(args: &[&str]) -> Result<()> {
+/// Runs ffmpeg quietly; its stderr becomes the error.
+pub(crate) fn ffmpeg(args: &[&str]) -> Result<()> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-y"])
         .args(args)

@@ -5,9 +5,11 @@
 
 mod bench;
 mod bench_storage;
+mod bench_transcode;
 mod progress;
 mod report;
 mod storage;
+mod transcode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -115,6 +117,11 @@ enum Command {
     Storage {
         #[command(subcommand)]
         action: storage::StorageAction,
+    },
+    /// Proof of transcode: SSIM of sampled macroblocks between source and rendition.
+    Transcode {
+        #[command(subcommand)]
+        action: transcode::TranscodeAction,
     },
 }
 
@@ -225,6 +232,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Filters => print_filters(),
         Command::Bench(args) => bench::run(args, &bars)?,
         Command::Storage { action } => return storage::run(action, store),
+        Command::Transcode { action } => return transcode::run(action, store, &bars),
     }
     Ok(ExitCode::SUCCESS)
 }

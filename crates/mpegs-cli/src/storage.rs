@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use mpegs_media::{read_json, write_json};
 use mpegs_storage::epoch::{self, EpochProof, Public, Secret};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,8 +74,8 @@ pub fn run(
             if public_file == output {
                 anyhow::bail!("choose an output name that does not end in .public.json");
             }
-            epoch::write_json(&output, &secret)?;
-            epoch::write_json(&public_file, &public)?;
+            write_json(&output, &secret)?;
+            write_json(&public_file, &public)?;
             println!(
                 "registered {} ({}x{}, {} frames): {epochs} epochs of k = {k}\n  secret → {} (keep it)\n  public → {}",
                 segment.display(),
@@ -90,10 +91,10 @@ pub fn run(
             epoch,
             public,
         } => {
-            let s: Secret = epoch::read_json(&secret)?;
-            let mut p: Public = epoch::read_json(&public)?;
+            let s: Secret = read_json(&secret)?;
+            let mut p: Public = read_json(&public)?;
             epoch::reveal(&s, &mut p, epoch)?;
-            epoch::write_json(&public, &p)?;
+            write_json(&public, &p)?;
             println!("epoch {epoch} revealed in {}", public.display());
         }
         StorageAction::Prove {
@@ -102,15 +103,15 @@ pub fn run(
             epoch,
             output,
         } => {
-            let p: Public = epoch::read_json(&challenge)?;
+            let p: Public = read_json(&challenge)?;
             let proof = epoch::prove(&segment, &p, epoch, &store()?)
                 .with_context(|| format!("proving epoch {epoch}"))?;
-            epoch::write_json(&output, &proof)?;
+            write_json(&output, &proof)?;
             println!("epoch {epoch}: proof → {}", output.display());
         }
         StorageAction::Verify { proof, challenge } => {
-            let p: Public = epoch::read_json(&challenge)?;
-            let proof: EpochProof = epoch::read_json(&proof)?;
+            let p: Public = read_json(&challenge)?;
+            let proof: EpochProof = read_json(&proof)?;
             return Ok(match epoch::verify(&proof, &p, &store()?) {
                 Ok(()) => {
                     println!("epoch {}: VALID", proof.epoch);

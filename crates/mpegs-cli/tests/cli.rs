@@ -359,3 +359,139 @@ fn storage_benchmark_runs_at_a_small_size() {
     let o = env.run(&["bench", "storage", "--input", "missing.mp4"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+#[test]
+fn transcode_prove_verify_ssim_and_exit_codes() {
+    let env = Env::new();
+    let ffmpeg = |args: &[&str]| {
+        let status = Command::new("ffmpeg")
+            .current_dir(env.dir.path())
+            .args(["-v", "error", "-y"])
+            .args(args)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success());
+    };
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=96x64:rate=30:duration=0.3",
+        "-c:v",
+        "libx264",
+        "-b:v",
+        "2M",
+        "-pix_fmt",
+        "yuv420p",
+        "src.mp4",
+    ]);
+    ffmpeg(&[
+        "-i", "src.mp4", "-c:v", "libx264", "-b:v", "300k", "ren.mp4",
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=96x64:rate=30:duration=0.3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "other.mp4",
+    ]);
+
+    let o = env.run(&["transcode", "ssim", "src.mp4", "ren.mp4"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("n:")).count(),
+        9,
+        "{out}"
+    );
+    assert!(out.contains("SSIM Y:0.9"), "{out}");
+
+    let o = env.run(&[
+        "transcode",
+        "prove",
+        "src.mp4",
+        "ren.mp4",
+        "--samples",
+        "3",
+        "--threshold",
+        "0.8",
+        "-o",
+        "t.json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&[
+        "transcode",
+        "verify",
+        "t.json",
+        "--source",
+        "src.mp4",
+        "--rendition",
+        "ren.mp4",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Checked against another rendition: exit 1.
+    let o = env.run(&["transcode", "verify", "t.json", "--rendition", "other.mp4"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("another rendition"));
+    // Another clip cannot be proven; a missing file or a bad threshold is exit 2.
+    let o = env.run(&[
+        "transcode",
+        "prove",
+        "src.mp4",
+        "other.mp4",
+        "--samples",
+        "3",
+        "-o",
+        "x.json",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("below the threshold"), "{}", stderr(&o));
+    assert!(!env.path("x.json").exists());
+    let o = env.run(&["transcode", "prove", "src.mp4", "nope.mp4", "-o", "x.json"]);
+    assert_eq!(code(&o), 2);
+    let o = env.run(&[
+        "transcode",
+        "prove",
+        "src.mp4",
+        "ren.mp4",
+        "--threshold",
+        "2",
+        "-o",
+        "x.json",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("threshold"), "{}", stderr(&o));
+}
+
+#[test]
+fn transcode_benchmark_runs_at_a_small_size() {
+    let env = Env::new();
+    let o = env.run(&[
+        "bench",
+        "transcode",
+        "--size",
+        "64x48",
+        "--seconds",
+        "1",
+        "--samples",
+        "2",
+        "--threshold",
+        "0.5",
+        "--verify-runs",
+        "2",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for row in [
+        "k = 2",
+        "| proving |",
+        "| verify (median of 2) |",
+        "proof 128 bytes",
+    ] {
+        assert!(out.contains(row), "missing {row:?} in\n{out}");
+    }
+}

@@ -7,7 +7,7 @@
 //! hashes the root together with the header (format, W, H, T).
 
 use crate::frame::{Frame, FrameInfo, PixelFormat};
-use crate::poseidon::{hash, tag, TAG_MEDIA, TAG_NODE, TAG_TILE};
+use crate::poseidon::{hash, tag, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO};
 use crate::MediaError;
 use ark_bn254::Fr;
 use ark_ff::{PrimeField, Zero};
@@ -268,6 +268,45 @@ impl Commitment {
     }
 }
 
+/// A video: its frames' commitments (all with one header) in a Merkle tree, bound
+/// with the frame count. Frame `i` is leaf `i`, so a proof can open any tile of any
+/// frame: tile path → frame commitment → frame path → video commitment.
+#[derive(Clone, Debug)]
+pub struct VideoCommitment {
+    pub header: MediaHeader,
+    pub frames: Vec<Commitment>,
+    pub tree: MerkleTree,
+    pub value: Fr,
+}
+
+impl VideoCommitment {
+    /// Commits to frames already committed one by one; they must share a header.
+    pub fn new(frames: Vec<Commitment>) -> Result<Self, MediaError> {
+        let header = frames
+            .first()
+            .ok_or_else(|| MediaError::InvalidFrame("a video needs at least one frame".into()))?
+            .header;
+        if let Some(i) = frames.iter().position(|f| f.header != header) {
+            return Err(MediaError::InvalidFrame(format!(
+                "frame {i} has another size or format than frame 0"
+            )));
+        }
+        let tree = MerkleTree::new(frames.iter().map(|f| f.value).collect());
+        let value = video_value(frames.len() as u64, tree.root());
+        Ok(Self {
+            header,
+            frames,
+            tree,
+            value,
+        })
+    }
+}
+
+/// `Poseidon(tag("mpegs.video.v1"), frame count, root over frame commitments)`.
+pub fn video_value(frames: u64, root: Fr) -> Fr {
+    hash(&[tag(TAG_VIDEO), Fr::from(frames), root])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +315,37 @@ mod tests {
         let info = FrameInfo::new(format, w, h);
         let data = (0..info.byte_len()).map(|i| (i * 7 + 3) as u8).collect();
         Frame::new(info, data).unwrap()
+    }
+
+    #[test]
+    fn video_commitments_bind_frames_order_and_count() {
+        let frames: Vec<Commitment> = (0..3)
+            .map(|i| {
+                let info = FrameInfo::new(PixelFormat::Gray, 20, 12);
+                let data = (0..info.byte_len())
+                    .map(|j| (j * 3 + i * 50) as u8)
+                    .collect();
+                Commitment::of_frame(&Frame::new(info, data).unwrap(), 16).unwrap()
+            })
+            .collect();
+        let v = VideoCommitment::new(frames.clone()).unwrap();
+        assert_eq!(v.value, video_value(3, v.tree.root()));
+        assert_eq!(v.tree.leaf(2), frames[2].value);
+        let mut swapped = frames.clone();
+        swapped.swap(0, 1);
+        assert_ne!(VideoCommitment::new(swapped).unwrap().value, v.value);
+        assert_ne!(
+            VideoCommitment::new(frames[..2].to_vec()).unwrap().value,
+            v.value
+        );
+        assert!(VideoCommitment::new(vec![]).is_err());
+        let other = Commitment::of_frame(&frame(PixelFormat::Gray, 21, 12), 16).unwrap();
+        let mut mixed = frames;
+        mixed.push(other);
+        assert!(VideoCommitment::new(mixed)
+            .unwrap_err()
+            .to_string()
+            .contains("frame 3"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Image decoding (PNG, JPEG) and atomic writes.
+//! Image decoding (PNG, JPEG), atomic writes and the JSON files proofs travel in.
 //!
 //! What mpegs commits to is the *decoded* pixel array: a JPEG's commitment covers its
 //! decoded RGB/gray samples as this decoder produces them, not the compressed bytes.
@@ -111,6 +111,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
     Ok(())
+}
+
+/// Reads a JSON file (a proof, a challenge file), with the path in any error.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MediaError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| MediaError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| MediaError::Decode {
+        path: shown,
+        reason: e.to_string(),
+    })
+}
+
+/// Writes a value as pretty JSON, atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), MediaError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| MediaError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

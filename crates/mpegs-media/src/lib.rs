@@ -1,5 +1,5 @@
 //! mpegs-media owns the pixels: frame and pixel-format types, image decoding and
-//! atomic PNG encoding, the native Poseidon hash (circomlib parameters) and the
+//! atomic PNG encoding, video luma decoding (ffmpeg CLI), the native Poseidon hash (circomlib parameters) and the
 //! native media commitment of design.md §3 (tiles → Poseidon digests → Merkle root
 //! → header-bound commitment). Circuits mirror these definitions in `mpegs-zk`.
 
@@ -7,10 +7,11 @@ pub mod commitment;
 pub mod frame;
 pub mod io;
 pub mod poseidon;
+pub mod video;
 
 pub use commitment::{Commitment, MediaHeader, MerkleTree, TILE_BYTES_PER_ELEMENT};
 pub use frame::{Frame, FrameInfo, PixelFormat};
-pub use io::{load_image, save_png_atomic, write_atomic};
+pub use io::{load_image, read_json, save_png_atomic, write_atomic, write_json};
 
 /// The BN254 scalar field, the field every commitment and proof lives in.
 pub use ark_bn254::Fr;
@@ -23,8 +24,13 @@ pub enum MediaError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot decode image {path}: {reason}")]
+    #[error("cannot decode {path}: {reason}")]
     Decode { path: String, reason: String },
+    #[error("cannot run {tool}: {source} (install ffmpeg: apt-get install ffmpeg)")]
+    Tool {
+        tool: &'static str,
+        source: std::io::Error,
+    },
     #[error("unsupported image {path}: {reason}")]
     Unsupported { path: String, reason: String },
     #[error("cannot write {path}: {reason}")]

@@ -23,6 +23,8 @@ pub const TAG_TILE: &[u8] = b"mpegs.tile.v1";
 pub const TAG_NODE: &[u8] = b"mpegs.node.v1";
 /// Domain tag of a media commitment (header + root).
 pub const TAG_MEDIA: &[u8] = b"mpegs.media.v1";
+/// Domain tag of a video commitment (frame count + root over frame commitments).
+pub const TAG_VIDEO: &[u8] = b"mpegs.video.v1";
 
 /// A tag as a field element: the ASCII bytes read as a big-endian integer.
 pub fn tag(bytes: &[u8]) -> Fr {

@@ -135,10 +135,11 @@ pub fn hash_regions(
     }
     let frames = hashes.first().map_or(0, Vec::len) as u32;
     if frames == 0 {
-        return Err(StorageError::Decode {
+        return Err(mpegs_media::MediaError::Decode {
             path,
             reason: "no frames".into(),
-        });
+        }
+        .into());
     }
     Ok((
         SegmentInfo {
@@ -378,23 +379,4 @@ pub fn verify(proof: &EpochProof, public: &Public, store: &KeyStore) -> Result<(
         Ok(false) => Err("the Groth16 proof does not verify".into()),
         Err(e) => Err(e.to_string()),
     }
-}
-
-/// Reads a JSON file with a clear error.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StorageError> {
-    let file_error = |reason: String| StorageError::File {
-        path: path.display().to_string(),
-        reason,
-    };
-    let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
-    serde_json::from_slice(&bytes).map_err(|e| file_error(e.to_string()))
-}
-
-/// Writes a JSON file atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StorageError> {
-    let bytes = serde_json::to_vec_pretty(value).expect("serializable");
-    mpegs_media::write_atomic(path, &bytes).map_err(|e| StorageError::File {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
 }

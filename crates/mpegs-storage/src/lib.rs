@@ -1,5 +1,5 @@
 //! mpegs-storage owns proof of storage for video segments: decoding a segment's
-//! luma planes with the ffmpeg CLI ([`video`]) and the perceptual hash of a
+//! luma planes (with `mpegs_media::video`) and the perceptual hash of a
 //! challenge-chosen region of each frame ([`phash`]), the per-epoch Poseidon Merkle
 //! tree over those hashes ([`tree`]) and the Groth16 statement that challenged leaves
 //! are in a registered root ([`circuit`]).
@@ -8,18 +8,15 @@ pub mod circuit;
 pub mod epoch;
 pub mod phash;
 pub mod tree;
-pub mod video;
+
+/// Segment decoding lives with the other media I/O; re-exported for callers here.
+pub use mpegs_media::video;
 
 /// Errors from decoding segments and hashing regions.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("cannot run {tool}: {source} (install ffmpeg: apt-get install ffmpeg)")]
-    Tool {
-        tool: &'static str,
-        source: std::io::Error,
-    },
-    #[error("cannot decode {path}: {reason}")]
-    Decode { path: String, reason: String },
+    #[error(transparent)]
+    Media(#[from] mpegs_media::MediaError),
     #[error("bad region {region}: {reason}")]
     Region { region: String, reason: String },
     #[error("{0}")]
@@ -28,6 +25,4 @@ pub enum StorageError {
     Mismatch(String),
     #[error(transparent)]
     Zk(#[from] mpegs_zk::ZkError),
-    #[error("cannot read or write {path}: {reason}")]
-    File { path: String, reason: String },
 }

@@ -8,7 +8,7 @@ use ark_bn254::Fr;
 use ark_ff::Field;
 use ark_relations::gr1cs::SynthesisError;
 use mpegs_media::commitment::{FIRST_CHUNK, NEXT_CHUNK};
-use mpegs_media::poseidon::{tag, TAG_MEDIA, TAG_NODE, TAG_TILE};
+use mpegs_media::poseidon::{tag, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO};
 use mpegs_media::{MediaHeader, TILE_BYTES_PER_ELEMENT};
 
 /// Packs bytes little-endian, 31 per element (free: linear combinations).
@@ -80,6 +80,19 @@ pub fn commit_root(b: &Builder, header: &MediaHeader, root: &Num) -> Result<Num,
     let mut inputs: Vec<Num> = constants.into_iter().map(Num::constant).collect();
     inputs.push(root.clone());
     poseidon::hash(b, &inputs)
+}
+
+/// The video commitment for a frame count (a constant of the circuit) and the root
+/// over its frame commitments (`mpegs_media::commitment::video_value`).
+pub fn video_value(b: &Builder, frames: u64, root: &Num) -> Result<Num, SynthesisError> {
+    poseidon::hash(
+        b,
+        &[
+            Num::constant(tag(TAG_VIDEO)),
+            Num::from_u64(frames),
+            root.clone(),
+        ],
+    )
 }
 
 /// Opens tile (tx, ty) of a commitment: hashes `bytes` into the tile digest, walks

@@ -4,13 +4,13 @@
 //! would range-expand it). Frames are read one at a time, so a 300-frame 1080p
 //! segment never sits in memory whole.
 
-use crate::StorageError;
+use crate::MediaError;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// The first video stream's frame size.
-pub fn probe_size(path: &Path) -> Result<(u32, u32), StorageError> {
+pub fn probe_size(path: &Path) -> Result<(u32, u32), MediaError> {
     let out = Command::new("ffprobe")
         .args([
             "-v",
@@ -24,11 +24,11 @@ pub fn probe_size(path: &Path) -> Result<(u32, u32), StorageError> {
         ])
         .arg(path)
         .output()
-        .map_err(|source| StorageError::Tool {
+        .map_err(|source| MediaError::Tool {
             tool: "ffprobe",
             source,
         })?;
-    let decode_error = |reason: String| StorageError::Decode {
+    let decode_error = |reason: String| MediaError::Decode {
         path: path.display().to_string(),
         reason,
     };
@@ -64,7 +64,7 @@ pub struct LumaFrames {
 
 impl LumaFrames {
     /// Starts decoding `path`.
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    pub fn open(path: &Path) -> Result<Self, MediaError> {
         let (width, height) = probe_size(path)?;
         let mut child = Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
@@ -81,7 +81,7 @@ impl LumaFrames {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| StorageError::Tool {
+            .map_err(|source| MediaError::Tool {
                 tool: "ffmpeg",
                 source,
             })?;
@@ -101,15 +101,15 @@ impl LumaFrames {
         &self.path
     }
 
-    fn error(&self, reason: String) -> StorageError {
-        StorageError::Decode {
+    fn error(&self, reason: String) -> MediaError {
+        MediaError::Decode {
             path: self.path.clone(),
             reason,
         }
     }
 
     /// Waits for ffmpeg and turns a failed exit into an error.
-    fn finish(&mut self) -> Result<(), StorageError> {
+    fn finish(&mut self) -> Result<(), MediaError> {
         let mut stderr = String::new();
         if let Some(mut e) = self.child.stderr.take() {
             let _ = e.read_to_string(&mut stderr);
@@ -124,7 +124,7 @@ impl LumaFrames {
 }
 
 impl Iterator for LumaFrames {
-    type Item = Result<Vec<u8>, StorageError>;
+    type Item = Result<Vec<u8>, MediaError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {

@@ -1,0 +1,162 @@
+//! `mpegs transcode`: proof of transcode (docs/transcode-proofs.md).
+//!
+//! prove (transcoder) → verify (anyone); `ssim` prints ffmpeg's per-frame SSIM and
+//! `commit` a video's commitment. Exit codes: 0 ok / valid, 1 the proof does not
+//! verify (or names other videos), 2 bad input.
+
+use crate::progress::Bars;
+use anyhow::Result;
+use clap::Subcommand;
+use mpegs_media::poseidon::fr_to_hex;
+use mpegs_media::{read_json, write_json};
+use mpegs_transcode::proof::{self, Options, TranscodeProof};
+use mpegs_transcode::ssim::frame_ssim;
+use mpegs_transcode::video::{commit, Frames};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum TranscodeAction {
+    /// Transcoder: prove RENDITION is a faithful transcode of SOURCE.
+    Prove {
+        source: PathBuf,
+        rendition: PathBuf,
+        /// Minimum SSIM of every sampled macroblock, in (0, 1].
+        #[arg(long, default_value_t = 0.9)]
+        threshold: f64,
+        /// Sampled 16x16 macroblocks.
+        #[arg(long, default_value_t = 32)]
+        samples: u32,
+        /// Public randomness (hex) mixed into the sampling, e.g. a block hash
+        /// published after both commitments.
+        #[arg(long)]
+        beacon: Option<String>,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Anyone: check a transcode proof; with --source/--rendition also check it
+    /// names those videos.
+    Verify {
+        proof: PathBuf,
+        #[arg(long)]
+        source: Option<PathBuf>,
+        #[arg(long)]
+        rendition: Option<PathBuf>,
+    },
+    /// Per-frame luma SSIM as `ffmpeg -lavfi ssim` prints it (source downscaled
+    /// with the exact scale when the rendition is smaller).
+    Ssim { source: PathBuf, rendition: PathBuf },
+    /// Print a video's commitment (luma, tile 16), optionally at another size.
+    Commit {
+        video: PathBuf,
+        #[arg(long)]
+        size: Option<String>,
+    },
+}
+
+pub fn run(
+    action: TranscodeAction,
+    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
+    bars: &Bars,
+) -> Result<ExitCode> {
+    match action {
+        TranscodeAction::Prove {
+            source,
+            rendition,
+            threshold,
+            samples,
+            beacon,
+            output,
+        } => {
+            let options = Options {
+                threshold,
+                samples,
+                beacon,
+            };
+            let outcome = proof::prove(&source, &rendition, &options, &store()?, bars)?;
+            write_json(&output, &outcome.proof)?;
+            println!(
+                "{} samples, lowest macroblock SSIM {:.4} ≥ {threshold}: proof → {}",
+                outcome.proof.samples.len(),
+                outcome.min_ssim,
+                output.display()
+            );
+        }
+        TranscodeAction::Verify {
+            proof: path,
+            source,
+            rendition,
+        } => {
+            let p: TranscodeProof = read_json(&path)?;
+            let size = (p.rendition.width, p.rendition.height);
+            let mut checks = vec![];
+            if let Some(s) = source {
+                checks.push((
+                    "source",
+                    commitment_of(&s, Some(size))?,
+                    &p.source.commitment,
+                ));
+            }
+            if let Some(r) = rendition {
+                checks.push((
+                    "rendition",
+                    commitment_of(&r, None)?,
+                    &p.rendition.commitment,
+                ));
+            }
+            let named = checks.iter().find(|(_, got, want)| got != *want);
+            let verdict = match named {
+                Some((which, _, _)) => Err(format!("the proof is about another {which} video")),
+                None => proof::verify(&p, &store()?),
+            };
+            return Ok(match verdict {
+                Ok(()) => {
+                    println!(
+                        "VALID: {} sampled macroblocks have SSIM ≥ {} ({}x{}, {} frames)",
+                        p.samples.len(),
+                        p.threshold,
+                        p.rendition.width,
+                        p.rendition.height,
+                        p.rendition.frames
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(reason) => {
+                    println!("INVALID — {reason}");
+                    ExitCode::from(1)
+                }
+            });
+        }
+        TranscodeAction::Ssim { source, rendition } => ssim(&source, &rendition)?,
+        TranscodeAction::Commit { video, size } => {
+            let size = size.as_deref().map(crate::parse_size).transpose()?;
+            println!("{}", commitment_of(&video, size)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn commitment_of(video: &Path, size: Option<(u32, u32)>) -> Result<String> {
+    let c = commit(Frames::open(video, size)?, || {})?;
+    Ok(fr_to_hex(&c.value))
+}
+
+fn ssim(source: &Path, rendition: &Path) -> Result<()> {
+    let ren = Frames::open(rendition, None)?;
+    let size = ren.decoded_size();
+    let src = Frames::open(source, Some(size))?;
+    let (w, h) = (size.0 as usize, size.1 as usize);
+    anyhow::ensure!(w >= 8 && h >= 8, "SSIM needs frames of at least 8x8");
+    let mut total = 0.0;
+    let mut n = 0u64;
+    for (a, b) in src.zip(ren) {
+        let (a, b) = (a?, b?);
+        let v = frame_ssim(&a.data, &b.data, w, h);
+        n += 1;
+        total += v;
+        println!("n:{n} Y:{v:.6}");
+    }
+    anyhow::ensure!(n > 0, "no frames to compare");
+    println!("SSIM Y:{:.6}", total / n as f64);
+    Ok(())
+}
