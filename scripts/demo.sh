@@ -68,8 +68,8 @@ if [ "$code" -eq 0 ]; then
   exit 1
 fi
 
-echo; echo "==> 7. proof of transcode: a half-size 300 kb/s rendition of that segment"
-ffmpeg -v error -i "$out/segment.mp4" -vf scale=160:120 -c:v libx264 -b:v 300k "$out/rendition.mp4"
+echo; echo "==> 7. proof of transcode: a half-size 500 kb/s rendition of that segment"
+ffmpeg -v error -i "$out/segment.mp4" -vf scale=160:120 -c:v libx264 -b:v 500k "$out/rendition.mp4"
 mpegs transcode ssim "$out/segment.mp4" "$out/rendition.mp4" | tail -1
 mpegs transcode prove "$out/segment.mp4" "$out/rendition.mp4" --threshold 0.9 --samples 16 \
   -o "$out/transcode.json"
