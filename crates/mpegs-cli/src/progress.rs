@@ -21,7 +21,18 @@ impl Bars {
 
 impl Progress for Bars {
     fn phase(&self, label: &str, total: u64) {
-        let bar = if self.enabled {
+        let bar = if !self.enabled {
+            ProgressBar::hidden()
+        } else if total == 0 {
+            // Unknown length (e.g. frames of a video being decoded): a counter.
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg:40} {pos} {elapsed_precise}")
+                    .expect("valid template"),
+            );
+            bar.set_message(label.to_string());
+            bar
+        } else {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
@@ -32,8 +43,6 @@ impl Progress for Bars {
             );
             bar.set_message(label.to_string());
             bar
-        } else {
-            ProgressBar::hidden()
         };
         *self.current.lock().expect("progress lock") = Some(bar);
     }

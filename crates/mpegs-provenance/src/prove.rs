@@ -24,7 +24,7 @@ pub const PARALLEL_TILES: usize = 2;
 
 /// Receives progress of long work (the CLI draws bars; libraries stay quiet).
 pub trait Progress: Sync {
-    /// A new phase of `total` units begins.
+    /// A new phase of `total` units begins (0: the total is not known in advance).
     fn phase(&self, label: &str, total: u64);
     /// `n` more units are done.
     fn advance(&self, n: u64);
