@@ -9,6 +9,17 @@ ensure_rust
 echo "==> building mpegs (release)"
 cargo build --release --quiet -p mpegs-cli
 mpegs() { ./target/release/mpegs "$@"; }
+# Runs a command that must be refused: `must_fail CODE WHY cmd…` (CODE "any": any
+# non-zero exit); otherwise the demo fails with WHY.
+must_fail() {
+  local want=$1 why=$2 code
+  shift 2
+  set +e; "$@"; code=$?; set -e
+  if [ "$code" -eq 0 ] || { [ "$want" != any ] && [ "$code" -ne "$want" ]; }; then
+    echo "demo FAILED: $why (exit $code)" >&2
+    exit 1
+  fi
+}
 
 out=demo-out
 rm -rf "$out"; mkdir -p "$out"
@@ -37,14 +48,8 @@ value=$(od -An -tu1 -j "$offset" -N1 "$out/tampered.raw" | tr -d ' ')
 printf "$(printf '\\%03o' $((255 - value)))" | dd of="$out/tampered.raw" bs=1 seek="$offset" conv=notrunc status=none
 ffmpeg -v error -f rawvideo -pix_fmt gray -s 192x128 -i "$out/tampered.raw" "$out/tampered.png"
 echo "    pixel (100, 60): $value -> $((255 - value))"
-set +e
-mpegs verify "$out/tampered.png" --bundle "$out/published.png.mpegs.json"
-code=$?
-set -e
-if [ "$code" -ne 1 ]; then
-  echo "demo FAILED: the tampered picture was not rejected (exit $code)" >&2
-  exit 1
-fi
+must_fail 1 "the tampered picture was not rejected" \
+  mpegs verify "$out/tampered.png" --bundle "$out/published.png.mpegs.json"
 echo; echo "==> 6. proof of storage: a client registers a 2 s segment for 3 epochs"
 ffmpeg -v error -f lavfi -i testsrc2=size=320x240:rate=30:duration=2 \
   -c:v libx264 -pix_fmt yuv420p "$out/segment.mp4"
@@ -58,15 +63,9 @@ done
 echo "    a worker that kept a re-encoded copy instead cannot answer epoch 2:"
 mpegs storage reveal "$out/challenges.json" --epoch 2 --public "$out/challenges.public.json"
 ffmpeg -v error -i "$out/segment.mp4" -c:v libx264 -b:v 200k "$out/reencoded.mp4"
-set +e
-mpegs storage prove "$out/reencoded.mp4" --challenge "$out/challenges.public.json" \
+must_fail any "a re-encoded copy answered a storage challenge" \
+  mpegs storage prove "$out/reencoded.mp4" --challenge "$out/challenges.public.json" \
   --epoch 2 -o "$out/storage-2.json"
-code=$?
-set -e
-if [ "$code" -eq 0 ]; then
-  echo "demo FAILED: a re-encoded copy answered a storage challenge" >&2
-  exit 1
-fi
 
 echo; echo "==> 7. proof of transcode: a half-size 500 kb/s rendition of that segment"
 ffmpeg -v error -i "$out/segment.mp4" -vf scale=160:120 -c:v libx264 -b:v 500k "$out/rendition.mp4"
@@ -77,14 +76,8 @@ mpegs transcode verify "$out/transcode.json" --source "$out/segment.mp4" --rendi
 echo "    ... and another clip passed off as that rendition cannot be proven:"
 ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=30:duration=2 -c:v libx264 \
   -pix_fmt yuv420p "$out/impostor.mp4"
-set +e
-mpegs transcode prove "$out/segment.mp4" "$out/impostor.mp4" --samples 16 -o "$out/impostor.json"
-code=$?
-set -e
-if [ "$code" -eq 0 ]; then
-  echo "demo FAILED: another clip was proven a faithful transcode" >&2
-  exit 1
-fi
+must_fail any "another clip was proven a faithful transcode" \
+  mpegs transcode prove "$out/segment.mp4" "$out/impostor.mp4" --samples 16 -o "$out/impostor.json"
 
 echo; echo "==> demo complete: the edit verified, the one-pixel change was rejected (exit 1),"
 echo "    the stored segment passed its epochs and a re-encoded copy could not answer,"
