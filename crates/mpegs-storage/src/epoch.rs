@@ -27,6 +27,9 @@ use std::path::Path;
 
 pub const VERSION: u32 = 1;
 
+/// Domain of the challenge commitment (hashed once into its first word).
+pub const CHALLENGE_DOMAIN: &[u8] = b"mpegs.storage.challenge.v1";
+
 /// What every party knows of the segment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,10 +53,40 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    /// `sha256` of the challenge's JSON, hex — what registration publishes.
+    /// `sha256` of the challenge, hex — what registration publishes.
+    ///
+    /// The preimage is 32-byte words so that a contract can recompute it with one
+    /// `sha256(abi.encodePacked(...))` (StorageEscrow.reveal):
+    /// `sha256(CHALLENGE_DOMAIN) ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ index…`,
+    /// integers as big-endian 256-bit words.
     pub fn commitment(&self) -> String {
-        let json = serde_json::to_vec(self).expect("a challenge serializes");
-        hex::encode(Sha256::digest(json))
+        hex::encode(Sha256::digest(self.commitment_preimage()))
+    }
+
+    fn commitment_preimage(&self) -> Vec<u8> {
+        fn word(v: u32) -> [u8; 32] {
+            let mut w = [0u8; 32];
+            w[28..].copy_from_slice(&v.to_be_bytes());
+            w
+        }
+        let hex32 = |h: &str| -> [u8; 32] {
+            let bytes = hex::decode(h.trim_start_matches("0x")).unwrap_or_default();
+            let mut w = [0u8; 32];
+            let n = bytes.len().min(32);
+            w[32 - n..].copy_from_slice(&bytes[bytes.len() - n..]);
+            w
+        };
+        let mut out = Vec::with_capacity(32 * (7 + self.indices.len()));
+        out.extend_from_slice(&Sha256::digest(CHALLENGE_DOMAIN));
+        for v in [self.epoch, self.region.x, self.region.y, self.region.size] {
+            out.extend_from_slice(&word(v));
+        }
+        out.extend_from_slice(&hex32(&self.root));
+        out.extend_from_slice(&hex32(&self.salt));
+        for i in &self.indices {
+            out.extend_from_slice(&word(*i));
+        }
+        out
     }
 
     /// The commitment as the proof's nonce (a field element).
@@ -254,6 +287,12 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
             "the revealed challenge of epoch {epoch} does not match its registered commitment"
         )));
     }
+    let salt_ok = c.salt.len() == 64 && hex::decode(&c.salt).is_ok();
+    if !salt_ok || fr_from_hex(&c.root).is_err() {
+        return Err(StorageError::Challenge(format!(
+            "epoch {epoch}: the revealed root or salt is malformed"
+        )));
+    }
     let in_range = c.indices.iter().all(|i| *i < public.segment.frames);
     if c.indices.len() != public.k as usize || !in_range {
         return Err(StorageError::Challenge(format!(
@@ -266,8 +305,9 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
     Ok(c)
 }
 
-/// Ensures the inclusion circuit's keys exist; returns (id, vk hash).
-fn ensure_keys(store: &KeyStore, k: u32, depth: u32) -> Result<String, StorageError> {
+/// Ensures the inclusion circuit's keys exist in `store` (generated with OS randomness
+/// on first use); returns the circuit id.
+pub fn ensure_keys(store: &KeyStore, k: u32, depth: u32) -> Result<String, StorageError> {
     let id = circuit_id(k, depth);
     if !store.has_proving_key(&id) {
         let mut rng = rand_chacha::ChaCha20Rng::from_entropy();

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title Groth16Call
+/// @notice Calls a generated Groth16 verifier whose public-input count is only known at run time.
+/// @dev The verifiers are generated per circuit (gnark / taceo-groth16-sol template, contract `Verifier`) and expose
+///      `verifyProof(uint256[8] calldata proof, uint256[N] calldata input) public view`, which reverts on an invalid
+///      proof and returns nothing on success. Because N is part of the signature, each circuit has a different
+///      selector, so the registry and the escrow cannot use a fixed Solidity interface. This library builds the
+///      selector from N and the static-array calldata by hand instead.
+library Groth16Call {
+    /// @notice True iff `verifier` has code and `verifyProof(proof, input)` does not revert.
+    /// @dev Any revert (invalid proof, input not in the field, out of gas, wrong arity) counts as "does not verify";
+    ///      callers turn `false` into a user-facing reason. An address without code must be rejected explicitly,
+    ///      because a call to it would succeed and look like a valid proof.
+    /// @param verifier the deployed verifier contract
+    /// @param proof the eight proof words (A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y) in the verifier's order
+    /// @param input the public inputs, in circuit order; its length selects the verifier's signature
+    function verify(address verifier, uint256[8] memory proof, uint256[] memory input) internal view returns (bool) {
+        if (verifier.code.length == 0) {
+            return false;
+        }
+        // Static arrays are ABI-encoded inline, so the calldata is simply selector ‖ proof words ‖ input words,
+        // which is exactly what abi.encodePacked produces for 32-byte array elements.
+        (bool ok, ) = verifier.staticcall(abi.encodePacked(selector(input.length), proof, input));
+        return ok;
+    }
+
+    /// @notice Selector of `verifyProof(uint256[8],uint256[n])`.
+    function selector(uint256 n) internal pure returns (bytes4) {
+        return bytes4(keccak256(abi.encodePacked("verifyProof(uint256[8],uint256[", toDecimal(n), "])")));
+    }
+}
+
+/// @notice Decimal representation of `value` (no sign, no leading zeros).
+/// @dev Needed for the verifier selector above and for the 1-based step/tile numbers in the registry's revert
+///      messages; kept here so both contracts share one copy without an external dependency.
+function toDecimal(uint256 value) pure returns (string memory) {
+    if (value == 0) {
+        return "0";
+    }
+    uint256 digits;
+    for (uint256 v = value; v != 0; v /= 10) {
+        digits++;
+    }
+    bytes memory out = new bytes(digits);
+    for (; value != 0; value /= 10) {
+        digits--;
+        out[digits] = bytes1(uint8(48 + (value % 10)));
+    }
+    return string(out);
+}

@@ -1,0 +1,76 @@
+//! Fixed-seed circuits, keys and proofs for tests, benchmarks and the committed
+//! example verifiers (`contracts/verifiers/`). Seeded setup is for tests only:
+//! whoever knows the seed can forge proofs, so these keys must never guard
+//! anything real (docs/chain.md).
+
+use ark_bn254::Fr;
+use mpegs_storage::circuit::InclusionCircuit;
+use mpegs_storage::tree::SegmentTree;
+use mpegs_zk::backend::{self, Groth16Proof, Pk, Vk};
+use rand::SeedableRng;
+
+/// A storage-inclusion circuit shape: `k` openings in a tree of `frames` leaves.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub k: usize,
+    pub frames: usize,
+}
+
+/// The example circuits: two storage-inclusion shapes with different numbers of
+/// public inputs (2 + k).
+pub const SHAPES: [Shape; 2] = [Shape { k: 2, frames: 8 }, Shape { k: 4, frames: 300 }];
+
+/// A proof with its public inputs.
+pub struct Example {
+    pub id: String,
+    pub pk: Pk,
+    pub vk: Vk,
+    pub proof: Groth16Proof,
+    pub inputs: Vec<Fr>,
+}
+
+fn depth(frames: usize) -> usize {
+    SegmentTree::new(vec![0; frames]).depth()
+}
+
+/// Keys from the fixed seed for `shape` (deterministic: same seed, same keys).
+pub fn keys(shape: Shape) -> (Pk, Vk) {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x6d70_6567 + shape.k as u64);
+    backend::setup(InclusionCircuit::blank(shape.k, depth(shape.frames)), &mut rng)
+        .expect("the blank inclusion circuit synthesizes")
+}
+
+/// The circuit id of `shape` (as the storage crate names it).
+pub fn circuit_id(shape: Shape) -> String {
+    mpegs_storage::epoch::circuit_id(shape.k as u32, depth(shape.frames) as u32)
+}
+
+/// A valid proof for `shape` over pseudo-random frame hashes; `salt` varies the
+/// statement (indices and nonce).
+pub fn example(shape: Shape, salt: u64) -> Example {
+    let (pk, vk) = keys(shape);
+    let hashes: Vec<u64> = (0..shape.frames as u64)
+        .map(|i| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt)
+        .collect();
+    let tree = SegmentTree::new(hashes);
+    let indices: Vec<u32> = (0..shape.k as u32)
+        .map(|j| ((j as u64 * 7 + salt) % shape.frames as u64) as u32)
+        .collect();
+    let nonce = Fr::from(salt + 1);
+    let circuit = InclusionCircuit {
+        root: tree.root(),
+        nonce,
+        depth: tree.depth(),
+        openings: indices.iter().map(|i| tree.open(*i).expect("in range")).collect(),
+    };
+    let inputs = InclusionCircuit::public_inputs(tree.root(), nonce, &indices);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(salt);
+    let proof = backend::prove(&pk, circuit, &mut rng).expect("the example proves");
+    Example {
+        id: circuit_id(shape),
+        pk,
+        vk,
+        proof,
+        inputs,
+    }
+}

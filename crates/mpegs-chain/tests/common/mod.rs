@@ -1,0 +1,256 @@
+//! Shared by the embedded-EVM tests and the local-node test: the same flows must
+//! behave the same on both.
+#![allow(dead_code)]
+
+use alloy_primitives::U256;
+use mpegs_chain::accounts::dev_signer;
+use mpegs_chain::deployment::{deploy, Deployment};
+use mpegs_chain::escrow::{self, Settlement};
+use mpegs_chain::registry::{self, Mode};
+use mpegs_chain::{Chain, ChainError};
+use mpegs_filters::parse_filtergraph;
+use mpegs_media::{Frame, FrameInfo, PixelFormat};
+use mpegs_provenance::attest::DeviceKey;
+use mpegs_provenance::bundle::Bundle;
+use mpegs_provenance::prove::{attest, Prover, Quiet};
+use mpegs_storage::epoch::{register, reveal, EpochProof, Public, Secret};
+use mpegs_zk::keys::KeyStore;
+use std::path::Path;
+use std::process::Command;
+
+pub const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// The message of a revert, or a panic naming what happened instead.
+pub fn revert<T: std::fmt::Debug>(result: Result<T, ChainError>) -> String {
+    match result {
+        Err(ChainError::Revert(reason)) => reason,
+        other => panic!("expected a revert, got {other:?}"),
+    }
+}
+
+/// An attested 16×8 RGB frame and its edit `crop=8:8:4:0,hflip` (tile 8: one output
+/// tile per step, two tile proofs in all), proved with real keys.
+pub struct EditFixture {
+    pub store: KeyStore,
+    pub attested: Bundle,
+    pub edited: Bundle,
+    pub device: String,
+}
+
+pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
+    let store = KeyStore::open(dir.join("keys")).unwrap();
+    let info = FrameInfo::new(PixelFormat::Rgb24, 16, 8);
+    let frame = Frame::new(info, (0..info.byte_len()).map(|i| (i * 37 % 253) as u8).collect()).unwrap();
+    let key = DeviceKey::generate();
+    let attested = attest(&frame, &key, 8, "chain-test-cam", 1_760_000_000).unwrap();
+    let prover = Prover {
+        store: &store,
+        progress: &Quiet,
+        seed: Some(11),
+    };
+    let (_, edited) = prover
+        .edit(&frame, attested.clone(), &parse_filtergraph(vf).unwrap())
+        .unwrap();
+    EditFixture {
+        store,
+        attested,
+        edited,
+        device: key.address(),
+    }
+}
+
+/// Deploys, registers an original and its edit (verified on-chain), and checks the
+/// records and the revert reasons of tampered registrations.
+/// Returns the deployment and the edit's commitment.
+pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_primitives::B256) {
+    chain.set_signer(dev_signer(0).unwrap());
+    let mut deployment = deploy(chain).unwrap();
+    let f = edit_fixture(dir, "crop=8:8:4:0,hflip");
+
+    let done = registry::register(chain, &mut deployment, &f.store, &f.edited, Mode::Auto).unwrap();
+    let outcomes: Vec<&str> = done.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["original", "edit"]);
+    assert_eq!(done[1].proofs, 2);
+
+    let child = done[1].commitment;
+    let status = registry::status(chain, &deployment, child).unwrap();
+    assert_eq!(status.len(), 2, "edit → original");
+    assert_eq!(status[0].kind, "edit");
+    assert_eq!(status[0].proofs, 2);
+    assert_eq!(status[1].kind, "original");
+    assert_eq!(status[0].parent, Some(status[1].commitment));
+    assert_eq!(
+        format!("{:#x}", status[1].device),
+        f.device.to_lowercase(),
+        "the registry recovered the device that signed"
+    );
+    assert_eq!(status[0].device, status[1].device, "an edit inherits its origin's device");
+
+    // Registering again changes nothing.
+    let again = registry::register(chain, &mut deployment, &f.store, &f.edited, Mode::Auto).unwrap();
+    assert_eq!(again[1].outcome, "already registered (edit)");
+
+    let edit = f.edited.edit.as_ref().unwrap();
+    let parent = done[0].commitment;
+    let steps: Vec<_> = edit.steps.iter().map(|s| registry::step_call(s).unwrap()).collect();
+    let register_edit = |chain: &mut dyn Chain, steps: Vec<_>, parent| {
+        let call = mpegs_chain::abi::MediaRegistry::registerEditCall { parent, steps };
+        mpegs_chain::chain::transact(chain, deployment.registry, &call, U256::ZERO)
+    };
+
+    // The Rust statement hash is the contract's.
+    let on_chain = mpegs_chain::chain::view(
+        chain,
+        deployment.registry,
+        &mpegs_chain::abi::MediaRegistry::stepHashCall { step: steps[0].clone() },
+    )
+    .unwrap();
+    assert_eq!(on_chain, registry::step_hash(&steps[0]));
+
+    // A replayed registration.
+    assert_eq!(revert(register_edit(chain, steps.clone(), parent)), "already registered");
+
+    // A tampered proof: step 2 carries step 1's proof.
+    let mut tampered = steps.clone();
+    tampered[1].tiles[0].proof = steps[0].tiles[0].proof;
+    let reason = revert(register_edit(chain, tampered, parent));
+    assert!(reason.contains("proof does not verify"), "{reason}");
+
+    // A tampered public input changes the statement, which the owner never approved.
+    let mut tampered = steps.clone();
+    tampered[0].tiles[0].tail[0] += U256::from(1);
+    let reason = revert(register_edit(chain, tampered, parent));
+    assert!(reason.contains("not approved"), "{reason}");
+
+    // A claimed output commitment the proofs do not bind.
+    let mut tampered = steps.clone();
+    tampered[1].output = alloy_primitives::B256::from(U256::from(12345));
+    let reason = revert(register_edit(chain, tampered, parent));
+    assert!(reason.contains("proof does not verify"), "{reason}");
+
+    // A parent that was never registered.
+    let reason = revert(register_edit(chain, steps.clone(), alloy_primitives::B256::from(U256::from(7))));
+    assert!(reason.contains("parent is not registered"), "{reason}");
+
+    // Someone other than the owner cannot bring new circuits.
+    chain.set_signer(dev_signer(2).unwrap());
+    let other = edit_fixture(&dir.join("other"), "vflip");
+    match registry::register(chain, &mut deployment, &other.store, &other.edited, Mode::Auto) {
+        Err(ChainError::NotDeployed(m)) => assert!(m.contains("owner"), "{m}"),
+        r => panic!("a stranger registered new circuits: {r:?}"),
+    }
+    // …but may anchor: recorded as verified off-chain only.
+    let anchored = registry::register(chain, &mut deployment, &other.store, &other.edited, Mode::Anchor).unwrap();
+    assert_eq!(anchored.last().unwrap().outcome, "anchored");
+    let status = registry::status(chain, &deployment, anchored.last().unwrap().commitment).unwrap();
+    assert_eq!(status[0].kind, "anchored");
+    assert!(status[0].verification.contains("NOT on-chain"));
+    assert_eq!(status[0].statement, registry::bundle_hash(&other.edited));
+    chain.set_signer(dev_signer(0).unwrap());
+    (deployment, child)
+}
+
+/// A 2 s 192×128 H.264 segment.
+pub fn segment(path: &Path) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=192x128:rate=30:duration=2"])
+        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p", "-b:v", "1M"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg must be installed (apt-get install ffmpeg)");
+    assert!(status.success());
+}
+
+pub struct StorageFixture {
+    pub store: KeyStore,
+    pub segment: std::path::PathBuf,
+    pub secret: Secret,
+    pub public: Public,
+}
+
+pub fn storage_fixture(dir: &Path) -> StorageFixture {
+    let store = KeyStore::open(dir.join("keys")).unwrap();
+    let path = dir.join("segment.mp4");
+    segment(&path);
+    let (secret, public) = register(&path, 3, 2, Some(5)).unwrap();
+    StorageFixture {
+        store,
+        segment: path,
+        secret,
+        public,
+    }
+}
+
+fn prove_epoch(f: &mut StorageFixture, epoch: u32) -> EpochProof {
+    reveal(&f.secret, &mut f.public, epoch).unwrap();
+    mpegs_storage::epoch::prove(&f.segment, &f.public, epoch, &f.store).unwrap()
+}
+
+/// A storage deal through three epochs: two proven and paid, one missed and
+/// refunded; replays, forged reveals and late proofs revert with reasons.
+pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Path) {
+    let mut f = storage_fixture(dir);
+    let (client, worker) = (dev_signer(0).unwrap(), dev_signer(1).unwrap());
+    let (client_addr, worker_addr) = (client.address(), worker.address());
+    chain.set_signer(client.clone());
+    let deposit = U256::from(3 * ETHER);
+    let (id, _) = escrow::open(chain, deployment, &f.store, &f.public, 3600, deposit).unwrap();
+
+    // The client cannot reveal before a worker accepted.
+    let reason = revert(escrow::reveal(chain, deployment, id, &f.secret.challenges[0]));
+    assert!(reason.contains("not accepted"), "{reason}");
+
+    chain.set_signer(worker.clone());
+    escrow::accept(chain, deployment, id).unwrap();
+    let worker_start = chain.balance(worker_addr).unwrap();
+
+    // Epoch 0: revealed, proven, paid.
+    chain.set_signer(client.clone());
+    let mut forged = f.secret.challenges[0].clone();
+    forged.indices[0] = (forged.indices[0] + 1) % f.public.segment.frames;
+    let reason = revert(escrow::reveal(chain, deployment, id, &forged));
+    assert!(reason.contains("does not match the committed challenge"), "{reason}");
+    escrow::reveal(chain, deployment, id, &f.secret.challenges[0]).unwrap();
+    let proof0 = prove_epoch(&mut f, 0);
+    chain.set_signer(worker.clone());
+    escrow::submit(chain, deployment, id, &proof0).unwrap();
+    let reason = revert(escrow::submit(chain, deployment, id, &proof0));
+    assert!(reason.contains("already settled"), "{reason}");
+
+    // Epoch 1: the old proof replayed for the new challenge fails; the real one pays.
+    chain.set_signer(client.clone());
+    escrow::reveal(chain, deployment, id, &f.secret.challenges[1]).unwrap();
+    chain.set_signer(worker.clone());
+    let mut replay = proof0.clone();
+    replay.epoch = 1;
+    let reason = revert(escrow::submit(chain, deployment, id, &replay));
+    assert!(reason.contains("proof does not verify"), "{reason}");
+    let proof1 = prove_epoch(&mut f, 1);
+    escrow::submit(chain, deployment, id, &proof1).unwrap();
+
+    // Epoch 2: revealed, but the worker misses the deadline.
+    chain.set_signer(client.clone());
+    escrow::reveal(chain, deployment, id, &f.secret.challenges[2]).unwrap();
+    let reason = revert(escrow::settle(chain, deployment, id, 2));
+    assert!(reason.contains("deadline not reached"), "{reason}");
+    chain.advance_time(3 * 3600 + 10).unwrap();
+    let proof2 = prove_epoch(&mut f, 2);
+    chain.set_signer(worker.clone());
+    let reason = revert(escrow::submit(chain, deployment, id, &proof2));
+    assert!(reason.contains("deadline passed"), "{reason}");
+    chain.set_signer(client.clone());
+    let client_before = chain.balance(client_addr).unwrap();
+    let settled = escrow::settle(chain, deployment, id, 2).unwrap();
+    assert_eq!(settled, Settlement::RefundedClient(U256::from(ETHER)));
+
+    let status = escrow::status(chain, deployment, id).unwrap();
+    let states: Vec<_> = status.epochs.iter().map(|e| e.state).collect();
+    use mpegs_chain::escrow::EpochState::*;
+    assert_eq!(states, [Paid, Paid, Refunded]);
+    let worker_gain = chain.balance(worker_addr).unwrap().saturating_sub(worker_start);
+    // The worker earned two epochs, minus whatever gas it paid (free on the embedded chain).
+    assert!(worker_gain > U256::from(2 * ETHER - ETHER / 10), "{worker_gain}");
+    assert!(worker_gain <= U256::from(2 * ETHER));
+    let client_gain = chain.balance(client_addr).unwrap().saturating_sub(client_before);
+    assert!(client_gain > U256::from(ETHER - ETHER / 10) && client_gain <= U256::from(ETHER));
+}
