@@ -154,7 +154,7 @@ impl Chain for Rpc {
                 })?;
             let _: serde_json::Value = self
                 .provider
-                .raw_request("evm_mine".into(), ())
+                .raw_request("evm_mine".into(), serde_json::json!([]))
                 .await
                 .map_err(rpc_error)?;
             Ok(())
