@@ -17,6 +17,7 @@ pub mod rpc;
 pub mod solc;
 pub mod verifier;
 
+pub use alloy_primitives;
 pub use chain::{Chain, Receipt};
 
 /// Everything that can go wrong talking to a chain.

@@ -6,6 +6,7 @@
 mod bench;
 mod bench_storage;
 mod bench_transcode;
+mod chain;
 mod progress;
 mod report;
 mod storage;
@@ -123,6 +124,8 @@ enum Command {
         #[command(subcommand)]
         action: transcode::TranscodeAction,
     },
+    /// On-chain provenance and storage deals (embedded EVM by default, or --rpc-url).
+    Chain(chain::ChainArgs),
 }
 
 #[derive(Subcommand)]
@@ -233,6 +236,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => bench::run(args, &bars)?,
         Command::Storage { action } => return storage::run(action, store),
         Command::Transcode { action } => return transcode::run(action, store, &bars),
+        Command::Chain(args) => return chain::run(args, store),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -495,3 +495,105 @@ fn transcode_benchmark_runs_at_a_small_size() {
         assert!(out.contains(row), "missing {row:?} in\n{out}");
     }
 }
+
+#[test]
+fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
+    let env = Env::new();
+    let chain = |args: &[&str]| {
+        let mut all = vec!["chain", "--state", "chain.json"];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+
+    // Before deployment: a clear message, exit 2.
+    let o = chain(&["status", "0x0000000000000000000000000000000000000000000000000000000000000001"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("mpegs chain deploy"), "{}", stderr(&o));
+
+    let o = chain(&["deploy"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("MediaRegistry 0x"), "{}", stdout(&o));
+    let o = chain(&["deploy"]);
+    assert!(stdout(&o).contains("already deployed"), "{}", stdout(&o));
+
+    write_image(&env.path("photo.png"), 16, 8);
+    assert_eq!(code(&env.run(&["keygen", "-o", "device.key"])), 0);
+    let o = env.run(&["attest", "photo.png", "--key", "device.key", "--tile", "8"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&["edit", "photo.png", "--vf", "hflip", "-o", "out.png", "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let o = chain(&["register", "out.png"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains(" original (") && stdout(&o).contains(" edit ("), "{}", stdout(&o));
+    assert!(stdout(&o).contains("2 proofs verified"), "{}", stdout(&o));
+    let o = chain(&["register", "out.png"]);
+    assert!(stdout(&o).contains("already registered (edit)"), "{}", stdout(&o));
+    let o = chain(&["status", "out.png"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("every tile proof verified on-chain"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("device signature verified on-chain"), "{}", stdout(&o));
+    let o = chain(&["status", "0x0000000000000000000000000000000000000000000000000000000000000001"]);
+    assert_eq!(code(&o), 1, "an unregistered commitment");
+
+    // A tampered picture is refused before anything is sent.
+    let mut tampered = load_image(&env.path("out.png")).unwrap();
+    tampered.data[0] ^= 1;
+    save_png_atomic(&tampered, &env.path("tampered.png")).unwrap();
+    let o = chain(&["register", "tampered.png", "--bundle", "out.png.mpegs.json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
+
+    // A storage deal: two epochs, one proven and paid, one missed and refunded.
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30:duration=1"])
+        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
+        .arg(env.path("seg.mp4"))
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let run_ok = |args: &[&str]| {
+        let o = env.run(args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        o
+    };
+    run_ok(&["storage", "register", "seg.mp4", "--epochs", "2", "-k", "2", "-o", "ch.json"]);
+    run_ok(&["storage", "reveal", "ch.json", "--epoch", "0", "--public", "ch.public.json"]);
+    run_ok(&["storage", "prove", "seg.mp4", "--challenge", "ch.public.json", "--epoch", "0", "-o", "p0.json"]);
+
+    let o = chain(&["storage", "open", "--challenge", "ch.public.json", "--deposit", "2ether"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("deal 1 opened"), "{}", stdout(&o));
+    assert_eq!(code(&chain(&["--account", "1", "storage", "accept", "1"])), 0);
+    assert_eq!(code(&chain(&["storage", "reveal", "1", "--secret", "ch.json", "--epoch", "0"])), 0);
+    let o = chain(&["--account", "1", "storage", "submit", "1", "--proof", "p0.json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = chain(&["--account", "1", "storage", "submit", "1", "--proof", "p0.json"]);
+    assert_eq!(code(&o), 1, "a replayed proof");
+    assert!(stderr(&o).contains("already settled"), "{}", stderr(&o));
+    assert_eq!(code(&chain(&["storage", "reveal", "1", "--secret", "ch.json", "--epoch", "1"])), 0);
+    let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
+    assert_eq!(code(&o), 1, "settled before the deadline");
+    assert_eq!(code(&chain(&["advance", "10000"])), 0);
+    let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("refunded to the client"), "{}", stdout(&o));
+    let o = chain(&["storage", "status", "1", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["epochs"][0]["state"], "paid");
+    assert_eq!(s["epochs"][1]["state"], "refunded");
+
+    // Bad input: exit 2 with a message.
+    for (args, needle) in [
+        (vec!["register", "missing.png"], "missing.png"),
+        (vec!["storage", "open", "--challenge", "ch.public.json", "--deposit", "1.5parsecs"], "not an amount"),
+        (vec!["storage", "status", "1", "--account", "9"], "development accounts"),
+        (vec!["--rpc-url", "http://127.0.0.1:9", "deploy"], "cannot reach"),
+    ] {
+        let o = chain(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+}

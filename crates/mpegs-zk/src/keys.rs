@@ -59,18 +59,22 @@ fn check_id(id: &str) -> Result<(), ZkError> {
     }
 }
 
+/// mpegs's own folder: `$MPEGS_HOME`, or `~/.cache/mpegs` (keys, chain state).
+pub fn mpegs_home() -> Result<PathBuf, ZkError> {
+    match std::env::var_os("MPEGS_HOME") {
+        Some(h) => Ok(PathBuf::from(h)),
+        None => {
+            let home = std::env::var_os("HOME")
+                .ok_or_else(|| ZkError::Store("neither MPEGS_HOME nor HOME is set".into()))?;
+            Ok(PathBuf::from(home).join(".cache").join("mpegs"))
+        }
+    }
+}
+
 impl KeyStore {
     /// The store at `$MPEGS_HOME/keys`, or `~/.cache/mpegs/keys`.
     pub fn default_location() -> Result<Self, ZkError> {
-        let home = match std::env::var_os("MPEGS_HOME") {
-            Some(h) => PathBuf::from(h),
-            None => {
-                let home = std::env::var_os("HOME")
-                    .ok_or_else(|| ZkError::Store("neither MPEGS_HOME nor HOME is set".into()))?;
-                PathBuf::from(home).join(".cache").join("mpegs")
-            }
-        };
-        Self::open(home.join("keys"))
+        Self::open(mpegs_home()?.join("keys"))
     }
 
     /// A store in `dir`, created if missing.
