@@ -62,6 +62,9 @@ enum BenchWhat {
     Storage(crate::bench_storage::StorageBench),
     /// Proof of transcode: constraints per sample, commit, key generation, prove, verify.
     Transcode(crate::bench_transcode::TranscodeBench),
+    /// On-chain gas: verification per circuit vs the EIP-1108 floor, deployments,
+    /// registry and escrow operations (embedded revm).
+    Chain(crate::bench_chain::ChainBench),
 }
 
 pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
@@ -79,6 +82,7 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
         }
         BenchWhat::Storage(args) => crate::bench_storage::run(args),
         BenchWhat::Transcode(args) => crate::bench_transcode::run(args),
+        BenchWhat::Chain(args) => crate::bench_chain::run(args),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok / valid, 1 verification failed, 2 usage or input error.
 
 mod bench;
+mod bench_chain;
 mod bench_storage;
 mod bench_transcode;
 mod chain;

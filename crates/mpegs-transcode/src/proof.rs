@@ -408,3 +408,25 @@ pub fn verify(proof: &TranscodeProof, store: &KeyStore) -> Result<(), String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// The Groth16 public inputs a proof file states (commitments, τ, sample
+/// positions), without checking anything: for verifiers elsewhere, e.g. on-chain,
+/// after [`verify`] or an equivalent check of the samples has passed.
+pub fn public_inputs(proof: &TranscodeProof) -> Result<Vec<Fr>, String> {
+    let r = &proof.rendition;
+    let header = frame_header(r.width, r.height).map_err(|e| e.to_string())?;
+    let source =
+        fr_from_hex(&proof.source.commitment).map_err(|e| format!("source commitment: {e}"))?;
+    let rendition = fr_from_hex(&r.commitment).map_err(|e| format!("rendition commitment: {e}"))?;
+    let positions: Vec<u64> = proof
+        .samples
+        .iter()
+        .map(|p| position_input(&header, p))
+        .collect();
+    Ok(TranscodeCircuit::public_inputs(
+        source,
+        rendition,
+        proof.tau,
+        &positions,
+    ))
+}
