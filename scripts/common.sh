@@ -30,4 +30,19 @@ ensure_rust() {
   fi
 }
 
+# Node.js runs the pinned npm solc (compiling generated verifiers) and the local
+# Hardhat node of the integration tests; both come from contracts/package-lock.json.
+ensure_node_deps() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "==> installing nodejs and npm (apt-get)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if [ ! -f contracts/node_modules/solc/package.json ] || [ ! -x contracts/node_modules/.bin/hardhat ] \
+     || [ contracts/package-lock.json -nt contracts/node_modules/.package-lock.json ]; then
+    echo "==> installing the contracts' npm packages (solc, hardhat)"
+    npm ci --prefix contracts --no-audit --no-fund --loglevel=error
+  fi
+}
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

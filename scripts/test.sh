@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need (ffmpeg is the reference oracle) and runs every test.
+# Installs what the tests need (ffmpeg is the reference oracle; Node.js runs solc and
+# the local Hardhat node of the chain tests) and runs every test.
 # Tests run in release mode: Groth16 proving in a debug build is ~30x slower.
 source "$(dirname "$0")/common.sh"
 ensure_packages
 ensure_rust
+ensure_node_deps
 cargo test --release --workspace "$@"

@@ -23,7 +23,12 @@ pub trait Chain {
     fn set_signer(&mut self, signer: PrivateKeySigner);
     fn chain_id(&self) -> u64;
     /// Sends a transaction (`to = None` deploys `data`).
-    fn send(&mut self, to: Option<Address>, data: Bytes, value: U256) -> Result<Receipt, ChainError>;
+    fn send(
+        &mut self,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+    ) -> Result<Receipt, ChainError>;
     /// Runs a read-only call against the latest state.
     fn call(&mut self, to: Address, data: Bytes) -> Result<Bytes, ChainError>;
     /// The latest block's timestamp.
@@ -60,7 +65,10 @@ pub fn revert_reason(data: &[u8]) -> String {
     let selector = data.get(..4);
     let named = [
         ("ProofInvalid()", "the proof is invalid"),
-        ("PublicInputNotInField()", "a public input is not a field element"),
+        (
+            "PublicInputNotInField()",
+            "a public input is not a field element",
+        ),
     ];
     for (signature, text) in named {
         if selector == Some(&alloy_primitives::keccak256(signature)[..4]) {

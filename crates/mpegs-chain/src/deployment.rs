@@ -74,7 +74,10 @@ impl Deployment {
                 chain.chain_id()
             )));
         }
-        for (name, address) in [("MediaRegistry", self.registry), ("StorageEscrow", self.escrow)] {
+        for (name, address) in [
+            ("MediaRegistry", self.registry),
+            ("StorageEscrow", self.escrow),
+        ] {
             if !chain.has_code(address)? {
                 return Err(ChainError::NotDeployed(format!(
                     "no {name} code at {address} on this chain (was it reset?): run `mpegs chain deploy`"
@@ -125,9 +128,9 @@ pub fn ensure_verifiers(
 ) -> Result<(), ChainError> {
     let mut missing = vec![];
     for id in ids {
-        let vk = store
-            .verifying_key(id)?
-            .ok_or_else(|| ChainError::Input(format!("no verifying key for {id} in the key store")))?;
+        let vk = store.verifying_key(id)?.ok_or_else(|| {
+            ChainError::Input(format!("no verifying key for {id} in the key store"))
+        })?;
         let vk_hash = mpegs_zk::backend::vk_hash(&vk);
         let word = verifier::vk_hash_word(&vk_hash)?;
         if registered_verifier(chain, deployment, word)? == Address::ZERO {
@@ -153,7 +156,11 @@ pub fn ensure_verifiers(
             vkHash: word,
             verifier: address,
         };
-        chain.send(Some(deployment.registry), set.abi_encode().into(), Default::default())?;
+        chain.send(
+            Some(deployment.registry),
+            set.abi_encode().into(),
+            Default::default(),
+        )?;
         deployment.verifiers.insert(
             id,
             VerifierEntry {

@@ -247,7 +247,12 @@ impl Chain for Embedded {
         CHAIN_ID
     }
 
-    fn send(&mut self, to: Option<Address>, data: Bytes, value: U256) -> Result<Receipt, ChainError> {
+    fn send(
+        &mut self,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
         let result = self.execute(to, data, value, true)?;
         let receipt = match result {
             ExecutionResult::Success {
@@ -277,8 +282,12 @@ impl Chain for Embedded {
     fn call(&mut self, to: Address, data: Bytes) -> Result<Bytes, ChainError> {
         match self.execute(Some(to), data, U256::ZERO, false)? {
             ExecutionResult::Success { output, .. } => Ok(output.into_data()),
-            ExecutionResult::Revert { output, .. } => Err(ChainError::Revert(revert_reason(&output))),
-            ExecutionResult::Halt { reason, .. } => Err(ChainError::Revert(format!("halted: {reason:?}"))),
+            ExecutionResult::Revert { output, .. } => {
+                Err(ChainError::Revert(revert_reason(&output)))
+            }
+            ExecutionResult::Halt { reason, .. } => {
+                Err(ChainError::Revert(format!("halted: {reason:?}")))
+            }
         }
     }
 

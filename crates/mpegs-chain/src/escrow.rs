@@ -64,7 +64,9 @@ pub fn open(
                 .ok()
                 .filter(|b| b.len() == 32)
                 .map(|b| B256::from_slice(&b))
-                .ok_or_else(|| ChainError::Input(format!("commitment {c:?} is not 32 bytes of hex")))
+                .ok_or_else(|| {
+                    ChainError::Input(format!("commitment {c:?} is not 32 bytes of hex"))
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let call = StorageEscrow::openCall {
@@ -85,7 +87,12 @@ pub fn open(
 
 /// The worker accepts deal `id`.
 pub fn accept(chain: &mut dyn Chain, deployment: &Deployment, id: U256) -> Result<u64, ChainError> {
-    let receipt = transact(chain, deployment.escrow, &StorageEscrow::acceptCall { id }, U256::ZERO)?;
+    let receipt = transact(
+        chain,
+        deployment.escrow,
+        &StorageEscrow::acceptCall { id },
+        U256::ZERO,
+    )?;
     Ok(receipt.gas_used)
 }
 
@@ -150,7 +157,12 @@ pub fn settle(
     id: U256,
     epoch: u32,
 ) -> Result<Settlement, ChainError> {
-    let receipt = transact(chain, deployment.escrow, &StorageEscrow::settleCall { id, epoch }, U256::ZERO)?;
+    let receipt = transact(
+        chain,
+        deployment.escrow,
+        &StorageEscrow::settleCall { id, epoch },
+        U256::ZERO,
+    )?;
     for log in &receipt.logs {
         if let Ok(e) = StorageEscrow::EpochRefunded::decode_log(log) {
             return Ok(Settlement::RefundedClient(e.amount));
@@ -159,7 +171,9 @@ pub fn settle(
             return Ok(Settlement::PaidWorker(e.amount));
         }
     }
-    Err(ChainError::Evm("settle() emitted no settlement event".into()))
+    Err(ChainError::Evm(
+        "settle() emitted no settlement event".into(),
+    ))
 }
 
 /// A deal as `mpegs chain storage status` shows it.
@@ -183,14 +197,26 @@ pub struct EpochStatus {
 }
 
 /// Reads deal `id` and the state of each epoch.
-pub fn status(chain: &mut dyn Chain, deployment: &Deployment, id: U256) -> Result<DealStatus, ChainError> {
+pub fn status(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    id: U256,
+) -> Result<DealStatus, ChainError> {
     let deal = view(chain, deployment.escrow, &StorageEscrow::dealCall { id })?;
     let accepted = deal.start != 0;
     let mut epochs = vec![];
     for epoch in 0..deal.epochs {
-        let state = view(chain, deployment.escrow, &StorageEscrow::epochStateCall { id, epoch })?;
+        let state = view(
+            chain,
+            deployment.escrow,
+            &StorageEscrow::epochStateCall { id, epoch },
+        )?;
         let deadline = if accepted {
-            view(chain, deployment.escrow, &StorageEscrow::deadlineCall { id, epoch })?
+            view(
+                chain,
+                deployment.escrow,
+                &StorageEscrow::deadlineCall { id, epoch },
+            )?
         } else {
             0
         };

@@ -36,8 +36,11 @@ fn depth(frames: usize) -> usize {
 /// Keys from the fixed seed for `shape` (deterministic: same seed, same keys).
 pub fn keys(shape: Shape) -> (Pk, Vk) {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x6d70_6567 + shape.k as u64);
-    backend::setup(InclusionCircuit::blank(shape.k, depth(shape.frames)), &mut rng)
-        .expect("the blank inclusion circuit synthesizes")
+    backend::setup(
+        InclusionCircuit::blank(shape.k, depth(shape.frames)),
+        &mut rng,
+    )
+    .expect("the blank inclusion circuit synthesizes")
 }
 
 /// The circuit id of `shape` (as the storage crate names it).
@@ -61,7 +64,10 @@ pub fn example(shape: Shape, salt: u64) -> Example {
         root: tree.root(),
         nonce,
         depth: tree.depth(),
-        openings: indices.iter().map(|i| tree.open(*i).expect("in range")).collect(),
+        openings: indices
+            .iter()
+            .map(|i| tree.open(*i).expect("in range"))
+            .collect(),
     };
     let inputs = InclusionCircuit::public_inputs(tree.root(), nonce, &indices);
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(salt);

@@ -81,7 +81,11 @@ pub fn record(
     deployment: &Deployment,
     commitment: B256,
 ) -> Result<MediaRegistry::Record, ChainError> {
-    view(chain, deployment.registry, &MediaRegistry::recordCall { commitment })
+    view(
+        chain,
+        deployment.registry,
+        &MediaRegistry::recordCall { commitment },
+    )
 }
 
 /// Registers `bundle` and every ancestor not yet registered, oldest first.
@@ -115,13 +119,18 @@ pub fn register(
             let parent = commitment_word(&edit.parent.media.commitment)?;
             let proofs: usize = edit.steps.iter().map(|s| s.tiles.len()).sum();
             let parent_kind = Kind::from_abi(record(chain, deployment, parent)?.kind);
-            if mode == Mode::Anchor || proofs > MAX_ONCHAIN_PROOFS || parent_kind == Kind::Anchored {
+            if mode == Mode::Anchor || proofs > MAX_ONCHAIN_PROOFS || parent_kind == Kind::Anchored
+            {
                 anchor(chain, deployment, bundle, commitment, parent)?
             } else {
                 register_edit(chain, deployment, store, &edit.steps, commitment, parent)?
             }
         }
-        (None, None) => return Err(ChainError::Input("the bundle has neither attestation nor edit".into())),
+        (None, None) => {
+            return Err(ChainError::Input(
+                "the bundle has neither attestation nor edit".into(),
+            ))
+        }
     });
     Ok(done)
 }
@@ -182,13 +191,20 @@ pub fn step_call(step: &StepRecord) -> Result<MediaRegistry::Step, ChainError> {
         .iter()
         .map(|t| {
             let vk_hash = step.circuits.get(&t.circuit).ok_or_else(|| {
-                ChainError::Input(format!("step {}: circuit {} is not pinned", step.filter, t.circuit))
+                ChainError::Input(format!(
+                    "step {}: circuit {} is not pinned",
+                    step.filter, t.circuit
+                ))
             })?;
             let tail = t
                 .public_inputs
                 .iter()
                 .skip(2)
-                .map(|h| fr_from_hex(h).map(|f| fr_word(&f)).map_err(ChainError::Input))
+                .map(|h| {
+                    fr_from_hex(h)
+                        .map(|f| fr_word(&f))
+                        .map_err(ChainError::Input)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let bytes = hex::decode(t.proof.trim_start_matches("0x"))
                 .map_err(|_| ChainError::Input("a tile proof is not hex".into()))?;
@@ -212,7 +228,11 @@ pub fn step_call(step: &StepRecord) -> Result<MediaRegistry::Step, ChainError> {
 pub fn step_hash(step: &MediaRegistry::Step) -> B256 {
     let mut h = keccak256(step.filter.as_bytes());
     for tile in &step.tiles {
-        let tail: Vec<u8> = tile.tail.iter().flat_map(|w| w.to_be_bytes::<32>()).collect();
+        let tail: Vec<u8> = tile
+            .tail
+            .iter()
+            .flat_map(|w| w.to_be_bytes::<32>())
+            .collect();
         let mut packed = Vec::with_capacity(96);
         packed.extend_from_slice(h.as_slice());
         packed.extend_from_slice(tile.vkHash.as_slice());
@@ -242,7 +262,10 @@ fn register_edit(
         ensure_step_approved(chain, deployment, call)?;
     }
     let proofs = calls.iter().map(|s| s.tiles.len()).sum();
-    let call = MediaRegistry::registerEditCall { parent, steps: calls };
+    let call = MediaRegistry::registerEditCall {
+        parent,
+        steps: calls,
+    };
     let receipt = transact(chain, deployment.registry, &call, U256::ZERO)?;
     Ok(Registered {
         commitment,
@@ -261,7 +284,11 @@ fn ensure_step_approved(
     step: &MediaRegistry::Step,
 ) -> Result<(), ChainError> {
     let hash = step_hash(step);
-    let approved = view(chain, deployment.registry, &MediaRegistry::approvedStepsCall::new((hash,)))?;
+    let approved = view(
+        chain,
+        deployment.registry,
+        &MediaRegistry::approvedStepsCall::new((hash,)),
+    )?;
     if approved {
         return Ok(());
     }

@@ -100,11 +100,20 @@ impl Chain for Rpc {
         self.chain_id
     }
 
-    fn send(&mut self, to: Option<Address>, data: Bytes, value: U256) -> Result<Receipt, ChainError> {
+    fn send(
+        &mut self,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
         let tx = self.request(to, data, value);
         self.simulate(tx.clone())?;
         let receipt = self.runtime.block_on(async {
-            let pending = self.provider.send_transaction(tx).await.map_err(rpc_error)?;
+            let pending = self
+                .provider
+                .send_transaction(tx)
+                .await
+                .map_err(rpc_error)?;
             pending
                 .get_receipt()
                 .await

@@ -50,7 +50,10 @@ pub fn compile_single(file: &str, source: &str, contract: &str) -> Result<Vec<u8
 
 /// Compiles several files in one solc run (solcjs starts slowly: seconds per run)
 /// and returns the creation bytecode of the contract named `contract` in each.
-pub fn compile_many(files: &[(String, String)], contract: &str) -> Result<Vec<Vec<u8>>, ChainError> {
+pub fn compile_many(
+    files: &[(String, String)],
+    contract: &str,
+) -> Result<Vec<Vec<u8>>, ChainError> {
     let sources: serde_json::Map<String, Value> = files
         .iter()
         .map(|(file, source)| (file.clone(), json!({ "content": source })))

@@ -14,8 +14,12 @@ use mpegs_chain::embedded::Embedded;
 use mpegs_chain::registry;
 
 fn vectors() -> Vec<serde_json::Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../mpegs-provenance/tests/vectors/eip712.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mpegs-provenance/tests/vectors/eip712.json"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     json["vectors"].as_array().unwrap().clone()
 }
 
@@ -55,23 +59,60 @@ fn attestations_are_checked_with_ecrecover_against_ethers_vectors() {
             },
         )
         .unwrap();
-        assert_eq!(digest.as_slice(), hex_bytes(&v["digest"]).as_slice(), "{}", v["name"]);
+        assert_eq!(
+            digest.as_slice(),
+            hex_bytes(&v["digest"]).as_slice(),
+            "{}",
+            v["name"]
+        );
 
         // Bad v, high s, wrong length: refused with the reason.
         let mut sig = hex_bytes(&v["signature"]);
         sig[64] = 29;
-        assert_eq!(revert(transact(&mut chain, d.registry, &capture_call(&v, sig), U256::ZERO)), "bad signature v");
+        assert_eq!(
+            revert(transact(
+                &mut chain,
+                d.registry,
+                &capture_call(&v, sig),
+                U256::ZERO
+            )),
+            "bad signature v"
+        );
         let mut sig = hex_bytes(&v["signature"]);
         sig[32] |= 0x80;
-        assert_eq!(revert(transact(&mut chain, d.registry, &capture_call(&v, sig), U256::ZERO)), "signature s is not low");
+        assert_eq!(
+            revert(transact(
+                &mut chain,
+                d.registry,
+                &capture_call(&v, sig),
+                U256::ZERO
+            )),
+            "signature s is not low"
+        );
         let sig = hex_bytes(&v["signature"])[..64].to_vec();
-        assert_eq!(revert(transact(&mut chain, d.registry, &capture_call(&v, sig), U256::ZERO)), "signature must be 65 bytes");
+        assert_eq!(
+            revert(transact(
+                &mut chain,
+                d.registry,
+                &capture_call(&v, sig),
+                U256::ZERO
+            )),
+            "signature must be 65 bytes"
+        );
 
         transact(&mut chain, d.registry, &call, U256::ZERO).unwrap();
         let record = registry::record(&mut chain, &d, call.commitment).unwrap();
-        assert_eq!(format!("{:#x}", record.device), v["address"].as_str().unwrap(), "{}", v["name"]);
+        assert_eq!(
+            format!("{:#x}", record.device),
+            v["address"].as_str().unwrap(),
+            "{}",
+            v["name"]
+        );
         assert_eq!(record.kind, 1, "original");
-        assert_eq!(revert(transact(&mut chain, d.registry, &call, U256::ZERO)), "already registered");
+        assert_eq!(
+            revert(transact(&mut chain, d.registry, &call, U256::ZERO)),
+            "already registered"
+        );
     }
 
     // The vector's signature over another capture time recovers someone else: the
@@ -82,7 +123,10 @@ fn attestations_are_checked_with_ecrecover_against_ethers_vectors() {
     call.capturedAt += 1;
     transact(&mut chain, d.registry, &call, U256::ZERO).unwrap();
     let record = registry::record(&mut chain, &d, call.commitment).unwrap();
-    assert_ne!(format!("{:#x}", record.device), v["address"].as_str().unwrap());
+    assert_ne!(
+        format!("{:#x}", record.device),
+        v["address"].as_str().unwrap()
+    );
 }
 
 #[test]

@@ -45,7 +45,13 @@ fn start_node() -> Node {
     );
     let port = free_port();
     let child = Command::new(hardhat)
-        .args(["node", "--hostname", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "node",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
         .current_dir(contracts_dir())
         .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
         .stdout(Stdio::null())
@@ -85,7 +91,11 @@ fn development_keys_are_the_nodes_funded_accounts() {
         let who = chain.sender();
         let ether = alloy_primitives::U256::from(common::ETHER);
         // A fresh Hardhat node funds exactly its default accounts with 10,000 ether.
-        assert_eq!(chain.balance(who).unwrap(), ether * alloy_primitives::U256::from(10_000), "account {n}");
+        assert_eq!(
+            chain.balance(who).unwrap(),
+            ether * alloy_primitives::U256::from(10_000),
+            "account {n}"
+        );
     }
 }
 

@@ -61,7 +61,10 @@ fn verify_calldata(proof: &Groth16Proof, inputs: &[Fr]) -> Bytes {
 }
 
 /// Deploys each verifier and sends one verifying transaction.
-fn measure(chain: &mut Embedded, cases: Vec<(String, Vk, Groth16Proof, Vec<Fr>)>) -> Result<Vec<Measured>> {
+fn measure(
+    chain: &mut Embedded,
+    cases: Vec<(String, Vk, Groth16Proof, Vec<Fr>)>,
+) -> Result<Vec<Measured>> {
     let codes = bytecodes(&cases.iter().map(|c| c.1.clone()).collect::<Vec<_>>())?;
     let mut out = vec![];
     for ((circuit, _, proof, inputs), code) in cases.into_iter().zip(codes) {
@@ -85,7 +88,10 @@ fn measure(chain: &mut Embedded, cases: Vec<(String, Vk, Groth16Proof, Vec<Fr>)>
 /// A 16×8 RGB picture edited with `vf` (tile 8), with real proofs.
 fn edit_bundle(store: &KeyStore, vf: &str) -> Result<mpegs_provenance::Bundle> {
     let info = FrameInfo::new(PixelFormat::Rgb24, 16, 8);
-    let frame = Frame::new(info, (0..info.byte_len()).map(|i| (i * 41 % 251) as u8).collect())?;
+    let frame = Frame::new(
+        info,
+        (0..info.byte_len()).map(|i| (i * 41 % 251) as u8).collect(),
+    )?;
     let attested = attest(&frame, &DeviceKey::generate(), 8, "bench", 1_760_000_000)?;
     let prover = Prover {
         store,
@@ -96,23 +102,55 @@ fn edit_bundle(store: &KeyStore, vf: &str) -> Result<mpegs_provenance::Bundle> {
 }
 
 /// The first tile proof of the bundle's last step, as a verifier case.
-fn edit_case(store: &KeyStore, bundle: &mpegs_provenance::Bundle) -> Result<(String, Vk, Groth16Proof, Vec<Fr>)> {
-    let step = bundle.edit.as_ref().context("an edit")?.steps.last().context("a step")?;
+fn edit_case(
+    store: &KeyStore,
+    bundle: &mpegs_provenance::Bundle,
+) -> Result<(String, Vk, Groth16Proof, Vec<Fr>)> {
+    let step = bundle
+        .edit
+        .as_ref()
+        .context("an edit")?
+        .steps
+        .last()
+        .context("a step")?;
     let tile = &step.tiles[0];
-    let vk = store.verifying_key(&tile.circuit)?.context("the tile's key")?;
-    let proof = mpegs_zk::backend::proof_from_bytes(&hex::decode(tile.proof.trim_start_matches("0x"))?)?;
+    let vk = store
+        .verifying_key(&tile.circuit)?
+        .context("the tile's key")?;
+    let proof =
+        mpegs_zk::backend::proof_from_bytes(&hex::decode(tile.proof.trim_start_matches("0x"))?)?;
     let inputs = tile
         .public_inputs
         .iter()
         .map(|h| mpegs_media::poseidon::fr_from_hex(h).map_err(anyhow::Error::msg))
         .collect::<Result<Vec<_>>>()?;
-    Ok((format!("edit tile: {}", step.filter.split('=').next().unwrap_or("?")), vk, proof, inputs))
+    Ok((
+        format!(
+            "edit tile: {}",
+            step.filter.split('=').next().unwrap_or("?")
+        ),
+        vk,
+        proof,
+        inputs,
+    ))
 }
 
-fn transcode_case(dir: &Path, store: &KeyStore, samples: u32) -> Result<(String, Vk, Groth16Proof, Vec<Fr>)> {
+fn transcode_case(
+    dir: &Path,
+    store: &KeyStore,
+    samples: u32,
+) -> Result<(String, Vk, Groth16Proof, Vec<Fr>)> {
     let (src, ren) = (dir.join("source.mp4"), dir.join("rendition.mp4"));
     testsrc2(160, 96, 1, "medium", &src)?;
-    ffmpeg(&["-i", &src.to_string_lossy(), "-c:v", "libx264", "-b:v", "2M", &ren.to_string_lossy()])?;
+    ffmpeg(&[
+        "-i",
+        &src.to_string_lossy(),
+        "-c:v",
+        "libx264",
+        "-b:v",
+        "2M",
+        &ren.to_string_lossy(),
+    ])?;
     let options = mpegs_transcode::proof::Options {
         threshold: 0.5,
         samples,
@@ -120,8 +158,11 @@ fn transcode_case(dir: &Path, store: &KeyStore, samples: u32) -> Result<(String,
     };
     let outcome = mpegs_transcode::proof::prove(&src, &ren, &options, store, &Quiet)?;
     let p = &outcome.proof;
-    let vk = store.verifying_key(&p.circuit)?.context("the transcode key")?;
-    let proof = mpegs_zk::backend::proof_from_bytes(&hex::decode(p.proof.trim_start_matches("0x"))?)?;
+    let vk = store
+        .verifying_key(&p.circuit)?
+        .context("the transcode key")?;
+    let proof =
+        mpegs_zk::backend::proof_from_bytes(&hex::decode(p.proof.trim_start_matches("0x"))?)?;
     let inputs = mpegs_transcode::proof::public_inputs(p).map_err(anyhow::Error::msg)?;
     Ok((format!("transcode k={samples}"), vk, proof, inputs))
 }
@@ -138,10 +179,18 @@ pub fn run(args: ChainBench) -> Result<()> {
     let mut cases = vec![
         edit_case(&store, &crop)?,
         edit_case(&store, &hflip)?,
-        (format!("storage {}", storage.id), storage.vk, storage.proof, storage.inputs),
+        (
+            format!("storage {}", storage.id),
+            storage.vk,
+            storage.proof,
+            storage.inputs,
+        ),
     ];
     cases.push(transcode_case(dir.path(), &store, args.transcode_samples)?);
-    eprintln!("compiling {} verifiers with solc and executing them in revm …", cases.len());
+    eprintln!(
+        "compiling {} verifiers with solc and executing them in revm …",
+        cases.len()
+    );
     let measured = measure(&mut chain, cases)?;
 
     println!("## Gas per verification (revm, Cancun; one transaction calling `verifyProof`)\n");
@@ -170,12 +219,27 @@ pub fn run(args: ChainBench) -> Result<()> {
     println!("\n## Contract operations\n");
     println!("| operation | gas |");
     println!("|---|---|");
-    println!("| deploy MediaRegistry | {} |", deployment.registry_deploy_gas);
-    println!("| deploy StorageEscrow | {} |", deployment.escrow_deploy_gas);
-    println!("| registerOriginal (EIP-712 + ecrecover) | {} |", done[0].gas_used);
-    println!("| registerEdit, 1 step, {} tile proof(s) | {} |", done[1].proofs, done[1].gas_used);
+    println!(
+        "| deploy MediaRegistry | {} |",
+        deployment.registry_deploy_gas
+    );
+    println!(
+        "| deploy StorageEscrow | {} |",
+        deployment.escrow_deploy_gas
+    );
+    println!(
+        "| registerOriginal (EIP-712 + ecrecover) | {} |",
+        done[0].gas_used
+    );
+    println!(
+        "| registerEdit, 1 step, {} tile proof(s) | {} |",
+        done[1].proofs, done[1].gas_used
+    );
     let anchored = registry::register(&mut chain, &mut deployment, &store, &hflip, Mode::Anchor)?;
-    println!("| anchor (bundle hash only) | {} |", anchored.last().context("anchored")?.gas_used);
+    println!(
+        "| anchor (bundle hash only) | {} |",
+        anchored.last().context("anchored")?.gas_used
+    );
     storage_deal(&mut chain, &mut deployment, &store, dir.path())?;
     Ok(())
 }
@@ -191,7 +255,14 @@ fn storage_deal(
     testsrc2(160, 96, 1, "medium", &segment)?;
     let (secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4, None)?;
     let ether = U256::from(1_000_000_000_000_000_000u128);
-    let (id, open_gas) = escrow::open(chain, deployment, store, &public, 3600, ether * U256::from(2))?;
+    let (id, open_gas) = escrow::open(
+        chain,
+        deployment,
+        store,
+        &public,
+        3600,
+        ether * U256::from(2),
+    )?;
     chain.set_signer(dev_signer(1)?);
     let accept_gas = escrow::accept(chain, deployment, id)?;
     chain.set_signer(dev_signer(0)?);
@@ -212,6 +283,9 @@ fn storage_deal(
     println!("| accept | {accept_gas} |");
     println!("| reveal (sha256 check, k = 4) | {reveal_gas} |");
     println!("| submit (Groth16 verify + payment) | {submit_gas} |");
-    println!("| settle (refund of a missed epoch) | {} |", settle.gas_used);
+    println!(
+        "| settle (refund of a missed epoch) | {} |",
+        settle.gas_used
+    );
     Ok(())
 }

@@ -155,7 +155,11 @@ impl Session {
 
 fn open(args: &ChainArgs) -> Result<Session> {
     let home = mpegs_zk::keys::mpegs_home()?.join("chain");
-    let key = match (&args.key_file, std::env::var("MPEGS_CHAIN_KEY").ok(), args.account) {
+    let key = match (
+        &args.key_file,
+        std::env::var("MPEGS_CHAIN_KEY").ok(),
+        args.account,
+    ) {
         (Some(file), _, _) => Some(key_from_file(file)?),
         (None, Some(hex), None) => Some(parse_key(&hex).context("MPEGS_CHAIN_KEY")?),
         _ => None,
@@ -163,7 +167,10 @@ fn open(args: &ChainArgs) -> Result<Session> {
     let dev = || dev_signer(args.account.unwrap_or(0));
     match &args.rpc_url {
         None => {
-            let state = args.state.clone().unwrap_or_else(|| home.join("embedded.json"));
+            let state = args
+                .state
+                .clone()
+                .unwrap_or_else(|| home.join("embedded.json"));
             let signer = match key {
                 Some(k) => k,
                 None => dev()?,
@@ -184,16 +191,18 @@ fn open(args: &ChainArgs) -> Result<Session> {
                 None => dev()?,
             };
             let chain = Rpc::connect(url, signer)?;
-            if chain.chain_id() != 31337 && args.key_file.is_none() && std::env::var("MPEGS_CHAIN_KEY").is_err() {
+            if chain.chain_id() != 31337
+                && args.key_file.is_none()
+                && std::env::var("MPEGS_CHAIN_KEY").is_err()
+            {
                 bail!(
                     "chain {} is not a development chain: give a key with --key-file or MPEGS_CHAIN_KEY",
                     chain.chain_id()
                 );
             }
-            let deployment_path = args
-                .deployment
-                .clone()
-                .unwrap_or_else(|| home.join(format!("chain-{}.deployment.json", chain.chain_id())));
+            let deployment_path = args.deployment.clone().unwrap_or_else(|| {
+                home.join(format!("chain-{}.deployment.json", chain.chain_id()))
+            });
             Ok(Session {
                 chain: Box::new(chain),
                 deployment_path,
@@ -202,15 +211,29 @@ fn open(args: &ChainArgs) -> Result<Session> {
     }
 }
 
-pub fn run(args: ChainArgs, store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>) -> Result<ExitCode> {
+pub fn run(
+    args: ChainArgs,
+    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
+) -> Result<ExitCode> {
     let mut session = open(&args)?;
     let outcome = match args.action {
         ChainAction::Deploy { force } => deploy_contracts(&mut session, force),
-        ChainAction::Register { media, bundle, anchor } => register(&mut session, &media, bundle, anchor, &store()?),
-        ChainAction::Status { target, bundle, json } => return status(&mut session, &target, bundle, json),
+        ChainAction::Register {
+            media,
+            bundle,
+            anchor,
+        } => register(&mut session, &media, bundle, anchor, &store()?),
+        ChainAction::Status {
+            target,
+            bundle,
+            json,
+        } => return status(&mut session, &target, bundle, json),
         ChainAction::Advance { seconds } => {
             session.chain.advance_time(seconds)?;
-            println!("clock moved {seconds} s; now {}", session.chain.timestamp()?);
+            println!(
+                "clock moved {seconds} s; now {}",
+                session.chain.timestamp()?
+            );
             Ok(())
         }
         ChainAction::Storage { action } => storage(&mut session, action, &store),
@@ -279,18 +302,34 @@ fn register(
     }
     let mut d = session.deployment()?;
     let mode = if anchor { Mode::Anchor } else { Mode::Auto };
-    eprintln!("registering {} (new circuits get verifiers compiled with solc first)…", media.display());
+    eprintln!(
+        "registering {} (new circuits get verifiers compiled with solc first)…",
+        media.display()
+    );
     let result = registry::register(session.chain.as_mut(), &mut d, store, &bundle, mode);
     d.save(&session.deployment_path)?;
     for r in result? {
-        let proofs = if r.proofs > 0 { format!(", {} proofs verified", r.proofs) } else { String::new() };
-        let gas = if r.gas_used > 0 { format!(" ({} gas{proofs})", r.gas_used) } else { String::new() };
+        let proofs = if r.proofs > 0 {
+            format!(", {} proofs verified", r.proofs)
+        } else {
+            String::new()
+        };
+        let gas = if r.gas_used > 0 {
+            format!(" ({} gas{proofs})", r.gas_used)
+        } else {
+            String::new()
+        };
         println!("{} {}{gas}", r.commitment, r.outcome);
     }
     Ok(())
 }
 
-fn status(session: &mut Session, target: &str, bundle: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+fn status(
+    session: &mut Session,
+    target: &str,
+    bundle: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
     let (commitment, expected_device) = if target.starts_with("0x") && !Path::new(target).exists() {
         let c = target
             .parse::<B256>()
@@ -302,7 +341,11 @@ fn status(session: &mut Session, target: &str, bundle: Option<PathBuf>, json: bo
         let frame = load_image(media)?;
         let c = Commitment::of_frame(&frame, bundle.media.header.tile)?;
         let hex = mpegs_media::poseidon::fr_to_hex(&c.value);
-        let device = bundle.origin().attestation.as_ref().map(|a| a.device.to_lowercase());
+        let device = bundle
+            .origin()
+            .attestation
+            .as_ref()
+            .map(|a| a.device.to_lowercase());
         (hex.parse::<B256>().context("commitment")?, device)
     };
     let d = session.deployment()?;
@@ -318,9 +361,25 @@ fn status(session: &mut Session, target: &str, bundle: Option<PathBuf>, json: bo
     };
     if !json {
         for (i, e) in entries.iter().enumerate() {
-            println!("{}{} {} — {}", "  ".repeat(i), e.commitment, e.kind, e.verification);
-            println!("{}  device {}, registered by {} at {}{}", "  ".repeat(i), e.device, e.registrant, e.registered_at,
-                if e.proofs > 0 { format!(", {} proofs", e.proofs) } else { String::new() });
+            println!(
+                "{}{} {} — {}",
+                "  ".repeat(i),
+                e.commitment,
+                e.kind,
+                e.verification
+            );
+            println!(
+                "{}  device {}, registered by {} at {}{}",
+                "  ".repeat(i),
+                e.device,
+                e.registrant,
+                e.registered_at,
+                if e.proofs > 0 {
+                    format!(", {} proofs", e.proofs)
+                } else {
+                    String::new()
+                }
+            );
         }
     }
     if let Some(device) = expected_device {
@@ -366,7 +425,11 @@ fn storage(
     let mut d = session.deployment()?;
     let chain = session.chain.as_mut();
     match action {
-        StorageDeal::Open { challenge, epoch_seconds, deposit } => {
+        StorageDeal::Open {
+            challenge,
+            epoch_seconds,
+            deposit,
+        } => {
             let public: Public = read_json(&challenge)?;
             let amount = parse_amount(&deposit)?;
             let result = escrow::open(chain, &mut d, &store()?, &public, epoch_seconds, amount);
@@ -381,7 +444,11 @@ fn storage(
             let gas = escrow::accept(chain, &d, U256::from(deal))?;
             println!("deal {deal} accepted by {} ({gas} gas)", chain.sender());
         }
-        StorageDeal::Reveal { deal, secret, epoch } => {
+        StorageDeal::Reveal {
+            deal,
+            secret,
+            epoch,
+        } => {
             let secret: Secret = read_json(&secret)?;
             let c = secret
                 .challenges
@@ -393,16 +460,21 @@ fn storage(
         StorageDeal::Submit { deal, proof } => {
             let proof: EpochProof = read_json(&proof)?;
             let gas = escrow::submit(chain, &d, U256::from(deal), &proof)?;
-            println!("deal {deal}: epoch {} proof verified on-chain, worker paid ({gas} gas)", proof.epoch);
+            println!(
+                "deal {deal}: epoch {} proof verified on-chain, worker paid ({gas} gas)",
+                proof.epoch
+            );
         }
-        StorageDeal::Settle { deal, epoch } => match escrow::settle(chain, &d, U256::from(deal), epoch)? {
-            Settlement::RefundedClient(wei) => {
-                println!("deal {deal}: epoch {epoch} missed by the worker; {wei} wei refunded to the client")
+        StorageDeal::Settle { deal, epoch } => {
+            match escrow::settle(chain, &d, U256::from(deal), epoch)? {
+                Settlement::RefundedClient(wei) => {
+                    println!("deal {deal}: epoch {epoch} missed by the worker; {wei} wei refunded to the client")
+                }
+                Settlement::PaidWorker(wei) => {
+                    println!("deal {deal}: epoch {epoch} never revealed by the client; {wei} wei paid to the worker")
+                }
             }
-            Settlement::PaidWorker(wei) => {
-                println!("deal {deal}: epoch {epoch} never revealed by the client; {wei} wei paid to the worker")
-            }
-        },
+        }
         StorageDeal::Status { deal, json } => {
             let s = escrow::status(chain, &d, U256::from(deal))?;
             if json {
@@ -411,12 +483,19 @@ fn storage(
                 println!(
                     "deal {deal}: client {}, worker {}, {} wei per epoch{}",
                     s.client,
-                    if s.accepted { s.worker.to_string() } else { "none yet".into() },
+                    if s.accepted {
+                        s.worker.to_string()
+                    } else {
+                        "none yet".into()
+                    },
                     s.payment_per_epoch,
                     if s.cancelled { ", cancelled" } else { "" }
                 );
                 for e in &s.epochs {
-                    println!("  epoch {}: {:?}, deadline {}", e.epoch, e.state, e.deadline);
+                    println!(
+                        "  epoch {}: {:?}, deadline {}",
+                        e.epoch, e.state, e.deadline
+                    );
                 }
             }
         }

@@ -507,7 +507,10 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
 
     // Before deployment: a clear message, exit 2.
-    let o = chain(&["status", "0x0000000000000000000000000000000000000000000000000000000000000001"]);
+    let o = chain(&[
+        "status",
+        "0x0000000000000000000000000000000000000000000000000000000000000001",
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("mpegs chain deploy"), "{}", stderr(&o));
 
@@ -526,15 +529,34 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
 
     let o = chain(&["register", "out.png"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains(" original (") && stdout(&o).contains(" edit ("), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(" original (") && stdout(&o).contains(" edit ("),
+        "{}",
+        stdout(&o)
+    );
     assert!(stdout(&o).contains("2 proofs verified"), "{}", stdout(&o));
     let o = chain(&["register", "out.png"]);
-    assert!(stdout(&o).contains("already registered (edit)"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("already registered (edit)"),
+        "{}",
+        stdout(&o)
+    );
     let o = chain(&["status", "out.png"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("every tile proof verified on-chain"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("device signature verified on-chain"), "{}", stdout(&o));
-    let o = chain(&["status", "0x0000000000000000000000000000000000000000000000000000000000000001"]);
+    assert!(
+        stdout(&o).contains("every tile proof verified on-chain"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("device signature verified on-chain"),
+        "{}",
+        stdout(&o)
+    );
+    let o = chain(&[
+        "status",
+        "0x0000000000000000000000000000000000000000000000000000000000000001",
+    ]);
     assert_eq!(code(&o), 1, "an unregistered commitment");
 
     // A tampered picture is refused before anything is sent.
@@ -547,7 +569,14 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
 
     // A storage deal: two epochs, one proven and paid, one missed and refunded.
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x96:rate=30:duration=1"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x96:rate=30:duration=1",
+        ])
         .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
         .arg(env.path("seg.mp4"))
         .status()
@@ -558,27 +587,87 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
         o
     };
-    run_ok(&["storage", "register", "seg.mp4", "--epochs", "2", "-k", "2", "-o", "ch.json"]);
-    run_ok(&["storage", "reveal", "ch.json", "--epoch", "0", "--public", "ch.public.json"]);
-    run_ok(&["storage", "prove", "seg.mp4", "--challenge", "ch.public.json", "--epoch", "0", "-o", "p0.json"]);
+    run_ok(&[
+        "storage", "register", "seg.mp4", "--epochs", "2", "-k", "2", "-o", "ch.json",
+    ]);
+    run_ok(&[
+        "storage",
+        "reveal",
+        "ch.json",
+        "--epoch",
+        "0",
+        "--public",
+        "ch.public.json",
+    ]);
+    run_ok(&[
+        "storage",
+        "prove",
+        "seg.mp4",
+        "--challenge",
+        "ch.public.json",
+        "--epoch",
+        "0",
+        "-o",
+        "p0.json",
+    ]);
 
-    let o = chain(&["storage", "open", "--challenge", "ch.public.json", "--deposit", "2ether"]);
+    let o = chain(&[
+        "storage",
+        "open",
+        "--challenge",
+        "ch.public.json",
+        "--deposit",
+        "2ether",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("deal 1 opened"), "{}", stdout(&o));
-    assert_eq!(code(&chain(&["--account", "1", "storage", "accept", "1"])), 0);
-    assert_eq!(code(&chain(&["storage", "reveal", "1", "--secret", "ch.json", "--epoch", "0"])), 0);
-    let o = chain(&["--account", "1", "storage", "submit", "1", "--proof", "p0.json"]);
+    assert_eq!(
+        code(&chain(&["--account", "1", "storage", "accept", "1"])),
+        0
+    );
+    assert_eq!(
+        code(&chain(&[
+            "storage", "reveal", "1", "--secret", "ch.json", "--epoch", "0"
+        ])),
+        0
+    );
+    let o = chain(&[
+        "--account",
+        "1",
+        "storage",
+        "submit",
+        "1",
+        "--proof",
+        "p0.json",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = chain(&["--account", "1", "storage", "submit", "1", "--proof", "p0.json"]);
+    let o = chain(&[
+        "--account",
+        "1",
+        "storage",
+        "submit",
+        "1",
+        "--proof",
+        "p0.json",
+    ]);
     assert_eq!(code(&o), 1, "a replayed proof");
     assert!(stderr(&o).contains("already settled"), "{}", stderr(&o));
-    assert_eq!(code(&chain(&["storage", "reveal", "1", "--secret", "ch.json", "--epoch", "1"])), 0);
+    assert_eq!(
+        code(&chain(&[
+            "storage", "reveal", "1", "--secret", "ch.json", "--epoch", "1"
+        ])),
+        0
+    );
     let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
     assert_eq!(code(&o), 1, "settled before the deadline");
     assert_eq!(code(&chain(&["advance", "10000"])), 0);
     let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("refunded to the client"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("refunded to the client"),
+        "{}",
+        stdout(&o)
+    );
     let o = chain(&["storage", "status", "1", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["epochs"][0]["state"], "paid");
@@ -587,9 +676,25 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     // Bad input: exit 2 with a message.
     for (args, needle) in [
         (vec!["register", "missing.png"], "missing.png"),
-        (vec!["storage", "open", "--challenge", "ch.public.json", "--deposit", "1.5parsecs"], "not an amount"),
-        (vec!["storage", "status", "1", "--account", "9"], "development accounts"),
-        (vec!["--rpc-url", "http://127.0.0.1:9", "deploy"], "cannot reach"),
+        (
+            vec![
+                "storage",
+                "open",
+                "--challenge",
+                "ch.public.json",
+                "--deposit",
+                "1.5parsecs",
+            ],
+            "not an amount",
+        ),
+        (
+            vec!["storage", "status", "1", "--account", "9"],
+            "development accounts",
+        ),
+        (
+            vec!["--rpc-url", "http://127.0.0.1:9", "deploy"],
+            "cannot reach",
+        ),
     ] {
         let o = chain(&args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));

@@ -424,9 +424,6 @@ pub fn public_inputs(proof: &TranscodeProof) -> Result<Vec<Fr>, String> {
         .map(|p| position_input(&header, p))
         .collect();
     Ok(TranscodeCircuit::public_inputs(
-        source,
-        rendition,
-        proof.tau,
-        &positions,
+        source, rendition, proof.tau, &positions,
     ))
 }

@@ -40,7 +40,11 @@ pub struct EditFixture {
 pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
     let store = KeyStore::open(dir.join("keys")).unwrap();
     let info = FrameInfo::new(PixelFormat::Rgb24, 16, 8);
-    let frame = Frame::new(info, (0..info.byte_len()).map(|i| (i * 37 % 253) as u8).collect()).unwrap();
+    let frame = Frame::new(
+        info,
+        (0..info.byte_len()).map(|i| (i * 37 % 253) as u8).collect(),
+    )
+    .unwrap();
     let key = DeviceKey::generate();
     let attested = attest(&frame, &key, 8, "chain-test-cam", 1_760_000_000).unwrap();
     let prover = Prover {
@@ -84,15 +88,23 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
         f.device.to_lowercase(),
         "the registry recovered the device that signed"
     );
-    assert_eq!(status[0].device, status[1].device, "an edit inherits its origin's device");
+    assert_eq!(
+        status[0].device, status[1].device,
+        "an edit inherits its origin's device"
+    );
 
     // Registering again changes nothing.
-    let again = registry::register(chain, &mut deployment, &f.store, &f.edited, Mode::Auto).unwrap();
+    let again =
+        registry::register(chain, &mut deployment, &f.store, &f.edited, Mode::Auto).unwrap();
     assert_eq!(again[1].outcome, "already registered (edit)");
 
     let edit = f.edited.edit.as_ref().unwrap();
     let parent = done[0].commitment;
-    let steps: Vec<_> = edit.steps.iter().map(|s| registry::step_call(s).unwrap()).collect();
+    let steps: Vec<_> = edit
+        .steps
+        .iter()
+        .map(|s| registry::step_call(s).unwrap())
+        .collect();
     let register_edit = |chain: &mut dyn Chain, steps: Vec<_>, parent| {
         let call = mpegs_chain::abi::MediaRegistry::registerEditCall { parent, steps };
         mpegs_chain::chain::transact(chain, deployment.registry, &call, U256::ZERO)
@@ -102,13 +114,18 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
     let on_chain = mpegs_chain::chain::view(
         chain,
         deployment.registry,
-        &mpegs_chain::abi::MediaRegistry::stepHashCall { step: steps[0].clone() },
+        &mpegs_chain::abi::MediaRegistry::stepHashCall {
+            step: steps[0].clone(),
+        },
     )
     .unwrap();
     assert_eq!(on_chain, registry::step_hash(&steps[0]));
 
     // A replayed registration.
-    assert_eq!(revert(register_edit(chain, steps.clone(), parent)), "already registered");
+    assert_eq!(
+        revert(register_edit(chain, steps.clone(), parent)),
+        "already registered"
+    );
 
     // A tampered proof: step 2 carries step 1's proof.
     let mut tampered = steps.clone();
@@ -129,18 +146,35 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
     assert!(reason.contains("proof does not verify"), "{reason}");
 
     // A parent that was never registered.
-    let reason = revert(register_edit(chain, steps.clone(), alloy_primitives::B256::from(U256::from(7))));
+    let reason = revert(register_edit(
+        chain,
+        steps.clone(),
+        alloy_primitives::B256::from(U256::from(7)),
+    ));
     assert!(reason.contains("parent is not registered"), "{reason}");
 
     // Someone other than the owner cannot bring new circuits.
     chain.set_signer(dev_signer(2).unwrap());
     let other = edit_fixture(&dir.join("other"), "vflip");
-    match registry::register(chain, &mut deployment, &other.store, &other.edited, Mode::Auto) {
+    match registry::register(
+        chain,
+        &mut deployment,
+        &other.store,
+        &other.edited,
+        Mode::Auto,
+    ) {
         Err(ChainError::NotDeployed(m)) => assert!(m.contains("owner"), "{m}"),
         r => panic!("a stranger registered new circuits: {r:?}"),
     }
     // …but may anchor: recorded as verified off-chain only.
-    let anchored = registry::register(chain, &mut deployment, &other.store, &other.edited, Mode::Anchor).unwrap();
+    let anchored = registry::register(
+        chain,
+        &mut deployment,
+        &other.store,
+        &other.edited,
+        Mode::Anchor,
+    )
+    .unwrap();
     assert_eq!(anchored.last().unwrap().outcome, "anchored");
     let status = registry::status(chain, &deployment, anchored.last().unwrap().commitment).unwrap();
     assert_eq!(status[0].kind, "anchored");
@@ -153,8 +187,18 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
 /// A 2 s 192×128 H.264 segment.
 pub fn segment(path: &Path) {
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=192x128:rate=30:duration=2"])
-        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p", "-b:v", "1M"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=192x128:rate=30:duration=2",
+        ])
+        .args([
+            "-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p", "-b:v", "1M",
+        ])
         .arg(path)
         .status()
         .expect("ffmpeg must be installed (apt-get install ffmpeg)");
@@ -197,7 +241,12 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
     let (id, _) = escrow::open(chain, deployment, &f.store, &f.public, 3600, deposit).unwrap();
 
     // The client cannot reveal before a worker accepted.
-    let reason = revert(escrow::reveal(chain, deployment, id, &f.secret.challenges[0]));
+    let reason = revert(escrow::reveal(
+        chain,
+        deployment,
+        id,
+        &f.secret.challenges[0],
+    ));
     assert!(reason.contains("not accepted"), "{reason}");
 
     chain.set_signer(worker.clone());
@@ -209,7 +258,10 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
     let mut forged = f.secret.challenges[0].clone();
     forged.indices[0] = (forged.indices[0] + 1) % f.public.segment.frames;
     let reason = revert(escrow::reveal(chain, deployment, id, &forged));
-    assert!(reason.contains("does not match the committed challenge"), "{reason}");
+    assert!(
+        reason.contains("does not match the committed challenge"),
+        "{reason}"
+    );
     escrow::reveal(chain, deployment, id, &f.secret.challenges[0]).unwrap();
     let proof0 = prove_epoch(&mut f, 0);
     chain.set_signer(worker.clone());
@@ -247,10 +299,19 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
     let states: Vec<_> = status.epochs.iter().map(|e| e.state).collect();
     use mpegs_chain::escrow::EpochState::*;
     assert_eq!(states, [Paid, Paid, Refunded]);
-    let worker_gain = chain.balance(worker_addr).unwrap().saturating_sub(worker_start);
+    let worker_gain = chain
+        .balance(worker_addr)
+        .unwrap()
+        .saturating_sub(worker_start);
     // The worker earned two epochs, minus whatever gas it paid (free on the embedded chain).
-    assert!(worker_gain > U256::from(2 * ETHER - ETHER / 10), "{worker_gain}");
+    assert!(
+        worker_gain > U256::from(2 * ETHER - ETHER / 10),
+        "{worker_gain}"
+    );
     assert!(worker_gain <= U256::from(2 * ETHER));
-    let client_gain = chain.balance(client_addr).unwrap().saturating_sub(client_before);
+    let client_gain = chain
+        .balance(client_addr)
+        .unwrap()
+        .saturating_sub(client_before);
     assert!(client_gain > U256::from(ETHER - ETHER / 10) && client_gain <= U256::from(ETHER));
 }
