@@ -6,4 +6,6 @@ source "$(dirname "$0")/common.sh"
 ensure_packages
 ensure_rust
 ensure_node_deps
+# The Stylus contracts: crates/mpegs-stylus/tests/wasm_host.rs runs the built .wasm.
+./scripts/build-stylus.sh
 cargo test --release --workspace "$@"

@@ -15,6 +15,7 @@ pub mod fixtures;
 pub mod registry;
 pub mod rpc;
 pub mod solc;
+pub mod stylus_vk;
 pub mod verifier;
 
 pub use alloy_primitives;
