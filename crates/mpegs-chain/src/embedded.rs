@@ -124,12 +124,7 @@ impl Embedded {
             .iter()
             .filter_map(|(address, account)| {
                 let info = account.info()?;
-                let code = info
-                    .code
-                    .as_ref()
-                    .or_else(|| self.db.cache.contracts.get(&info.code_hash))
-                    .map(|c| c.original_bytes())
-                    .unwrap_or_default();
+                let code = self.code_of(&info);
                 let storage: BTreeMap<U256, U256> = account
                     .storage
                     .iter()
@@ -156,6 +151,15 @@ impl Embedded {
             clock_offset: self.clock_offset,
             accounts,
         }
+    }
+
+    /// An account's code: the cache keeps it by hash, not in the account.
+    fn code_of(&self, info: &AccountInfo) -> Bytes {
+        info.code
+            .as_ref()
+            .or_else(|| self.db.cache.contracts.get(&info.code_hash))
+            .map(|c| c.original_bytes())
+            .unwrap_or_default()
     }
 
     /// Gives `who` the faucet amount if it has never been used.
@@ -312,15 +316,7 @@ impl Chain for Embedded {
 
     fn has_code(&mut self, who: Address) -> Result<bool, ChainError> {
         let info = self.db.load_account(who).ok().and_then(|a| a.info());
-        Ok(info.is_some_and(|i| {
-            i.code.as_ref().is_some_and(|c| !c.is_empty())
-                || self
-                    .db
-                    .cache
-                    .contracts
-                    .get(&i.code_hash)
-                    .is_some_and(|c| !c.is_empty())
-        }))
+        Ok(info.is_some_and(|i| !self.code_of(&i).is_empty()))
     }
 
     fn save(&mut self) -> Result<(), ChainError> {

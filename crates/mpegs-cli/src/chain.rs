@@ -164,17 +164,18 @@ fn open(args: &ChainArgs) -> Result<Session> {
         (None, Some(hex), None) => Some(parse_key(&hex).context("MPEGS_CHAIN_KEY")?),
         _ => None,
     };
-    let dev = || dev_signer(args.account.unwrap_or(0));
+    // Development accounts are for development chains only (checked below for nodes).
+    let explicit_key = key.is_some();
+    let signer = match key {
+        Some(k) => k,
+        None => dev_signer(args.account.unwrap_or(0))?,
+    };
     match &args.rpc_url {
         None => {
             let state = args
                 .state
                 .clone()
                 .unwrap_or_else(|| home.join("embedded.json"));
-            let signer = match key {
-                Some(k) => k,
-                None => dev()?,
-            };
             let chain = Embedded::open(&state, signer)?;
             let deployment_path = args
                 .deployment
@@ -186,15 +187,8 @@ fn open(args: &ChainArgs) -> Result<Session> {
             })
         }
         Some(url) => {
-            let signer = match key {
-                Some(k) => k,
-                None => dev()?,
-            };
             let chain = Rpc::connect(url, signer)?;
-            if chain.chain_id() != 31337
-                && args.key_file.is_none()
-                && std::env::var("MPEGS_CHAIN_KEY").is_err()
-            {
+            if chain.chain_id() != 31337 && !explicit_key {
                 bail!(
                     "chain {} is not a development chain: give a key with --key-file or MPEGS_CHAIN_KEY",
                     chain.chain_id()

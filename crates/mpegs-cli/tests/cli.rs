@@ -46,6 +46,18 @@ fn write_image(path: &Path, w: u32, h: u32) {
     save_png_atomic(&Frame::new(info, data).unwrap(), path).unwrap();
 }
 
+/// A 1 s 160×96 H.264 segment.
+fn write_segment(path: &Path) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=160x96:rate=30:duration=1")
+        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg must be installed");
+    assert!(status.success());
+}
+
 #[test]
 fn keygen_attest_edit_verify_and_tamper() {
     let env = Env::new();
@@ -224,20 +236,7 @@ fn filters_lists_every_registered_filter() {
 #[test]
 fn storage_register_reveal_prove_verify() {
     let env = Env::new();
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x96:rate=30:duration=1",
-        ])
-        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
-        .arg(env.path("seg.mp4"))
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+    write_segment(&env.path("seg.mp4"));
     let o = env.run(&[
         "storage", "register", "seg.mp4", "--epochs", "2", "-k", "3", "-o", "ch.json",
     ]);
@@ -568,20 +567,7 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
 
     // A storage deal: two epochs, one proven and paid, one missed and refunded.
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x96:rate=30:duration=1",
-        ])
-        .args(["-c:v", "libx264", "-threads", "1", "-pix_fmt", "yuv420p"])
-        .arg(env.path("seg.mp4"))
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+    write_segment(&env.path("seg.mp4"));
     let run_ok = |args: &[&str]| {
         let o = env.run(args);
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
@@ -700,5 +686,33 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn chain_benchmark_runs_at_a_small_size() {
+    let env = Env::new();
+    let o = env.run(&["bench", "chain", "--transcode-samples", "2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for row in [
+        "| edit tile: crop | 8 |",
+        "| transcode k=2 | 5 |",
+        "| registerOriginal",
+        "| submit (Groth16 verify + payment) |",
+    ] {
+        assert!(out.contains(row), "missing {row:?} in\n{out}");
+    }
+    // Every verification stays within the 15 % goal over the EIP-1108 floor.
+    for line in out.lines().filter(|l| l.contains("% |")) {
+        let over: f64 = line
+            .split('|')
+            .nth(6)
+            .unwrap()
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap();
+        assert!(over < 15.0, "{line}");
     }
 }
