@@ -16,7 +16,7 @@ use clap::{Args, Subcommand};
 use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::parse_filtergraph;
 use mpegs_filters::plan::Step;
-use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat, Seed};
 use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::prove::{attest, Prover};
 use mpegs_provenance::verify::verify_media;
@@ -162,8 +162,8 @@ fn time_tile(step: &Step, plan: &mpegs_filters::plan::TilePlan) -> Result<(f64, 
     let data = (0..info.byte_len()).map(|_| rng.gen()).collect();
     let frame = Frame::new(info, data)?;
     let output = mpegs_filters::apply(step.filter, &frame)?;
-    let c_in = Commitment::of_frame(&frame, step.input.tile)?;
-    let c_out = Commitment::of_frame(&output, step.output.tile)?;
+    let c_in = Commitment::of_frame(&frame, step.input.tile, &Seed::random())?;
+    let c_out = Commitment::of_frame(&output, step.output.tile, &Seed::random())?;
     let t = Instant::now();
     let (pk, _vk) = mpegs_zk::backend::setup(TileCircuit::blank(step, plan), &mut rng)?;
     let setup_s = t.elapsed().as_secs_f64();
@@ -212,7 +212,8 @@ fn edit(
     };
 
     let t = Instant::now();
-    let attested = attest(&frame, &DeviceKey::generate(), tile, "bench", 0)?;
+    let seed = Seed::random();
+    let attested = attest(&frame, &DeviceKey::generate(), tile, &seed, "bench", 0)?;
     let attest_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -220,7 +221,7 @@ fn edit(
     let setup_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let (edited, bundle) = prover.edit(&frame, attested, &chain)?;
+    let (edited, bundle) = prover.edit(&frame, attested, &seed, &chain)?;
     let prove_s = t.elapsed().as_secs_f64();
     let tiles: usize = bundle
         .edit
@@ -240,7 +241,7 @@ fn edit(
             report.reason
         );
         let t = Instant::now();
-        Commitment::of_frame(&edited, tile)?;
+        Commitment::of_frame(&edited, tile, &seed)?;
         commit_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let median = |v: &mut Vec<f64>| {

@@ -92,13 +92,23 @@ fn edit_bundle(store: &KeyStore, vf: &str) -> Result<mpegs_provenance::Bundle> {
         info,
         (0..info.byte_len()).map(|i| (i * 41 % 251) as u8).collect(),
     )?;
-    let attested = attest(&frame, &DeviceKey::generate(), 8, "bench", 1_760_000_000)?;
+    let seed = mpegs_media::Seed::random();
+    let attested = attest(
+        &frame,
+        &DeviceKey::generate(),
+        8,
+        &seed,
+        "bench",
+        1_760_000_000,
+    )?;
     let prover = Prover {
         store,
         progress: &Quiet,
         seed: None,
     };
-    Ok(prover.edit(&frame, attested, &parse_filtergraph(vf)?)?.1)
+    Ok(prover
+        .edit(&frame, attested, &seed, &parse_filtergraph(vf)?)?
+        .1)
 }
 
 /// The first tile proof of the bundle's last step, as a verifier case.
@@ -155,6 +165,7 @@ fn transcode_case(
         threshold: 0.5,
         samples,
         beacon: Some("00".into()),
+        seeds: mpegs_transcode::proof::VideoSeeds::random(),
     };
     let outcome = mpegs_transcode::proof::prove(&src, &ren, &options, store, &Quiet)?;
     let p = &outcome.proof;

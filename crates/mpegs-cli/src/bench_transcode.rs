@@ -97,6 +97,7 @@ pub fn run(args: TranscodeBench) -> Result<()> {
         threshold: args.threshold,
         samples: args.samples,
         beacon: Some("00".into()),
+        seeds: mpegs_transcode::proof::VideoSeeds::random(),
     };
     let timeline = Timeline::default();
     let start = Instant::now();

@@ -15,7 +15,7 @@ use mpegs_chain::registry::{self, Mode};
 use mpegs_chain::rpc::Rpc;
 use mpegs_chain::{Chain, ChainError};
 use mpegs_media::{load_image, read_json, Commitment};
-use mpegs_provenance::verify::verify_media;
+use mpegs_provenance::verify::verify_private_media;
 use mpegs_provenance::{sidecar_path, Bundle};
 use mpegs_storage::epoch::{EpochProof, Public, Secret};
 use std::path::{Path, PathBuf};
@@ -285,8 +285,9 @@ fn register(
     let bundle_path = bundle.unwrap_or_else(|| sidecar_path(media));
     let bundle = Bundle::load(&bundle_path)?;
     let frame = load_image(media)?;
+    let seed = crate::input_seed(media, &bundle, None)?;
     // Never put a history on-chain that does not verify here first.
-    let report = verify_media(&frame, &bundle, store);
+    let report = verify_private_media(&frame, &bundle, seed.as_ref(), store);
     if !report.valid {
         return Err(Rejected(format!(
             "not sent: the bundle does not verify here: {}",
@@ -333,7 +334,13 @@ fn status(
         let media = Path::new(target);
         let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(media)))?;
         let frame = load_image(media)?;
-        let c = Commitment::of_frame(&frame, bundle.media.header.tile)?;
+        let seed = crate::input_seed(media, &bundle, None)?.with_context(|| {
+            format!(
+                "{} keeps its media private: its secret file is needed to recompute the commitment",
+                media.display()
+            )
+        })?;
+        let c = Commitment::of_frame(&frame, bundle.media.header.tile, &seed)?;
         let hex = mpegs_media::poseidon::fr_to_hex(&c.value);
         let device = bundle
             .origin()

@@ -16,11 +16,11 @@ mod transcode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use mpegs_filters::{parse_filtergraph, FILTERS};
-use mpegs_media::{load_image, save_png_atomic, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_media::{load_image, save_png_atomic, FrameInfo, MediaHeader, PixelFormat, Seed};
 use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::prove::{attest, Prover};
-use mpegs_provenance::verify::verify_media;
-use mpegs_provenance::{sidecar_path, Bundle};
+use mpegs_provenance::verify::verify_private_media;
+use mpegs_provenance::{secret_path, sidecar_path, Bundle, MediaSecret};
 use mpegs_zk::keys::KeyStore;
 use progress::Bars;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,15 @@ enum Command {
         /// Bundle path (default: <image>.mpegs.json).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Where to keep the commitment's secret blinding seed (default:
+        /// <image>.mpegs.secret.json, mode 0600). Keep it private: the original
+        /// stays hidden behind its commitment only while the seed does.
+        #[arg(long)]
+        secret: Option<PathBuf>,
+        /// Publish the original itself: reveal the seed in the bundle so anyone
+        /// can check the picture against it.
+        #[arg(long)]
+        reveal: bool,
     },
     /// Apply a filter chain and prove it; writes the PNG and <output>.mpegs.json.
     Edit {
@@ -80,6 +89,10 @@ enum Command {
         /// Bundle of the input (default: <image>.mpegs.json).
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// The input's secret, when its bundle does not reveal its seed
+        /// (default: <image>.mpegs.secret.json).
+        #[arg(long)]
+        secret: Option<PathBuf>,
     },
     /// Verify an image against its bundle, down to the device signature.
     Verify {
@@ -87,6 +100,10 @@ enum Command {
         /// Bundle (default: <image>.mpegs.json).
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// For private media (an original whose bundle reveals no seed): its
+        /// secret file (default: <image>.mpegs.secret.json, if present).
+        #[arg(long)]
+        secret: Option<PathBuf>,
         /// Print a machine-readable JSON report.
         #[arg(long)]
         json: bool,
@@ -138,7 +155,13 @@ enum KeysAction {
         proving: bool,
     },
     /// Trust the key set in DIR (as written by `keys export`).
-    Import { dir: PathBuf },
+    Import {
+        dir: PathBuf,
+        /// Overwrite keys already trusted under the same circuit id with the
+        /// set's different ones (refused by default).
+        #[arg(long)]
+        replace: bool,
+    },
     /// List the keys in the local store.
     List,
 }
@@ -173,19 +196,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             device_id,
             captured_at,
             output,
+            secret,
+            reveal,
         } => {
             let frame = load_image(&image)?;
             let key = DeviceKey::load(&key)?;
             let at = captured_at.unwrap_or_else(now);
-            let bundle = attest(&frame, &key, tile, &device_id, at)?;
+            let seed = Seed::random();
+            let mut bundle = attest(&frame, &key, tile, &seed, &device_id, at)?;
             let path = output.unwrap_or_else(|| sidecar_path(&image));
+            let secret_file = secret.unwrap_or_else(|| secret_path(&image));
+            MediaSecret::new(bundle.media.value()?, seed).save(&secret_file)?;
+            if reveal {
+                bundle = bundle.reveal(seed);
+            }
             bundle.save(&path)?;
             println!(
-                "attested {} ({}) by {} → {}",
+                "attested {} ({}) by {} → {} (secret seed → {}{})",
                 image.display(),
                 frame.info,
                 key.address(),
-                path.display()
+                path.display(),
+                secret_file.display(),
+                if reveal {
+                    ", also revealed in the bundle"
+                } else {
+                    "; keep it private"
+                }
             );
         }
         Command::Edit {
@@ -193,12 +230,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vf,
             output,
             bundle,
-        } => edit(&image, &vf, &output, bundle, &bars)?,
+            secret,
+        } => edit(&image, &vf, &output, bundle, secret, &bars)?,
         Command::Verify {
             image,
             bundle,
+            secret,
             json,
-        } => return verify(&image, bundle, json),
+        } => return verify(&image, bundle, secret, json),
         Command::Setup {
             vf,
             input,
@@ -261,7 +300,33 @@ fn parse_size(s: &str) -> Result<(u32, u32)> {
     Ok((w, h))
 }
 
-fn edit(image: &Path, vf: &str, output: &Path, bundle: Option<PathBuf>, bars: &Bars) -> Result<()> {
+/// The seed of an input's commitment: revealed in its bundle, or from its
+/// secret file (`explicit`, or the default beside the image when present).
+fn input_seed(image: &Path, bundle: &Bundle, explicit: Option<PathBuf>) -> Result<Option<Seed>> {
+    if let Some(seed) = bundle.media.seed {
+        return Ok(Some(seed));
+    }
+    let path = match explicit {
+        Some(p) => p,
+        None => {
+            let default = secret_path(image);
+            if !default.exists() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    Ok(Some(MediaSecret::load_for(&path, &bundle.media)?))
+}
+
+fn edit(
+    image: &Path,
+    vf: &str,
+    output: &Path,
+    bundle: Option<PathBuf>,
+    secret: Option<PathBuf>,
+    bars: &Bars,
+) -> Result<()> {
     if output
         .extension()
         .and_then(|e| e.to_str())
@@ -274,9 +339,16 @@ fn edit(image: &Path, vf: &str, output: &Path, bundle: Option<PathBuf>, bars: &B
     let frame = load_image(image)?;
     let bundle_path = bundle.unwrap_or_else(|| sidecar_path(image));
     let parent = Bundle::load(&bundle_path)?;
+    let seed = input_seed(image, &parent, secret)?.with_context(|| {
+        format!(
+            "{} keeps the input private and its secret file {} is missing (pass --secret)",
+            bundle_path.display(),
+            secret_path(image).display()
+        )
+    })?;
     let store = store()?;
     // Refuse to build on a history that does not verify.
-    let report = verify_media(&frame, &parent, &store);
+    let report = verify_private_media(&frame, &parent, Some(&seed), &store);
     if !report.valid {
         bail!(
             "the input's bundle {} does not verify: {}",
@@ -290,7 +362,7 @@ fn edit(image: &Path, vf: &str, output: &Path, bundle: Option<PathBuf>, bars: &B
         seed: None,
     };
     let started = std::time::Instant::now();
-    let (edited, bundle) = prover.edit(&frame, parent, &chain)?;
+    let (edited, bundle) = prover.edit(&frame, parent, &seed, &chain)?;
     let out_bundle = sidecar_path(output);
     save_png_atomic(&edited, output)?;
     bundle.save(&out_bundle)?;
@@ -310,10 +382,16 @@ fn edit(image: &Path, vf: &str, output: &Path, bundle: Option<PathBuf>, bars: &B
     Ok(())
 }
 
-fn verify(image: &Path, bundle: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+fn verify(
+    image: &Path,
+    bundle: Option<PathBuf>,
+    secret: Option<PathBuf>,
+    json: bool,
+) -> Result<ExitCode> {
     let frame = load_image(image)?;
     let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(image)))?;
-    let report = verify_media(&frame, &bundle, &store()?);
+    let seed = input_seed(image, &bundle, secret)?;
+    let report = verify_private_media(&frame, &bundle, seed.as_ref(), &store()?);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -333,8 +411,8 @@ fn keys(action: KeysAction) -> Result<()> {
             let entries = store.export(&dir, proving)?;
             println!("exported {} keys to {}", entries.len(), dir.display());
         }
-        KeysAction::Import { dir } => {
-            let entries = store.import(&dir)?;
+        KeysAction::Import { dir, replace } => {
+            let entries = store.import(&dir, replace)?;
             println!(
                 "imported {} keys into {}",
                 entries.len(),

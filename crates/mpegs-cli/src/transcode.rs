@@ -5,11 +5,11 @@
 //! verify (or names other videos), 2 bad input.
 
 use crate::progress::Bars;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use mpegs_media::poseidon::fr_to_hex;
-use mpegs_media::{read_json, write_json};
-use mpegs_transcode::proof::{self, Options, TranscodeProof};
+use mpegs_media::{read_json, write_json, write_private_json, Seed};
+use mpegs_transcode::proof::{self, Options, TranscodeProof, VideoSeeds};
 use mpegs_transcode::ssim::frame_ssim;
 use mpegs_transcode::video::{commit, Frames};
 use std::path::{Path, PathBuf};
@@ -31,17 +31,26 @@ pub enum TranscodeAction {
         /// published after both commitments.
         #[arg(long)]
         beacon: Option<String>,
+        /// The public proof file. The commitments' secret blinding seeds are
+        /// written beside it to <OUTPUT>.secret.json (mode 0600): keep it private.
         #[arg(short, long)]
         output: PathBuf,
+        /// Commit with the seeds in this secret file instead of fresh ones (to
+        /// reuse commitments that were already published).
+        #[arg(long)]
+        seeds: Option<PathBuf>,
     },
     /// Anyone: check a transcode proof; with --source/--rendition also check it
-    /// names those videos.
+    /// names those videos (which needs the secret seeds, --secret).
     Verify {
         proof: PathBuf,
         #[arg(long)]
         source: Option<PathBuf>,
         #[arg(long)]
         rendition: Option<PathBuf>,
+        /// The seeds file written by `transcode prove` (default: <PROOF>.secret.json).
+        #[arg(long)]
+        secret: Option<PathBuf>,
     },
     /// Per-frame luma SSIM as `ffmpeg -lavfi ssim` prints it (source downscaled
     /// with the exact scale when the rendition is smaller).
@@ -51,6 +60,9 @@ pub enum TranscodeAction {
         video: PathBuf,
         #[arg(long)]
         size: Option<String>,
+        /// The blinding seed (0x + 64 hex digits); default: a fresh one, printed.
+        #[arg(long)]
+        seed: Option<String>,
     },
 }
 
@@ -67,13 +79,20 @@ pub fn run(
             samples,
             beacon,
             output,
+            seeds,
         } => {
+            let seeds = match seeds {
+                Some(path) => read_json(&path)?,
+                None => VideoSeeds::random(),
+            };
             let options = Options {
                 threshold,
                 samples,
                 beacon,
+                seeds,
             };
             let outcome = proof::prove(&source, &rendition, &options, &store()?, bars)?;
+            write_private_json(&secret_path(&output), &seeds)?;
             write_json(&output, &outcome.proof)?;
             println!(
                 "{} samples, lowest macroblock SSIM {:.4} ≥ {threshold}: proof → {}",
@@ -86,23 +105,27 @@ pub fn run(
             proof: path,
             source,
             rendition,
+            secret,
         } => {
             let p: TranscodeProof = read_json(&path)?;
             let size = (p.rendition.width, p.rendition.height);
             let mut checks = vec![];
-            if let Some(s) = source {
-                checks.push((
-                    "source",
-                    commitment_of(&s, Some(size))?,
-                    &p.source.commitment,
-                ));
-            }
-            if let Some(r) = rendition {
-                checks.push((
-                    "rendition",
-                    commitment_of(&r, None)?,
-                    &p.rendition.commitment,
-                ));
+            if source.is_some() || rendition.is_some() {
+                let seeds = load_seeds(secret.unwrap_or_else(|| secret_path(&path)))?;
+                if let Some(s) = source {
+                    checks.push((
+                        "source",
+                        commitment_of(&s, Some(size), &seeds.source)?,
+                        &p.source.commitment,
+                    ));
+                }
+                if let Some(r) = rendition {
+                    checks.push((
+                        "rendition",
+                        commitment_of(&r, None, &seeds.rendition)?,
+                        &p.rendition.commitment,
+                    ));
+                }
             }
             let named = checks.iter().find(|(_, got, want)| got != *want);
             let verdict = match named {
@@ -128,16 +151,44 @@ pub fn run(
             });
         }
         TranscodeAction::Ssim { source, rendition } => ssim(&source, &rendition)?,
-        TranscodeAction::Commit { video, size } => {
+        TranscodeAction::Commit { video, size, seed } => {
             let size = size.as_deref().map(crate::parse_size).transpose()?;
-            println!("{}", commitment_of(&video, size)?);
+            let seed = match seed {
+                Some(hex) => Seed::from_hex(&hex)?,
+                None => {
+                    let fresh = Seed::random();
+                    eprintln!(
+                        "seed (secret; needed to recompute the commitment): {}",
+                        fresh.to_hex()
+                    );
+                    fresh
+                }
+            };
+            println!("{}", commitment_of(&video, size, &seed)?);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn commitment_of(video: &Path, size: Option<(u32, u32)>) -> Result<String> {
-    let c = commit(Frames::open(video, size)?, || {})?;
+/// `proof.json` → `proof.json.secret.json`: where `prove` keeps the seeds.
+fn secret_path(proof: &Path) -> PathBuf {
+    let mut s = proof.as_os_str().to_owned();
+    s.push(".secret.json");
+    PathBuf::from(s)
+}
+
+fn load_seeds(path: PathBuf) -> Result<VideoSeeds> {
+    read_json(&path).with_context(|| {
+        format!(
+            "the proof's commitments are blinded: comparing them with videos needs the seeds \
+             file written by `transcode prove` ({} not readable; pass --secret)",
+            path.display()
+        )
+    })
+}
+
+fn commitment_of(video: &Path, size: Option<(u32, u32)>, seed: &Seed) -> Result<String> {
+    let c = commit(Frames::open(video, size)?, seed, || {})?;
     Ok(fr_to_hex(&c.value))
 }
 

@@ -13,8 +13,9 @@ use crate::plan::{Shape, Step, TilePlan, GATHER_CONST, GATHER_PAD};
 use crate::{Kernel, PixelKernel, RegionKernel};
 use ark_bn254::Fr;
 use mpegs_media::commitment::tile_bytes;
+use mpegs_media::commitment::TileOpening;
 use mpegs_media::{Commitment, Frame};
-use mpegs_zk::commitment::open_tile;
+use mpegs_zk::commitment::{open_tile, Opening};
 use mpegs_zk::range::{witness_bytes, ByteVar};
 use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError};
 
@@ -26,8 +27,9 @@ pub struct TileCircuit<'a> {
     pub c_out: Fr,
     /// Bytes of each window tile (padded), slot order.
     pub inputs: Vec<Vec<u8>>,
-    pub input_paths: Vec<Vec<Fr>>,
-    pub output_path: Vec<Fr>,
+    /// Blinding and Merkle path of each window tile, slot order.
+    pub input_openings: Vec<TileOpening>,
+    pub output_opening: TileOpening,
 }
 
 impl<'a> TileCircuit<'a> {
@@ -45,10 +47,10 @@ impl<'a> TileCircuit<'a> {
             .iter()
             .map(|&(x, y)| tile_bytes(input, t, x, y))
             .collect();
-        let input_paths = plan
+        let input_openings = plan
             .window
             .iter()
-            .map(|&(x, y)| c_in.tree.path(step.input.tile_index(x, y)))
+            .map(|&(x, y)| c_in.opening(x, y))
             .collect();
         let (ox, oy) = plan.out_tile;
         Self {
@@ -57,8 +59,8 @@ impl<'a> TileCircuit<'a> {
             c_in: c_in.value,
             c_out: c_out.value,
             inputs,
-            input_paths,
-            output_path: c_out.tree.path(step.output.tile_index(ox, oy)),
+            input_openings,
+            output_opening: c_out.opening(ox, oy),
         }
     }
 
@@ -71,8 +73,8 @@ impl<'a> TileCircuit<'a> {
             c_in: Fr::from(0u64),
             c_out: Fr::from(0u64),
             inputs: vec![vec![0; step.input.tile_bytes()]; plan.window.len()],
-            input_paths: vec![vec![Fr::from(0u64); step.input.depth()]; plan.window.len()],
-            output_path: vec![Fr::from(0u64); step.output.depth()],
+            input_openings: vec![TileOpening::blank(step.input.depth()); plan.window.len()],
+            output_opening: TileOpening::blank(step.output.depth()),
         }
     }
 
@@ -169,11 +171,6 @@ impl<'a> TileCircuit<'a> {
     }
 }
 
-/// A Merkle path's siblings as private variables.
-fn witness_path(b: &Builder, siblings: &[Fr]) -> Result<Vec<Num>, SynthesisError> {
-    siblings.iter().map(|s| b.witness(Some(*s))).collect()
-}
-
 #[allow(clippy::too_many_arguments)]
 fn pointwise_bytes(
     b: &Builder,
@@ -235,18 +232,18 @@ impl TileCircuit<'_> {
             let bytes = witness_bytes(b, &values)?;
             mark(|p| &mut p.range_checks, start);
             let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
-            let path = witness_path(b, &self.input_paths[i])?;
+            let opening = Opening::witness(b, &self.input_openings[i])?;
             let start = count();
-            open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &path)?;
+            open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &opening)?;
             mark(|p| &mut p.hashing, start);
             slots.push(bytes);
         }
         let start = count();
         let out = self.output_bytes(b, &slots)?;
         mark(|p| &mut p.filter, start);
-        let path = witness_path(b, &self.output_path)?;
+        let opening = Opening::witness(b, &self.output_opening)?;
         let start = count();
-        open_tile(b, &self.step.output, &c_out, &ox, &oy, &out, &path)?;
+        open_tile(b, &self.step.output, &c_out, &ox, &oy, &out, &opening)?;
         mark(|p| &mut p.hashing, start);
         if let Some(p) = parts {
             p.total = count();

@@ -12,8 +12,9 @@ use mpegs_media::MediaHeader;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// Bumped whenever a circuit's constraints change, so old keys are never reused.
-pub const CIRCUIT_VERSION: u32 = 2;
+/// Bumped whenever a circuit's constraints change, so old keys are never reused
+/// (3: blinded tile digests, commitment v2).
+pub const CIRCUIT_VERSION: u32 = 3;
 
 /// One filter applied to one committed frame shape.
 #[derive(Debug)]
@@ -195,16 +196,11 @@ impl<'a> Step<'a> {
         })
     }
 
-    /// The circuit id for a shape: `<filter>-t<T>-<16 hex of sha256(description)>`.
+    /// The circuit id for a shape: `<filter>-t<T>-<64 hex of sha256(description)>`,
+    /// the full hash (design.md §6).
     pub fn circuit_id(&self, shape: &Shape) -> String {
-        let desc = self.circuit_description(shape);
-        let digest = Sha256::digest(desc.to_string().as_bytes());
-        format!(
-            "{}-t{}-{}",
-            self.filter.name(),
-            self.input.tile,
-            &hex::encode(digest)[..16]
-        )
+        let prefix = format!("{}-t{}", self.filter.name(), self.input.tile);
+        mpegs_zk::keys::hashed_id(&prefix, &self.circuit_description(shape))
     }
 }
 

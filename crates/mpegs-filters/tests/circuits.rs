@@ -6,7 +6,7 @@ use ark_bn254::Fr;
 use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::plan::{Shape, Step};
 use mpegs_filters::{apply, parse_filtergraph};
-use mpegs_media::{Commitment, Frame, MediaHeader, PixelFormat};
+use mpegs_media::{Commitment, Frame, MediaHeader, PixelFormat, Seed};
 use mpegs_zk::ConstraintSynthesizer;
 use mpegs_zk::ConstraintSystem;
 mod common;
@@ -28,8 +28,8 @@ fn check_all_tiles(vf: &str, input: &Frame) -> usize {
     let header = MediaHeader::new(input.info, TILE).unwrap();
     let step = Step::new(filter, header).unwrap();
     let output = apply(filter, input).unwrap();
-    let c_in = Commitment::of_frame(input, TILE).unwrap();
-    let c_out = Commitment::of_frame(&output, TILE).unwrap();
+    let c_in = Commitment::of_frame(input, TILE, &Seed::random()).unwrap();
+    let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
     let plans = step.plans();
     for plan in &plans {
         assert!(
@@ -94,8 +94,8 @@ fn honest_witnesses_satisfy_every_filter_on_every_tile() {
 fn all_tiles_hold(claim: &dyn mpegs_filters::Filter, input: &Frame, output: &Frame) -> bool {
     let header = MediaHeader::new(input.info, TILE).unwrap();
     let step = Step::new(claim, header).unwrap();
-    let c_in = Commitment::of_frame(input, TILE).unwrap();
-    let c_out = Commitment::of_frame(output, TILE).unwrap();
+    let c_in = Commitment::of_frame(input, TILE, &Seed::random()).unwrap();
+    let c_out = Commitment::of_frame(output, TILE, &Seed::random()).unwrap();
     step.plans()
         .iter()
         .all(|p| satisfied(TileCircuit::new(&step, p, input, &c_in, &c_out)))
@@ -110,35 +110,49 @@ fn tampered(vf: &str, input: &Frame, scenario: &str) -> bool {
     let mut output = apply(filter, input).unwrap();
     let plans = step.plans();
     let plan = &plans[0];
-    let c_in = Commitment::of_frame(input, TILE).unwrap();
+    let c_in = Commitment::of_frame(input, TILE, &Seed::random()).unwrap();
     match scenario {
         "output pixel" => {
             output.data[0] ^= 1;
-            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
             satisfied(TileCircuit::new(&step, plan, input, &c_in, &c_out))
         }
         "input pixel" => {
             // The prover uses a different original than the committed one.
-            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
             let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
             circuit.inputs[0][1] ^= 0x40;
             satisfied(circuit)
         }
         "input commitment" => {
-            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
             let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
             circuit.c_in += Fr::from(1u64);
             satisfied(circuit)
         }
         "tile position" => {
             // Tile 0's proof presented as the proof of tile 1 (swapped digests).
-            let c_out = Commitment::of_frame(&output, TILE).unwrap();
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
             let moved = mpegs_filters::plan::TilePlan {
                 out_tile: plans[1].out_tile,
                 ..plan.clone()
             };
             let mut circuit = TileCircuit::new(&step, &moved, input, &c_in, &c_out);
-            circuit.output_path = c_out.tree.path(0);
+            circuit.output_opening = c_out.opening(plan.out_tile.0, plan.out_tile.1);
+            satisfied(circuit)
+        }
+        "output blinding" => {
+            // Honest pixels, but the output tile hashed with another blinding: the
+            // published commitment (recomputed from the revealed seed) binds it.
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
+            let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
+            circuit.output_opening.blind += Fr::from(1u64);
+            satisfied(circuit)
+        }
+        "input blinding" => {
+            let c_out = Commitment::of_frame(&output, TILE, &Seed::random()).unwrap();
+            let mut circuit = TileCircuit::new(&step, plan, input, &c_in, &c_out);
+            circuit.input_openings[0].blind += Fr::from(1u64);
             satisfied(circuit)
         }
         _ => unreachable!(),
@@ -175,6 +189,14 @@ fn tampering_is_unsatisfiable_for_every_filter() {
             "{vf}: input commitment"
         );
         assert!(!tampered(vf, input, "tile position"), "{vf}: tile position");
+        assert!(
+            !tampered(vf, input, "output blinding"),
+            "{vf}: output blinding"
+        );
+        assert!(
+            !tampered(vf, input, "input blinding"),
+            "{vf}: input blinding"
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use ark_bn254::Fr;
 use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::plan::Step;
 use mpegs_filters::{apply, parse_filtergraph};
-use mpegs_media::{Commitment, MediaHeader, PixelFormat};
+use mpegs_media::{Commitment, MediaHeader, PixelFormat, Seed};
 use mpegs_zk::{ConstraintSynthesizer, ConstraintSystem};
 mod common;
 use common::random_frame;
@@ -43,8 +43,8 @@ fn tiny_frames_are_handled_or_refused_without_panics() {
                 };
                 let output = apply(filter, &input).unwrap();
                 assert_eq!(output.info, step.output.info(), "{vf} on {w}x{h}");
-                let c_in = Commitment::of_frame(&input, 4).unwrap();
-                let c_out = Commitment::of_frame(&output, 4).unwrap();
+                let c_in = Commitment::of_frame(&input, 4, &Seed::random()).unwrap();
+                let c_out = Commitment::of_frame(&output, 4, &Seed::random()).unwrap();
                 for plan in step.plans() {
                     let cs = ConstraintSystem::<Fr>::new_ref();
                     TileCircuit::new(&step, &plan, &input, &c_in, &c_out)

@@ -1,13 +1,18 @@
-//! The media commitment (design.md §3, specified in docs/commitment.md).
+//! The media commitment, version 2 (design.md §3, specified in docs/commitment.md).
 //!
 //! A frame is cut into T×T tiles (edge tiles zero-padded). Each tile's bytes are
 //! packed little-endian, 31 per field element, and hashed into a tile digest with a
-//! chained 12-input Poseidon. The digests are the leaves (row-major) of a binary
-//! Poseidon Merkle tree padded with zero leaves to a power of two; the commitment
-//! hashes the root together with the header (format, W, H, T).
+//! chained 12-input Poseidon that also absorbs the tile's **blinding value**,
+//! derived from the frame's secret 32-byte [`Seed`]. The digests are the leaves
+//! (row-major) of a binary Poseidon Merkle tree padded with zero leaves to a power
+//! of two; the commitment hashes the root together with the header (format, W, H, T).
+//!
+//! The blinding makes the commitment hiding: without the seed, nobody can test a
+//! guess of the pixels (for example the contents of a redacted box) against it.
+//! Published media reveal their seed so anyone can recompute the commitment.
 
 use crate::frame::{Frame, FrameInfo, PixelFormat};
-use crate::poseidon::{hash, tag, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO};
+use crate::poseidon::{hash, tag, TAG_BLIND, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO};
 use crate::MediaError;
 use ark_bn254::Fr;
 use ark_ff::{PrimeField, Zero};
@@ -17,14 +22,95 @@ use serde::{Deserialize, Serialize};
 /// Bytes packed into one field element (31 bytes < 2^248 < the BN254 modulus).
 pub const TILE_BYTES_PER_ELEMENT: usize = 31;
 /// Packed elements absorbed by the first permutation of a tile digest
-/// (after the tag and the two tile coordinates).
-pub const FIRST_CHUNK: usize = 9;
+/// (after the tag, the two tile coordinates and the blinding value).
+pub const FIRST_CHUNK: usize = 8;
 /// Packed elements absorbed by each later permutation (after the chaining value).
 pub const NEXT_CHUNK: usize = 11;
 
 /// Largest width or height mpegs accepts (keeps untrusted headers from asking for
 /// absurd amounts of work).
 pub const MAX_DIMENSION: u32 = 1 << 16;
+
+/// A frame's secret blinding seed: 32 bytes from the OS's randomness. Every tile's
+/// blinding value is derived from it ([`blinding`]), so one seed is all a holder
+/// of private media keeps. Its `Debug` form never prints the bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Seed(pub [u8; 32]);
+
+impl Seed {
+    /// A fresh seed from OS randomness.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        Self(bytes)
+    }
+
+    /// The seed of media that is public by nature (a watermark, a test pattern):
+    /// 32 zero bytes, so anyone can recompute its commitment from the pixels alone.
+    pub const PUBLIC: Seed = Seed([0; 32]);
+
+    /// The seed as a field element: its bytes read big-endian, reduced mod p.
+    pub fn field(&self) -> Fr {
+        Fr::from_be_bytes_mod_order(&self.0)
+    }
+
+    /// `0x` + 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        let digits: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        format!("0x{digits}")
+    }
+
+    /// Parses `0x` + exactly 64 lowercase hex digits (the one spelling
+    /// [`Seed::to_hex`] writes, so a seed has a single form in JSON).
+    pub fn from_hex(s: &str) -> Result<Self, MediaError> {
+        let bad = || {
+            MediaError::InvalidSeed(format!(
+                "'{s}' is not 0x followed by 64 lowercase hex digits"
+            ))
+        };
+        let digits = s.strip_prefix("0x").ok_or_else(bad)?;
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if digits.len() != 64 || !digits.bytes().all(lower_hex) {
+            return Err(bad());
+        }
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl std::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seed(<secret>)")
+    }
+}
+
+impl Serialize for Seed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Seed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Seed::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The blinding value of tile (tx, ty) of frame `frame` (0 for a still image; the
+/// frame index in a video): `Poseidon(TAG_BLIND, seed, frame, tx, ty)`.
+pub fn blinding(seed: &Seed, frame: u32, tx: u32, ty: u32) -> Fr {
+    hash(&[
+        tag(TAG_BLIND),
+        seed.field(),
+        Fr::from(frame as u64),
+        Fr::from(tx as u64),
+        Fr::from(ty as u64),
+    ])
+}
 
 /// What a commitment binds besides the pixels: format, size and tile size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -159,13 +245,21 @@ pub fn pack_bytes(bytes: &[u8]) -> Vec<Fr> {
         .collect()
 }
 
-/// The digest of one tile's bytes at tile coordinates (tx, ty).
-pub fn tile_digest(tx: u32, ty: u32, bytes: &[u8]) -> Fr {
+/// Inputs of the first permutation of a tile digest before the packed bytes.
+pub const DIGEST_PREFIX: usize = 4;
+
+/// The digest of one tile's bytes at tile coordinates (tx, ty) with its blinding.
+pub fn tile_digest(tx: u32, ty: u32, blind: Fr, bytes: &[u8]) -> Fr {
     let elements = pack_bytes(bytes);
     let first = elements.len().min(FIRST_CHUNK);
-    let mut inputs = vec![tag(TAG_TILE), Fr::from(tx as u64), Fr::from(ty as u64)];
+    let mut inputs = vec![
+        tag(TAG_TILE),
+        Fr::from(tx as u64),
+        Fr::from(ty as u64),
+        blind,
+    ];
     inputs.extend_from_slice(&elements[..first]);
-    inputs.resize(3 + FIRST_CHUNK, Fr::zero());
+    inputs.resize(DIGEST_PREFIX + FIRST_CHUNK, Fr::zero());
     let mut state = hash(&inputs);
     for chunk in elements[first..].chunks(NEXT_CHUNK) {
         let mut inputs = Vec::with_capacity(1 + NEXT_CHUNK);
@@ -239,23 +333,40 @@ impl MerkleTree {
     }
 }
 
-/// A frame's commitment together with the tree that proves openings.
+/// A frame's commitment together with the tree that proves openings and the
+/// blinding it was made with (the seed is secret unless the media is published).
 #[derive(Clone, Debug)]
 pub struct Commitment {
     pub header: MediaHeader,
     pub tree: MerkleTree,
     pub value: Fr,
+    pub seed: Seed,
+    /// The frame's index in its video (0 for a still image).
+    pub frame_index: u32,
 }
 
 impl Commitment {
-    /// Commits to a frame with tile size `tile` (tiles hashed in parallel).
-    pub fn of_frame(frame: &Frame, tile: u32) -> Result<Self, MediaError> {
+    /// Commits to a still image with tile size `tile` and blinding seed `seed`
+    /// (tiles hashed in parallel).
+    pub fn of_frame(frame: &Frame, tile: u32, seed: &Seed) -> Result<Self, MediaError> {
+        Self::of_video_frame(frame, tile, seed, 0)
+    }
+
+    /// Commits to frame `index` of a video (the index enters every blinding, so
+    /// one seed serves all frames).
+    pub fn of_video_frame(
+        frame: &Frame,
+        tile: u32,
+        seed: &Seed,
+        index: u32,
+    ) -> Result<Self, MediaError> {
         let header = MediaHeader::new(frame.info, tile)?;
         let leaves: Vec<Fr> = (0..header.tile_count())
             .into_par_iter()
             .map(|i| {
                 let (tx, ty) = header.tile_coords(i);
-                tile_digest(tx, ty, &tile_bytes(frame, tile, tx, ty))
+                let blind = blinding(seed, index, tx, ty);
+                tile_digest(tx, ty, blind, &tile_bytes(frame, tile, tx, ty))
             })
             .collect();
         let tree = MerkleTree::new(leaves);
@@ -264,7 +375,39 @@ impl Commitment {
             header,
             tree,
             value,
+            seed: *seed,
+            frame_index: index,
         })
+    }
+
+    /// The blinding value of tile (tx, ty), a private witness of every opening.
+    pub fn blind(&self, tx: u32, ty: u32) -> Fr {
+        blinding(&self.seed, self.frame_index, tx, ty)
+    }
+
+    /// What a circuit needs besides the bytes to open tile (tx, ty).
+    pub fn opening(&self, tx: u32, ty: u32) -> TileOpening {
+        TileOpening {
+            blind: self.blind(tx, ty),
+            path: self.tree.path(self.header.tile_index(tx, ty)),
+        }
+    }
+}
+
+/// The private witness of a tile opening: its blinding value and Merkle path.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TileOpening {
+    pub blind: Fr,
+    pub path: Vec<Fr>,
+}
+
+impl TileOpening {
+    /// An all-zero opening of a tree of `depth` (for key generation).
+    pub fn blank(depth: usize) -> Self {
+        Self {
+            blind: Fr::zero(),
+            path: vec![Fr::zero(); depth],
+        }
     }
 }
 
@@ -291,6 +434,13 @@ impl VideoCommitment {
                 "frame {i} has another size or format than frame 0"
             )));
         }
+        // Frame i must be blinded as frame i, so no two frames share blindings.
+        if let Some(i) = (0..frames.len()).find(|&i| frames[i].frame_index as usize != i) {
+            return Err(MediaError::InvalidFrame(format!(
+                "frame {i} was committed as frame {} of its video",
+                frames[i].frame_index
+            )));
+        }
         let tree = MerkleTree::new(frames.iter().map(|f| f.value).collect());
         let value = video_value(frames.len() as u64, tree.root());
         Ok(Self {
@@ -302,7 +452,7 @@ impl VideoCommitment {
     }
 }
 
-/// `Poseidon(tag("mpegs.video.v1"), frame count, root over frame commitments)`.
+/// `Poseidon(tag("mpegs.video.v2"), frame count, root over frame commitments)`.
 pub fn video_value(frames: u64, root: Fr) -> Fr {
     hash(&[tag(TAG_VIDEO), Fr::from(frames), root])
 }
@@ -310,6 +460,8 @@ pub fn video_value(frames: u64, root: Fr) -> Fr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEED: Seed = Seed([7; 32]);
 
     fn frame(format: PixelFormat, w: u32, h: u32) -> Frame {
         let info = FrameInfo::new(format, w, h);
@@ -325,21 +477,27 @@ mod tests {
                 let data = (0..info.byte_len())
                     .map(|j| (j * 3 + i * 50) as u8)
                     .collect();
-                Commitment::of_frame(&Frame::new(info, data).unwrap(), 16).unwrap()
+                Commitment::of_video_frame(&Frame::new(info, data).unwrap(), 16, &SEED, i as u32)
+                    .unwrap()
             })
             .collect();
         let v = VideoCommitment::new(frames.clone()).unwrap();
         assert_eq!(v.value, video_value(3, v.tree.root()));
         assert_eq!(v.tree.leaf(2), frames[2].value);
+        // Reordered frames carry their old indices in their blindings: refused.
         let mut swapped = frames.clone();
         swapped.swap(0, 1);
-        assert_ne!(VideoCommitment::new(swapped).unwrap().value, v.value);
+        assert!(VideoCommitment::new(swapped)
+            .unwrap_err()
+            .to_string()
+            .contains("committed as frame 1"));
         assert_ne!(
             VideoCommitment::new(frames[..2].to_vec()).unwrap().value,
             v.value
         );
         assert!(VideoCommitment::new(vec![]).is_err());
-        let other = Commitment::of_frame(&frame(PixelFormat::Gray, 21, 12), 16).unwrap();
+        let other =
+            Commitment::of_video_frame(&frame(PixelFormat::Gray, 21, 12), 16, &SEED, 3).unwrap();
         let mut mixed = frames;
         mixed.push(other);
         assert!(VideoCommitment::new(mixed)
@@ -359,7 +517,7 @@ mod tests {
     #[test]
     fn paths_open_every_leaf() {
         let f = frame(PixelFormat::Rgb24, 13, 9);
-        let c = Commitment::of_frame(&f, 4).unwrap();
+        let c = Commitment::of_frame(&f, 4, &SEED).unwrap();
         assert_eq!(c.header.tile_count(), 12);
         assert_eq!(c.tree.depth(), 4);
         for i in 0..c.header.tile_count() {
@@ -373,17 +531,67 @@ mod tests {
     #[test]
     fn commitment_binds_pixels_header_and_position() {
         let f = frame(PixelFormat::Gray, 9, 9);
-        let base = Commitment::of_frame(&f, 4).unwrap().value;
+        let base = Commitment::of_frame(&f, 4, &SEED).unwrap().value;
         let mut g = f.clone();
         g.data[40] ^= 1;
-        assert_ne!(Commitment::of_frame(&g, 4).unwrap().value, base);
-        assert_ne!(Commitment::of_frame(&f, 8).unwrap().value, base);
+        assert_ne!(Commitment::of_frame(&g, 4, &SEED).unwrap().value, base);
+        assert_ne!(Commitment::of_frame(&f, 8, &SEED).unwrap().value, base);
         // Same bytes, other shape.
         let h = Frame::new(FrameInfo::new(PixelFormat::Gray, 3, 27), f.data.clone()).unwrap();
-        assert_ne!(Commitment::of_frame(&h, 4).unwrap().value, base);
+        assert_ne!(Commitment::of_frame(&h, 4, &SEED).unwrap().value, base);
         // Tile digests bind their coordinates.
         let bytes = tile_bytes(&f, 4, 0, 0);
-        assert_ne!(tile_digest(0, 0, &bytes), tile_digest(1, 0, &bytes));
+        let blind = blinding(&SEED, 0, 0, 0);
+        assert_ne!(
+            tile_digest(0, 0, blind, &bytes),
+            tile_digest(1, 0, blind, &bytes)
+        );
+        // ... and their blinding.
+        assert_ne!(
+            tile_digest(0, 0, blind, &bytes),
+            tile_digest(0, 0, blind + Fr::from(1u64), &bytes)
+        );
+    }
+
+    /// The privacy property of v2: the same pixels under two seeds give unrelated
+    /// commitments, so a guess of the pixels cannot be tested without the seed.
+    /// Blindings differ per tile and per frame of a video.
+    #[test]
+    fn commitments_are_blinded_by_the_seed() {
+        let f = frame(PixelFormat::Rgb24, 9, 9);
+        let a = Commitment::of_frame(&f, 4, &SEED).unwrap();
+        let b = Commitment::of_frame(&f, 4, &Seed([8; 32])).unwrap();
+        assert_ne!(a.value, b.value);
+        for i in 0..a.header.tile_count() {
+            assert_ne!(a.tree.leaf(i), b.tree.leaf(i), "tile {i}");
+        }
+        assert_eq!(a.value, Commitment::of_frame(&f, 4, &SEED).unwrap().value);
+        assert_ne!(a.blind(0, 0), a.blind(1, 0));
+        let frame1 = Commitment::of_video_frame(&f, 4, &SEED, 1).unwrap();
+        assert_ne!(frame1.value, a.value);
+        assert_eq!(frame1.blind(0, 0), blinding(&SEED, 1, 0, 0));
+    }
+
+    #[test]
+    fn seeds_round_trip_and_never_print() {
+        let s = Seed::random();
+        assert_ne!(s, Seed::random());
+        assert_eq!(Seed::from_hex(&s.to_hex()).unwrap(), s);
+        assert!(!format!("{s:?}").contains(&s.to_hex()[2..10]));
+        let upper = s.to_hex().to_uppercase().replacen("0X", "0x", 1);
+        for bad in [
+            "",
+            "0x",
+            "00",
+            "0x12",
+            &format!("0x{}", "g".repeat(64)),
+            &s.to_hex()[2..],
+            &upper,
+        ] {
+            assert!(Seed::from_hex(bad).is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Seed>(&json).unwrap(), s);
     }
 
     #[test]
@@ -411,7 +619,7 @@ mod tests {
     fn bad_tile_sizes_are_refused() {
         let f = frame(PixelFormat::Gray, 4, 4);
         for t in [0, 3, 2, 12, 512] {
-            assert!(Commitment::of_frame(&f, t).is_err(), "{t}");
+            assert!(Commitment::of_frame(&f, t, &SEED).is_err(), "{t}");
         }
     }
 }

@@ -113,6 +113,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// Writes a secret (a blinding seed, a challenge file) as pretty JSON, atomically,
+/// readable by its owner only (mode 0600 on Unix).
+pub fn write_private_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), MediaError> {
+    write_json(path, value)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The temporary file is created 0600 already; say so explicitly, since the
+        // secret must never be world-readable even if that default changes.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            MediaError::Write {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// Reads a JSON file (a proof, a challenge file), with the path in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, MediaError> {
     let shown = path.display().to_string();

@@ -9,9 +9,11 @@ pub mod io;
 pub mod poseidon;
 pub mod video;
 
-pub use commitment::{Commitment, MediaHeader, MerkleTree, TILE_BYTES_PER_ELEMENT};
+pub use commitment::{Commitment, MediaHeader, MerkleTree, Seed, TILE_BYTES_PER_ELEMENT};
 pub use frame::{Frame, FrameInfo, PixelFormat};
-pub use io::{load_image, read_json, save_png_atomic, write_atomic, write_json};
+pub use io::{
+    load_image, read_json, save_png_atomic, write_atomic, write_json, write_private_json,
+};
 
 /// The BN254 scalar field, the field every commitment and proof lives in.
 pub use ark_bn254::Fr;
@@ -39,4 +41,6 @@ pub enum MediaError {
     InvalidFrame(String),
     #[error("invalid tile size {0}: must be a power of two between 4 and 256")]
     InvalidTileSize(u32),
+    #[error("invalid blinding seed: {0}")]
+    InvalidSeed(String),
 }

@@ -17,14 +17,16 @@ use std::sync::OnceLock;
 /// among the circomlib widths `light-poseidon` ships constants for.
 pub const MAX_INPUTS: usize = 12;
 
-/// Domain tag of a tile digest.
-pub const TAG_TILE: &[u8] = b"mpegs.tile.v1";
+/// Domain tag of a tile digest (v2: the digest absorbs a blinding value).
+pub const TAG_TILE: &[u8] = b"mpegs.tile.v2";
 /// Domain tag of a Merkle node.
 pub const TAG_NODE: &[u8] = b"mpegs.node.v1";
 /// Domain tag of a media commitment (header + root).
-pub const TAG_MEDIA: &[u8] = b"mpegs.media.v1";
+pub const TAG_MEDIA: &[u8] = b"mpegs.media.v2";
 /// Domain tag of a video commitment (frame count + root over frame commitments).
-pub const TAG_VIDEO: &[u8] = b"mpegs.video.v1";
+pub const TAG_VIDEO: &[u8] = b"mpegs.video.v2";
+/// Domain tag of a tile's blinding value, derived from the frame's secret seed.
+pub const TAG_BLIND: &[u8] = b"mpegs.blind.v2";
 
 /// A tag as a field element: the ASCII bytes read as a big-endian integer.
 pub fn tag(bytes: &[u8]) -> Fr {

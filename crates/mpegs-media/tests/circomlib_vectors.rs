@@ -5,9 +5,11 @@
 //! Regenerate with: `cd scripts/vectors && npm install && node make-vectors.mjs`.
 
 use ark_ff::PrimeField;
-use mpegs_media::commitment::{tile_bytes, tile_digest, MediaHeader};
-use mpegs_media::poseidon::{fr_to_hex, hash, tag, TAG_MEDIA, TAG_NODE, TAG_TILE};
-use mpegs_media::{Commitment, Fr, Frame, FrameInfo, MerkleTree, PixelFormat};
+use mpegs_media::commitment::{blinding, tile_bytes, tile_digest, MediaHeader, VideoCommitment};
+use mpegs_media::poseidon::{
+    fr_to_hex, hash, tag, TAG_BLIND, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO,
+};
+use mpegs_media::{Commitment, Fr, Frame, FrameInfo, MerkleTree, PixelFormat, Seed};
 use serde_json::Value;
 
 const WELL_KNOWN_1_2: &str = "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a";
@@ -63,9 +65,11 @@ fn tags_match() {
     let v = vectors();
     let tags = &v["tags"];
     for (name, t) in [
-        ("mpegs.tile.v1", TAG_TILE),
+        ("mpegs.tile.v2", TAG_TILE),
         ("mpegs.node.v1", TAG_NODE),
-        ("mpegs.media.v1", TAG_MEDIA),
+        ("mpegs.media.v2", TAG_MEDIA),
+        ("mpegs.video.v2", TAG_VIDEO),
+        ("mpegs.blind.v2", TAG_BLIND),
     ] {
         assert_eq!(name.as_bytes(), t);
         assert_eq!(fr_to_hex(&tag(t)), str_of(tags, name), "tag {name}");
@@ -129,6 +133,14 @@ fn commitment_vectors_match() {
         assert_eq!(header.tiles_x(), u32_of(case, "tiles_x"), "{name}: tiles_x");
         assert_eq!(header.tiles_y(), u32_of(case, "tiles_y"), "{name}: tiles_y");
 
+        let seed = Seed::from_hex(str_of(case, "seed")).expect("seed");
+        assert_eq!(
+            fr_to_hex(&seed.field()),
+            str_of(case, "seed_field"),
+            "{name}: seed field"
+        );
+        assert_eq!(u32_of(case, "frame_index"), 0, "{name}: still image");
+        let want_blinds = case["tile_blindings"].as_array().expect("tile_blindings");
         let want_bytes = case["tile_bytes"].as_array().expect("tile_bytes");
         let want_digests = case["tile_digests"].as_array().expect("tile_digests");
         assert_eq!(
@@ -145,7 +157,11 @@ fn commitment_vectors_match() {
             if bytes != hex_decode(want_bytes[i].as_str().expect("hex")) {
                 failures.push(format!("{name}: tile_bytes of tile ({tx},{ty}) differ"));
             }
-            let d = tile_digest(tx, ty, &bytes);
+            let blind = blinding(&seed, 0, tx, ty);
+            if fr_to_hex(&blind) != want_blinds[i].as_str().expect("hex") {
+                failures.push(format!("{name}: blinding of tile ({tx},{ty}) differs"));
+            }
+            let d = tile_digest(tx, ty, blind, &bytes);
             let want = want_digests[i].as_str().expect("hex");
             if fr_to_hex(&d) != want {
                 failures.push(format!(
@@ -165,7 +181,7 @@ fn commitment_vectors_match() {
             ));
         }
 
-        let c = Commitment::of_frame(&frame, t).expect("commit");
+        let c = Commitment::of_frame(&frame, t, &seed).expect("commit");
         let want_value = str_of(case, "commitment");
         if fr_to_hex(&c.tree.root()) != want_root {
             failures.push(format!(
@@ -186,4 +202,41 @@ fn commitment_vectors_match() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn video_vector_matches() {
+    let v = vectors();
+    let case = &v["video"];
+    let format: PixelFormat = str_of(case, "format").parse().expect("format");
+    let (w, h, t) = (
+        u32_of(case, "width"),
+        u32_of(case, "height"),
+        u32_of(case, "tile"),
+    );
+    let seed = Seed::from_hex(str_of(case, "seed")).expect("seed");
+    let info = FrameInfo::new(format, w, h);
+    let frames: Vec<Commitment> = (0..u32_of(case, "frame_count") as usize)
+        .map(|i| {
+            let data = (0..info.byte_len())
+                .map(|j| ((j * 3 + i * 50) % 256) as u8)
+                .collect();
+            Commitment::of_video_frame(&Frame::new(info, data).unwrap(), t, &seed, i as u32)
+                .unwrap()
+        })
+        .collect();
+    let want: Vec<&str> = case["frame_commitments"]
+        .as_array()
+        .expect("frame_commitments")
+        .iter()
+        .map(|c| c.as_str().expect("hex"))
+        .collect();
+    let got: Vec<String> = frames.iter().map(|c| fr_to_hex(&c.value)).collect();
+    assert_eq!(got, want, "frame commitments");
+    let video = VideoCommitment::new(frames).unwrap();
+    assert_eq!(
+        fr_to_hex(&video.tree.root()),
+        str_of(case, "frame_tree_root")
+    );
+    assert_eq!(fr_to_hex(&video.value), str_of(case, "commitment"));
 }

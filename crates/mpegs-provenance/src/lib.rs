@@ -5,10 +5,11 @@
 
 pub mod attest;
 pub mod bundle;
+pub mod limits;
 pub mod prove;
 pub mod verify;
 
-pub use bundle::{sidecar_path, Bundle};
+pub use bundle::{secret_path, sidecar_path, Bundle, MediaSecret};
 
 /// Errors from producing bundles.
 #[derive(Debug, thiserror::Error)]

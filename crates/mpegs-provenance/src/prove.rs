@@ -10,7 +10,7 @@ use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::plan::{public_inputs, Step, TilePlan};
 use mpegs_filters::{apply, FilterChain};
 use mpegs_media::poseidon::fr_to_hex;
-use mpegs_media::{Commitment, Frame, MediaHeader};
+use mpegs_media::{Commitment, Frame, MediaHeader, Seed};
 use mpegs_zk::backend::{proof_to_bytes, prove, setup, vk_hash, Pk};
 use mpegs_zk::keys::KeyStore;
 use rand::SeedableRng;
@@ -41,15 +41,18 @@ impl Progress for Quiet {
     fn finish(&self) {}
 }
 
-/// Signs a frame's commitment as a capture device.
+/// Signs a frame's commitment, blinded with `seed`, as a capture device. The
+/// bundle keeps the media private (no seed); the caller keeps the seed
+/// ([`crate::MediaSecret`]) or publishes it with [`Bundle::reveal`].
 pub fn attest(
     frame: &Frame,
     key: &DeviceKey,
     tile: u32,
+    seed: &Seed,
     device_id: &str,
     captured_at: u64,
 ) -> Result<Bundle, ProvenanceError> {
-    let commitment = Commitment::of_frame(frame, tile)?;
+    let commitment = Commitment::of_frame(frame, tile, seed)?;
     let capture = Capture {
         commitment: commitment.value,
         format: frame.format(),
@@ -92,6 +95,19 @@ impl Prover<'_> {
         }
     }
 
+    /// A fresh blinding seed for the output of step `index` (OS randomness, or
+    /// derived from the test seed).
+    fn blinding_seed(&self, index: usize) -> Seed {
+        match self.seed {
+            Some(_) => {
+                let mut bytes = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut self.rng(0xb11d_0000 + index as u64), &mut bytes);
+                Seed(bytes)
+            }
+            None => Seed::random(),
+        }
+    }
+
     /// Makes sure every circuit a step needs has keys; returns id → vk hash.
     pub fn ensure_keys(
         &self,
@@ -123,10 +139,10 @@ impl Prover<'_> {
             self.progress.finish();
         }
         let mut hashes = BTreeMap::new();
-        for id in representatives.keys() {
+        for (id, plan) in &representatives {
             let vk = self
                 .store
-                .verifying_key(id)?
+                .verifying_key_for(id, &step.circuit_description(&plan.shape))?
                 .ok_or_else(|| mpegs_zk::ZkError::MissingKey(id.clone()))?;
             hashes.insert(id.clone(), vk_hash(&vk));
         }
@@ -150,17 +166,21 @@ impl Prover<'_> {
         Ok(out)
     }
 
-    /// Applies `chain` to `input` (described by `parent`) and proves every step.
+    /// Applies `chain` to `input` (described by `parent`, blinded with
+    /// `input_seed`) and proves every step. Every step's output gets a fresh
+    /// seed; only the last one, the published media, is revealed in the bundle,
+    /// and the parent is embedded without its seed.
     pub fn edit(
         &self,
         input: &Frame,
         parent: Bundle,
+        input_seed: &Seed,
         chain: &FilterChain,
     ) -> Result<(Frame, Bundle), ProvenanceError> {
         // Refuse an unsupported chain before spending any time proving.
         chain.shapes(input.info)?;
         let header = parent.media.header;
-        let mut current_com = Commitment::of_frame(input, header.tile)?;
+        let mut current_com = Commitment::of_frame(input, header.tile, input_seed)?;
         if current_com.header != header || current_com.value != parent.media.value()? {
             return Err(ProvenanceError::Input(
                 "the input image does not match its bundle (different pixels, size or format)"
@@ -172,7 +192,7 @@ impl Prover<'_> {
         for (index, filter) in chain.filters.iter().enumerate() {
             let step = Step::new(filter.as_ref(), current_com.header)?;
             let output = apply(filter.as_ref(), &current)?;
-            let out_com = Commitment::of_frame(&output, header.tile)?;
+            let out_com = Commitment::of_frame(&output, header.tile, &self.blinding_seed(index))?;
             let plans = step.plans();
             let circuits = self.ensure_keys(&step, &plans)?;
             let tiles = self.prove_step(index, &step, &plans, &current, &current_com, &out_com)?;
@@ -191,10 +211,12 @@ impl Prover<'_> {
             current = output;
             current_com = out_com;
         }
+        let mut parent = parent;
+        parent.media = parent.media.private();
         let bundle = Bundle {
             version: BUNDLE_VERSION,
             kind: Kind::Edit,
-            media: MediaRecord::new(current_com.header, current_com.value),
+            media: MediaRecord::published(current_com.header, current_com.value, current_com.seed),
             attestation: None,
             edit: Some(EditRecord {
                 filtergraph: chain.canonical(),

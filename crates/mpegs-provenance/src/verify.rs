@@ -9,12 +9,13 @@ use crate::bundle::{Bundle, Kind, MediaRecord, StepRecord};
 use mpegs_filters::parse_filtergraph;
 use mpegs_filters::plan::{public_inputs, Step};
 use mpegs_media::poseidon::fr_from_hex;
-use mpegs_media::{Commitment, Frame};
+use mpegs_media::poseidon::fr_to_hex;
+use mpegs_media::{Commitment, Frame, Seed};
 use mpegs_zk::backend::{batch_verify, prepare, proof_from_bytes, verify, vk_hash, BatchItem, Vk};
 use mpegs_zk::keys::KeyStore;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Who captured the original.
@@ -60,8 +61,21 @@ struct Checker<'a> {
     proofs: usize,
 }
 
-/// Verifies `frame` against `bundle` with verifying keys from `store`.
+/// Verifies `frame` against `bundle` with verifying keys from `store`; the
+/// bundle must reveal its media's seed (published media).
 pub fn verify_media(frame: &Frame, bundle: &Bundle, store: &KeyStore) -> Report {
+    verify_private_media(frame, bundle, None, store)
+}
+
+/// Verifies like [`verify_media`]; for private media (a bundle that reveals no
+/// seed, such as an attested original) the owner supplies the seed from its
+/// secret file. A seed the bundle reveals takes precedence.
+pub fn verify_private_media(
+    frame: &Frame,
+    bundle: &Bundle,
+    secret: Option<&Seed>,
+    store: &KeyStore,
+) -> Report {
     let mut checker = Checker {
         store,
         keys: HashMap::new(),
@@ -69,7 +83,8 @@ pub fn verify_media(frame: &Frame, bundle: &Bundle, store: &KeyStore) -> Report 
         steps: vec![],
         proofs: 0,
     };
-    let outcome = check_pixels(frame, bundle).and_then(|()| checker.check(bundle));
+    let seed = bundle.media.seed.as_ref().or(secret);
+    let outcome = check_pixels(frame, bundle, seed).and_then(|()| checker.check(bundle));
     Report {
         valid: outcome.is_ok(),
         reason: outcome.err(),
@@ -80,7 +95,7 @@ pub fn verify_media(frame: &Frame, bundle: &Bundle, store: &KeyStore) -> Report 
     }
 }
 
-fn check_pixels(frame: &Frame, bundle: &Bundle) -> Result<(), String> {
+fn check_pixels(frame: &Frame, bundle: &Bundle, seed: Option<&Seed>) -> Result<(), String> {
     let h = bundle.media.header;
     if frame.info != h.info() {
         return Err(format!(
@@ -89,13 +104,27 @@ fn check_pixels(frame: &Frame, bundle: &Bundle) -> Result<(), String> {
             h.info()
         ));
     }
-    let actual = Commitment::of_frame(frame, h.tile).map_err(|e| e.to_string())?;
+    let seed = seed.ok_or(
+        "the bundle keeps its media private (no blinding seed revealed), so its pixels cannot be \
+         checked against the commitment; its owner verifies with the secret file (--secret)",
+    )?;
+    let actual = Commitment::of_frame(frame, h.tile, seed).map_err(|e| e.to_string())?;
     if actual.value != bundle.media.value().map_err(|e| e.to_string())? {
         return Err(
             "the media's pixels do not match the bundle's commitment (the file was altered)".into(),
         );
     }
     Ok(())
+}
+
+/// `0x` + lowercase hex digits, the one spelling writers produce (so a bundle
+/// cannot differ from a verified one in an unchecked way).
+fn strict_hex(s: &str) -> Option<Vec<u8>> {
+    let digits = s.strip_prefix("0x")?;
+    if digits.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    hex::decode(digits).ok()
 }
 
 fn same_media(a: &MediaRecord, b: &MediaRecord) -> bool {
@@ -154,10 +183,10 @@ impl Checker<'_> {
             captured_at: a.captured_at,
             device_id: a.device_id.clone(),
         };
-        let signature = hex::decode(a.signature.trim_start_matches("0x"))
-            .map_err(|_| "the device signature is not hex".to_string())?;
+        let signature = strict_hex(&a.signature)
+            .ok_or_else(|| "the device signature is not 0x-prefixed lowercase hex".to_string())?;
         let signer = recover(&capture, &signature).map_err(|e| format!("device signature: {e}"))?;
-        if signer != a.device.to_lowercase() {
+        if signer != a.device {
             return Err(format!(
                 "device signature invalid: signed by {signer}, bundle claims {}",
                 a.device
@@ -172,11 +201,19 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn key(&mut self, id: &str, pinned: &str) -> Result<Arc<Vk>, String> {
+    /// The trusted key for a circuit, loaded once: the store's description of it
+    /// must be the one recomputed from the step (design.md §6), and its hash the
+    /// bundle's pin.
+    fn key(
+        &mut self,
+        id: &str,
+        pinned: &str,
+        describe: impl FnOnce() -> serde_json::Value,
+    ) -> Result<Arc<Vk>, String> {
         if !self.keys.contains_key(id) {
             let vk = self
                 .store
-                .verifying_key(id)
+                .verifying_key_for(id, &describe())
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| {
                     format!("no verifying key for circuit {id} in the local key store (import a trusted key set with `mpegs keys import`)")
@@ -199,6 +236,16 @@ impl Checker<'_> {
             return Err("not a single filter in canonical form".into());
         }
         let filter = chain.filters[0].as_ref();
+        // `options` is redundant with `filter` (readers display it): it must say
+        // exactly what the verified filter string says.
+        let options: BTreeMap<String, String> = filter
+            .options()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        if options != record.options {
+            return Err("the step's options differ from its filter string".into());
+        }
         let step = Step::new(filter, record.input.header).map_err(|e| e.to_string())?;
         if step.output != record.output.header {
             return Err(format!(
@@ -208,14 +255,17 @@ impl Checker<'_> {
         }
         let c_in = record.input.value().map_err(|e| e.to_string())?;
         let c_out = record.output.value().map_err(|e| e.to_string())?;
-        let plans = step.plans();
-        if record.tiles.len() != plans.len() {
+        // Compare counts before planning: plans cost work per output pixel, and
+        // the number of records is bounded by the bundle's size.
+        if record.tiles.len() != step.output.tile_count() {
             return Err(format!(
                 "{} tile proofs for {} output tiles",
                 record.tiles.len(),
-                plans.len()
+                step.output.tile_count()
             ));
         }
+        let plans = step.plans();
+        let mut used = BTreeSet::new();
         let mut keys = Vec::with_capacity(plans.len());
         let mut inputs = Vec::with_capacity(plans.len());
         let mut encoded = Vec::with_capacity(plans.len());
@@ -237,19 +287,24 @@ impl Checker<'_> {
                 .circuits
                 .get(&id)
                 .ok_or_else(|| format!("{at}: circuit {id} has no pinned verifying key"))?;
-            keys.push(self.key(&id, pinned)?);
+            keys.push(self.key(&id, pinned, || step.circuit_description(&plan.shape))?);
+            used.insert(id);
             let expected = public_inputs(c_in, c_out, plan);
-            let claimed: Result<Vec<_>, _> =
-                tile.public_inputs.iter().map(|s| fr_from_hex(s)).collect();
-            if claimed.as_ref().ok() != Some(&expected) {
+            let canonical: Vec<String> = expected.iter().map(fr_to_hex).collect();
+            if tile.public_inputs != canonical {
                 return Err(format!(
                     "{at}: public inputs differ from those recomputed from the step"
                 ));
             }
-            let bytes = hex::decode(tile.proof.trim_start_matches("0x"))
-                .map_err(|_| format!("{at}: proof is not hex"))?;
+            let bytes = strict_hex(&tile.proof)
+                .ok_or_else(|| format!("{at}: proof is not 0x-prefixed lowercase hex"))?;
             encoded.push((at, bytes));
             inputs.push(expected);
+        }
+        // Every pinned key must be one a tile uses: an unused pin would be an
+        // unverified field that readers might display.
+        if record.circuits.len() != used.len() {
+            return Err("the step pins verifying keys of circuits none of its tiles use".into());
         }
         // Decoding checks curve and subgroup membership: the costly part, in parallel.
         let proofs = encoded

@@ -27,7 +27,8 @@ fn a_chain_of_new_filters_proves_verifies_and_rejects_tampering() {
         (0..info.byte_len()).map(|i| (i * 37 % 253) as u8).collect(),
     )
     .unwrap();
-    let attested = attest(&original, &key, TILE, "test-cam", 1_750_000_000).unwrap();
+    let seed = mpegs_media::Seed([2; 32]);
+    let attested = attest(&original, &key, TILE, &seed, "test-cam", 1_750_000_000).unwrap();
     let prover = Prover {
         store: &store,
         progress: &Quiet,
@@ -39,7 +40,7 @@ fn a_chain_of_new_filters_proves_verifies_and_rejects_tampering() {
         Frame::new(logo_info, (0..54).map(|i| (i * 29 % 256) as u8).collect()).unwrap();
     mpegs_media::save_png_atomic(&logo_frame, &logo).unwrap();
     let chain = parse_filtergraph(&VF.replace("LOGO", &logo.display().to_string())).unwrap();
-    let (edited, bundle) = prover.edit(&original, attested, &chain).unwrap();
+    let (edited, bundle) = prover.edit(&original, attested, &seed, &chain).unwrap();
     assert_eq!(edited.info, FrameInfo::new(PixelFormat::Gray, 12, 8));
 
     let report = verify_media(&edited, &bundle, &store);

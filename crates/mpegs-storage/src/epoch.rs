@@ -305,6 +305,12 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
     Ok(c)
 }
 
+/// What the inclusion circuit for (k, depth) is, as stored beside its keys and
+/// compared whenever a key is loaded.
+pub fn circuit_description(k: u32, depth: u32) -> serde_json::Value {
+    serde_json::json!({"circuit": "storage-inclusion", "k": k, "depth": depth, "version": VERSION})
+}
+
 /// Ensures the inclusion circuit's keys exist in `store` (generated with OS randomness
 /// on first use); returns the circuit id.
 pub fn ensure_keys(store: &KeyStore, k: u32, depth: u32) -> Result<String, StorageError> {
@@ -315,8 +321,7 @@ pub fn ensure_keys(store: &KeyStore, k: u32, depth: u32) -> Result<String, Stora
             InclusionCircuit::blank(k as usize, depth as usize),
             &mut rng,
         )?;
-        let description = serde_json::json!({"circuit": "storage-inclusion", "k": k, "depth": depth, "version": VERSION});
-        store.store(&id, &pk, &vk, &description)?;
+        store.store(&id, &pk, &vk, &circuit_description(k, depth))?;
     }
     Ok(id)
 }
@@ -400,7 +405,7 @@ pub fn verify(proof: &EpochProof, public: &Public, store: &KeyStore) -> Result<(
         ));
     }
     let vk = store
-        .verifying_key(&id)
+        .verifying_key_for(&id, &circuit_description(public.k, public.depth))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no verifying key for {id} in the key store"))?;
     if backend::vk_hash(&vk) != proof.vk_hash {

@@ -19,9 +19,11 @@
 use crate::ssim::{macroblock_blocks, macroblock_windows, C1, C2, MB, SCORE_BITS, WINDOWS};
 use ark_bn254::Fr;
 use ark_ff::Field;
-use mpegs_media::commitment::tree_depth;
+use mpegs_media::commitment::{tree_depth, TileOpening};
 use mpegs_media::MediaHeader;
-use mpegs_zk::commitment::{commit_root, merkle_root, tile_digest, video_value};
+use mpegs_zk::commitment::{
+    commit_root, merkle_root, tile_digest, video_value, Opening as TileWitness,
+};
 use mpegs_zk::range::{enforce_range, weighted_sum, witness_bytes};
 use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError};
 
@@ -39,8 +41,10 @@ pub struct Sample {
     pub position: u64,
     pub source: Vec<u8>,
     pub rendition: Vec<u8>,
-    pub source_tile_path: Vec<Fr>,
-    pub rendition_tile_path: Vec<Fr>,
+    /// Blinding and path of the macroblock's tile in its source frame.
+    pub source_tile: TileOpening,
+    /// Blinding and path of the macroblock's tile in its rendition frame.
+    pub rendition_tile: TileOpening,
     pub source_frame_path: Vec<Fr>,
     pub rendition_frame_path: Vec<Fr>,
 }
@@ -82,8 +86,8 @@ impl TranscodeCircuit {
             position: 0,
             source: vec![0; MB * MB],
             rendition: vec![0; MB * MB],
-            source_tile_path: vec![zero; shape.tile_depth()],
-            rendition_tile_path: vec![zero; shape.tile_depth()],
+            source_tile: TileOpening::blank(shape.tile_depth()),
+            rendition_tile: TileOpening::blank(shape.tile_depth()),
             source_frame_path: vec![zero; shape.frame_depth()],
             rendition_frame_path: vec![zero; shape.frame_depth()],
         };
@@ -130,19 +134,16 @@ impl Opening<'_> {
         &self,
         b: &Builder,
         bytes: &[Num],
-        tile_path: &[Fr],
+        tile: &TileOpening,
         frame_path: &[Fr],
     ) -> Result<Num, SynthesisError> {
-        let tile_path = tile_path
-            .iter()
-            .map(|s| b.witness(Some(*s)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tile = TileWitness::witness(b, tile)?;
         let frame_path = frame_path
             .iter()
             .map(|s| b.witness(Some(*s)))
             .collect::<Result<Vec<_>, _>>()?;
-        let digest = tile_digest(b, self.tx, self.ty, bytes)?;
-        let frame_root = merkle_root(b, &digest, self.tile_bits, &tile_path)?;
+        let digest = tile_digest(b, self.tx, self.ty, &tile.blind, bytes)?;
+        let frame_root = merkle_root(b, &digest, self.tile_bits, &tile.path)?;
         let frame_commitment = commit_root(b, &self.shape.header, &frame_root)?;
         merkle_root(b, &frame_commitment, self.frame_bits, &frame_path)
     }
@@ -279,17 +280,13 @@ impl ConstraintSynthesizer<Fr> for TranscodeCircuit {
             )?;
             let src: Vec<Num> = src.into_iter().map(|v| v.num).collect();
             let ren: Vec<Num> = ren.into_iter().map(|v| v.num).collect();
-            let root = opening.frames_root(
-                &b,
-                &src,
-                &sample.source_tile_path,
-                &sample.source_frame_path,
-            )?;
+            let root =
+                opening.frames_root(&b, &src, &sample.source_tile, &sample.source_frame_path)?;
             b.enforce_equal(&root, &source_root)?;
             let root = opening.frames_root(
                 &b,
                 &ren,
-                &sample.rendition_tile_path,
+                &sample.rendition_tile,
                 &sample.rendition_frame_path,
             )?;
             b.enforce_equal(&root, &rendition_root)?;

@@ -15,7 +15,7 @@ use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 use mpegs_media::commitment::VideoCommitment;
 use mpegs_media::poseidon::{fr_from_hex, fr_to_hex};
-use mpegs_media::{FrameInfo, MediaHeader, PixelFormat};
+use mpegs_media::{FrameInfo, MediaHeader, PixelFormat, Seed};
 use mpegs_provenance::prove::Progress;
 use mpegs_zk::backend;
 use mpegs_zk::keys::KeyStore;
@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub const VERSION: u32 = 1;
+/// Version of the proof file and the circuit (2: blinded video commitments).
+pub const VERSION: u32 = 2;
 const SAMPLE_DOMAIN: &[u8] = b"mpegs.transcode.samples.v1";
 
 /// A committed video as the proof names it.
@@ -71,6 +72,30 @@ pub struct Options {
     pub samples: u32,
     /// Hex bytes mixed into the sampling seed.
     pub beacon: Option<String>,
+    /// The blinding seeds of the two video commitments (secret: both videos'
+    /// pixels stay private; whoever holds a seed and the video can recompute its
+    /// commitment).
+    pub seeds: VideoSeeds,
+}
+
+/// The secret blinding seeds of a transcode proof's two commitments, kept by the
+/// transcoder and handed to whoever should be able to check the proof names
+/// given videos (the `<proof>.secret.json` file of the CLI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoSeeds {
+    pub source: Seed,
+    pub rendition: Seed,
+}
+
+impl VideoSeeds {
+    /// Fresh seeds from OS randomness.
+    pub fn random() -> Self {
+        Self {
+            source: Seed::random(),
+            rendition: Seed::random(),
+        }
+    }
 }
 
 /// What proving found, for the CLI to report.
@@ -167,12 +192,13 @@ fn info(c: &VideoCommitment) -> VideoInfo {
 pub fn commit_pair(
     source: &Path,
     rendition: &Path,
+    seeds: &VideoSeeds,
     progress: &dyn Progress,
 ) -> Result<(VideoCommitment, VideoCommitment, Option<String>), TranscodeError> {
     let frames = Frames::open(rendition, None)?;
     let (w, h) = frames.decoded_size();
     progress.phase("committing the rendition (frames)", 0);
-    let rend = commit(frames, || progress.advance(1))?;
+    let rend = commit(frames, &seeds.rendition, || progress.advance(1))?;
     progress.finish();
     let frames = Frames::open(source, Some((w, h)))?;
     let (sw, sh) = frames.decoded_size();
@@ -183,7 +209,7 @@ pub fn commit_pair(
     }
     let scale = frames.scale();
     progress.phase("committing the source (frames)", 0);
-    let src = commit(frames, || progress.advance(1))?;
+    let src = commit(frames, &seeds.source, || progress.advance(1))?;
     progress.finish();
     if src.frames.len() != rend.frames.len() {
         return Err(TranscodeError::Mismatch(format!(
@@ -193,6 +219,16 @@ pub fn commit_pair(
         )));
     }
     Ok((src, rend, scale))
+}
+
+/// What the circuit for `shape` is, as stored beside its keys and compared
+/// whenever a key is loaded.
+pub fn circuit_description(shape: &Shape) -> serde_json::Value {
+    serde_json::json!({
+        "circuit": "transcode-ssim", "width": shape.header.width,
+        "height": shape.header.height, "frames": shape.frames, "k": shape.k,
+        "version": VERSION,
+    })
 }
 
 /// Ensures keys for `shape`; returns the circuit id.
@@ -206,12 +242,7 @@ fn ensure_keys(
         progress.phase("generating circuit keys (once per size)", 1);
         let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
         let (pk, vk) = backend::setup(TranscodeCircuit::blank(shape), &mut rng)?;
-        let description = serde_json::json!({
-            "circuit": "transcode-ssim", "width": shape.header.width,
-            "height": shape.header.height, "frames": shape.frames, "k": shape.k,
-            "version": VERSION,
-        });
-        store.store(&id, &pk, &vk, &description)?;
+        store.store(&id, &pk, &vk, &circuit_description(&shape))?;
         progress.advance(1);
         progress.finish();
     }
@@ -233,7 +264,7 @@ pub fn prove(
         ))
     })? as u64;
     beacon_bytes(options.beacon.as_deref())?;
-    let (src, rend, scale) = commit_pair(source, rendition, progress)?;
+    let (src, rend, scale) = commit_pair(source, rendition, &options.seeds, progress)?;
     let header = rend.header;
     let frames = rend.frames.len() as u32;
     let positions = sample_positions(
@@ -293,12 +324,12 @@ pub fn prove(
         .iter()
         .zip(wanted.iter())
         .zip(src_blocks.into_iter().zip(rend_blocks))
-        .map(|((p, (f, tile)), (a, b))| Sample {
+        .map(|((p, (f, _)), (a, b))| Sample {
             position: position_input(&header, p),
             source: a,
             rendition: b,
-            source_tile_path: src.frames[*f as usize].tree.path(*tile as usize),
-            rendition_tile_path: rend.frames[*f as usize].tree.path(*tile as usize),
+            source_tile: src.frames[*f as usize].opening(p.mb_x, p.mb_y),
+            rendition_tile: rend.frames[*f as usize].opening(p.mb_x, p.mb_y),
             source_frame_path: src.tree.path(*f as usize),
             rendition_frame_path: rend.tree.path(*f as usize),
         })
@@ -386,7 +417,7 @@ pub fn verify(proof: &TranscodeProof, store: &KeyStore) -> Result<(), String> {
             proof.circuit
         ));
     }
-    let vk = match store.verifying_key(&id) {
+    let vk = match store.verifying_key_for(&id, &circuit_description(&shape)) {
         Ok(Some(vk)) => vk,
         Ok(None) => return Err(format!("no verifying key for {id} in the key store")),
         Err(e) => return Err(e.to_string()),

@@ -10,7 +10,7 @@ use crate::TranscodeError;
 use mpegs_filters::{apply, parse_filtergraph, FilterChain};
 use mpegs_media::commitment::{tile_bytes, VideoCommitment};
 use mpegs_media::video::LumaFrames;
-use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat};
+use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat, Seed};
 use std::path::Path;
 
 /// Tile size of transcode commitments: one 16×16 macroblock per tile.
@@ -75,14 +75,21 @@ impl Iterator for Frames {
     }
 }
 
-/// Commits every frame (tile 16) and the video, calling `progress` per frame.
+/// Commits every frame (tile 16, blinded with `seed` and the frame's index) and
+/// the video, calling `progress` per frame.
 pub fn commit(
     frames: Frames,
+    seed: &Seed,
     mut progress: impl FnMut(),
 ) -> Result<VideoCommitment, TranscodeError> {
     let mut committed = Vec::new();
-    for frame in frames {
-        committed.push(Commitment::of_frame(&frame?, TILE)?);
+    for (index, frame) in frames.enumerate() {
+        committed.push(Commitment::of_video_frame(
+            &frame?,
+            TILE,
+            seed,
+            index as u32,
+        )?);
         progress();
     }
     Ok(VideoCommitment::new(committed)?)

@@ -3,7 +3,7 @@
 //! overstated threshold do not.
 use ark_bn254::Fr;
 use mpegs_media::commitment::VideoCommitment;
-use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat};
+use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat, Seed};
 use mpegs_transcode::circuit::{Sample, Shape, TranscodeCircuit};
 use mpegs_transcode::proof::{position_input, Position};
 use mpegs_transcode::ssim::{macroblock_score, threshold_fixed};
@@ -41,7 +41,8 @@ fn commit(frames: &[Frame]) -> VideoCommitment {
     VideoCommitment::new(
         frames
             .iter()
-            .map(|f| Commitment::of_frame(f, TILE).unwrap())
+            .enumerate()
+            .map(|(i, f)| Commitment::of_video_frame(f, TILE, &Seed([5; 32]), i as u32).unwrap())
             .collect(),
     )
     .unwrap()
@@ -62,14 +63,13 @@ fn case(src: &[Frame], ren: &[Frame], positions: &[Position], threshold: f64) ->
     let samples: Vec<Sample> = positions
         .iter()
         .map(|p| {
-            let tile = header.tile_index(p.mb_x, p.mb_y);
             let f = p.frame as usize;
             Sample {
                 position: position_input(&header, p),
                 source: mb(&src[f], p),
                 rendition: mb(&ren[f], p),
-                source_tile_path: cs.frames[f].tree.path(tile),
-                rendition_tile_path: cr.frames[f].tree.path(tile),
+                source_tile: cs.frames[f].opening(p.mb_x, p.mb_y),
+                rendition_tile: cr.frames[f].opening(p.mb_x, p.mb_y),
                 source_frame_path: cs.tree.path(f),
                 rendition_frame_path: cr.tree.path(f),
             }

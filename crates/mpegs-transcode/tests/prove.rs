@@ -4,7 +4,7 @@
 //! threshold or with flipped bits fails.
 use mpegs_media::poseidon::fr_to_hex;
 use mpegs_provenance::prove::Quiet;
-use mpegs_transcode::proof::{prove, verify, Options};
+use mpegs_transcode::proof::{prove, verify, Options, VideoSeeds};
 use mpegs_transcode::video::{commit, Frames};
 use mpegs_transcode::TranscodeError;
 use mpegs_zk::keys::KeyStore;
@@ -36,6 +36,7 @@ fn honest_renditions_prove_and_everything_else_fails() {
         threshold: 0.85,
         samples: 4,
         beacon: Some("c0ffee".into()),
+        seeds: VideoSeeds::random(),
     };
     let outcome = prove(&src, &good, &options, &store, &Quiet).unwrap();
     let p = outcome.proof;
@@ -46,7 +47,12 @@ fn honest_renditions_prove_and_everything_else_fails() {
     );
     verify(&p, &store).unwrap();
     // The proof names the videos: recomputing their commitments gives the same values.
-    let c = commit(Frames::open(&good, None).unwrap(), || {}).unwrap();
+    let c = commit(
+        Frames::open(&good, None).unwrap(),
+        &options.seeds.rendition,
+        || {},
+    )
+    .unwrap();
     assert_eq!(fr_to_hex(&c.value), p.rendition.commitment);
 
     for (path, what) in [(&bad, "degraded"), (&other, "another clip")] {
@@ -56,7 +62,12 @@ fn honest_renditions_prove_and_everything_else_fails() {
         }
     }
 
-    let other_commitment = commit(Frames::open(&other, None).unwrap(), || {}).unwrap();
+    let other_commitment = commit(
+        Frames::open(&other, None).unwrap(),
+        &options.seeds.rendition,
+        || {},
+    )
+    .unwrap();
     let mut forged = p.clone();
     forged.rendition.commitment = fr_to_hex(&other_commitment.value);
     assert!(verify(&forged, &store).is_err(), "mismatched commitment");
@@ -85,6 +96,7 @@ fn honest_renditions_prove_and_everything_else_fails() {
             threshold,
             samples,
             beacon: None,
+            seeds: VideoSeeds::random(),
         };
         let e = prove(&src, &good, &o, &store, &Quiet).unwrap_err();
         assert!(matches!(e, TranscodeError::Options(_)), "{e}");

@@ -1,5 +1,11 @@
-//! In-circuit media commitment: byte packing, tile digests, Merkle openings and the
-//! header-bound commitment, mirroring `mpegs_media::commitment` exactly.
+//! In-circuit media commitment (v2): byte packing, blinded tile digests, Merkle
+//! openings and the header-bound commitment, mirroring `mpegs_media::commitment`
+//! exactly.
+//!
+//! A tile's blinding value is a private witness: the circuit never needs the seed
+//! it came from. Binding is unaffected (the digest is still a Poseidon hash of the
+//! bytes, so another opening would be a collision), and a verifier who must know
+//! the pixels of a commitment recomputes it natively from the revealed seed.
 
 use crate::num::{Builder, Num};
 use crate::poseidon;
@@ -7,7 +13,7 @@ use crate::range::enforce_range;
 use ark_bn254::Fr;
 use ark_ff::Field;
 use ark_relations::gr1cs::SynthesisError;
-use mpegs_media::commitment::{FIRST_CHUNK, NEXT_CHUNK};
+use mpegs_media::commitment::{TileOpening, DIGEST_PREFIX, FIRST_CHUNK, NEXT_CHUNK};
 use mpegs_media::poseidon::{tag, TAG_MEDIA, TAG_NODE, TAG_TILE, TAG_VIDEO};
 use mpegs_media::{MediaHeader, TILE_BYTES_PER_ELEMENT};
 
@@ -26,13 +32,24 @@ pub fn pack(bytes: &[Num]) -> Vec<Num> {
         .collect()
 }
 
-/// The digest of a tile at coordinates (tx, ty) with the given bytes.
-pub fn tile_digest(b: &Builder, tx: &Num, ty: &Num, bytes: &[Num]) -> Result<Num, SynthesisError> {
+/// The digest of a tile at coordinates (tx, ty) with its blinding and bytes.
+pub fn tile_digest(
+    b: &Builder,
+    tx: &Num,
+    ty: &Num,
+    blind: &Num,
+    bytes: &[Num],
+) -> Result<Num, SynthesisError> {
     let elements = pack(bytes);
     let first = elements.len().min(FIRST_CHUNK);
-    let mut inputs = vec![Num::constant(tag(TAG_TILE)), tx.clone(), ty.clone()];
+    let mut inputs = vec![
+        Num::constant(tag(TAG_TILE)),
+        tx.clone(),
+        ty.clone(),
+        blind.clone(),
+    ];
     inputs.extend_from_slice(&elements[..first]);
-    inputs.resize(3 + FIRST_CHUNK, Num::zero());
+    inputs.resize(DIGEST_PREFIX + FIRST_CHUNK, Num::zero());
     let mut state = poseidon::hash(b, &inputs)?;
     for chunk in elements[first..].chunks(NEXT_CHUNK) {
         let mut inputs = vec![state];
@@ -95,9 +112,30 @@ pub fn video_value(b: &Builder, frames: u64, root: &Num) -> Result<Num, Synthesi
     )
 }
 
-/// Opens tile (tx, ty) of a commitment: hashes `bytes` into the tile digest, walks
-/// the path to the root and enforces that the header-bound commitment equals
-/// `commitment`. `tx`, `ty` are typically public inputs.
+/// The private part of a tile opening: the tile's blinding value and its Merkle
+/// path, both witnesses.
+pub struct Opening {
+    pub blind: Num,
+    pub path: Vec<Num>,
+}
+
+impl Opening {
+    /// Allocates the blinding and the siblings as private witnesses.
+    pub fn witness(b: &Builder, native: &TileOpening) -> Result<Self, SynthesisError> {
+        Ok(Self {
+            blind: b.witness(Some(native.blind))?,
+            path: native
+                .path
+                .iter()
+                .map(|s| b.witness(Some(*s)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Opens tile (tx, ty) of a commitment: hashes `bytes` with the opening's blinding
+/// into the tile digest, walks the path to the root and enforces that the
+/// header-bound commitment equals `commitment`. `tx`, `ty` are typically public.
 pub fn open_tile(
     b: &Builder,
     header: &MediaHeader,
@@ -105,9 +143,10 @@ pub fn open_tile(
     tx: &Num,
     ty: &Num,
     bytes: &[Num],
-    path: &[Num],
+    opening: &Opening,
 ) -> Result<(), SynthesisError> {
-    let leaf = tile_digest(b, tx, ty, bytes)?;
+    let path = &opening.path;
+    let leaf = tile_digest(b, tx, ty, &opening.blind, bytes)?;
     let index = ty.scale(Fr::from(header.tiles_x() as u64)).add(tx);
     let bits = index_bits(b, &index, header.depth())?;
     let root = merkle_root(b, &leaf, &bits, path)?;
@@ -121,7 +160,9 @@ mod tests {
     use crate::range::witness_bytes;
     use ark_relations::gr1cs::ConstraintSystem;
     use mpegs_media::commitment::{tile_bytes, tile_digest as native_digest};
-    use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat};
+    use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat, Seed};
+
+    const SEED: Seed = Seed([3; 32]);
 
     fn frame() -> Frame {
         let info = FrameInfo::new(PixelFormat::Rgb24, 11, 6);
@@ -131,14 +172,18 @@ mod tests {
 
     /// Opens tile `open` of `frame` claiming it sits at `claimed` and returns whether
     /// the constraints hold.
-    fn open(frame: &Frame, open: (u32, u32), claimed: (u32, u32), tamper: bool) -> bool {
-        let c = Commitment::of_frame(frame, 4).unwrap();
+    fn open(frame: &Frame, open: (u32, u32), claimed: (u32, u32), tamper: Tamper) -> bool {
+        let c = Commitment::of_frame(frame, 4, &SEED).unwrap();
         let h = c.header;
         let cs = ConstraintSystem::<Fr>::new_ref();
         let b = Builder::new(cs.clone());
         let mut bytes = tile_bytes(frame, 4, open.0, open.1);
-        if tamper {
+        if tamper == Tamper::Pixel {
             bytes[5] ^= 0x10;
+        }
+        let mut blind = c.blind(open.0, open.1);
+        if tamper == Tamper::Blinding {
+            blind += Fr::from(1u64);
         }
         let vals: Vec<Option<u8>> = bytes.iter().map(|v| Some(*v)).collect();
         let vars: Vec<Num> = witness_bytes(&b, &vals)
@@ -146,17 +191,23 @@ mod tests {
             .into_iter()
             .map(|v| v.num)
             .collect();
-        let path: Vec<Num> = c
-            .tree
-            .path(h.tile_index(open.0, open.1))
-            .into_iter()
-            .map(|s| b.witness(Some(s)).unwrap())
-            .collect();
+        let native = TileOpening {
+            blind,
+            path: c.tree.path(h.tile_index(open.0, open.1)),
+        };
+        let opening = Opening::witness(&b, &native).unwrap();
         let com = b.input(Some(c.value)).unwrap();
         let tx = b.input(Some(Fr::from(claimed.0 as u64))).unwrap();
         let ty = b.input(Some(Fr::from(claimed.1 as u64))).unwrap();
-        open_tile(&b, &h, &com, &tx, &ty, &vars, &path).unwrap();
+        open_tile(&b, &h, &com, &tx, &ty, &vars, &opening).unwrap();
         cs.is_satisfied().unwrap()
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Tamper {
+        None,
+        Pixel,
+        Blinding,
     }
 
     #[test]
@@ -166,8 +217,16 @@ mod tests {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let b = Builder::new(cs.clone());
         let vars: Vec<Num> = bytes.iter().map(|v| Num::from_u64(*v as u64)).collect();
-        let d = tile_digest(&b, &Num::from_u64(2), &Num::from_u64(1), &vars).unwrap();
-        assert_eq!(d.value, Some(native_digest(2, 1, &bytes)));
+        let blind = Fr::from(987_654_321u64);
+        let d = tile_digest(
+            &b,
+            &Num::from_u64(2),
+            &Num::from_u64(1),
+            &Num::constant(blind),
+            &vars,
+        )
+        .unwrap();
+        assert_eq!(d.value, Some(native_digest(2, 1, blind, &bytes)));
     }
 
     /// design.md §3: packing is only injective if every packed byte is range-checked.
@@ -176,7 +235,7 @@ mod tests {
     #[test]
     fn skipping_range_checks_would_let_a_forged_tile_open() {
         let f = frame();
-        let c = Commitment::of_frame(&f, 4).unwrap();
+        let c = Commitment::of_frame(&f, 4, &SEED).unwrap();
         let honest = tile_bytes(&f, 4, 0, 0);
         assert!(honest[1] > 0, "fixture needs a non-zero second byte");
         let mut forged: Vec<Fr> = honest.iter().map(|v| Fr::from(*v as u64)).collect();
@@ -195,15 +254,10 @@ mod tests {
                     x
                 })
                 .collect();
-            let path: Vec<Num> = c
-                .tree
-                .path(0)
-                .into_iter()
-                .map(|s| b.witness(Some(s)).unwrap())
-                .collect();
+            let opening = Opening::witness(&b, &c.opening(0, 0)).unwrap();
             let com = b.input(Some(c.value)).unwrap();
             let zero = Num::zero();
-            open_tile(&b, &c.header, &com, &zero, &zero, &vars, &path).unwrap();
+            open_tile(&b, &c.header, &com, &zero, &zero, &vars, &opening).unwrap();
             // The forged pixel value 256 + b₀ is not a byte, yet without range checks
             // the opening holds.
             assert_eq!(cs.is_satisfied().unwrap(), !checked, "checked = {checked}");
@@ -213,10 +267,14 @@ mod tests {
     #[test]
     fn honest_opening_holds_and_tampering_fails() {
         let f = frame();
-        assert!(open(&f, (2, 1), (2, 1), false));
-        assert!(!open(&f, (2, 1), (2, 1), true), "tampered pixel");
+        assert!(open(&f, (2, 1), (2, 1), Tamper::None));
+        assert!(!open(&f, (2, 1), (2, 1), Tamper::Pixel), "tampered pixel");
         assert!(
-            !open(&f, (2, 1), (1, 1), false),
+            !open(&f, (2, 1), (2, 1), Tamper::Blinding),
+            "another tile's blinding"
+        );
+        assert!(
+            !open(&f, (2, 1), (1, 1), Tamper::None),
             "tile claimed at another position"
         );
     }

@@ -10,7 +10,34 @@ use crate::ZkError;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use mpegs_media::write_atomic;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+
+/// A circuit id for a description: `<prefix>-<64 hex digits of sha256(description)>`
+/// (the full hash: a truncated one lets a birthday search find two circuits with
+/// one id, so that a key made for one verifies proofs claiming the other).
+pub fn hashed_id(prefix: &str, description: &serde_json::Value) -> String {
+    format!("{prefix}-{}", description_hash(description))
+}
+
+fn description_hash(description: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(description.to_string().as_bytes()))
+}
+
+/// For an id made by [`hashed_id`] (one that ends in 64 hex digits), checks the
+/// description hashes to it; other ids (which spell every parameter out) pass.
+fn check_id_hash(id: &str, description: &serde_json::Value) -> Result<(), ZkError> {
+    let Some((_, tail)) = id.rsplit_once('-') else {
+        return Ok(());
+    };
+    let hashed = tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit());
+    if hashed && tail != description_hash(description) {
+        return Err(ZkError::Malformed(format!(
+            "circuit {id}: its description does not hash to its id"
+        )));
+    }
+    Ok(())
+}
 
 /// Manifest file name inside an exported key set.
 pub const MANIFEST: &str = "mpegs-keys.json";
@@ -97,7 +124,8 @@ impl KeyStore {
     }
 
     /// Stores a key pair and its description atomically (vk last, so a present vk
-    /// means a complete entry).
+    /// means a complete entry). Refuses to replace a key of another circuit
+    /// stored under the same id.
     pub fn store(
         &self,
         id: &str,
@@ -106,6 +134,12 @@ impl KeyStore {
         description: &serde_json::Value,
     ) -> Result<(), ZkError> {
         check_id(id)?;
+        check_id_hash(id, description)?;
+        if let Some(stored) = self.description(id)? {
+            if &stored != description {
+                return Err(ZkError::DescriptionMismatch(id.to_string()));
+            }
+        }
         let mut pk_bytes = Vec::new();
         pk.serialize_uncompressed(&mut pk_bytes)
             .map_err(|e| ZkError::Store(e.to_string()))?;
@@ -127,7 +161,38 @@ impl KeyStore {
         write_atomic(&vk_path, &vk_to_bytes(vk)).map_err(|e| io_err(&vk_path, e))
     }
 
-    /// The verifying key for `id`, if this store has it.
+    /// The stored description of circuit `id`, if any.
+    pub fn description(&self, id: &str) -> Result<Option<serde_json::Value>, ZkError> {
+        check_id(id)?;
+        let path = self.path(id, "json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| io_err(&path, format!("corrupt description: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, e)),
+        }
+    }
+
+    /// The verifying key for `id` if this store has it, after checking that the
+    /// circuit it was made for is `expected` — the description the caller
+    /// recomputed from the statement it is verifying (design.md §6).
+    pub fn verifying_key_for(
+        &self,
+        id: &str,
+        expected: &serde_json::Value,
+    ) -> Result<Option<Vk>, ZkError> {
+        let Some(vk) = self.verifying_key(id)? else {
+            return Ok(None);
+        };
+        match self.description(id)? {
+            Some(stored) if &stored == expected => Ok(Some(vk)),
+            _ => Err(ZkError::DescriptionMismatch(id.to_string())),
+        }
+    }
+
+    /// The verifying key for `id`, if this store has it (no description check:
+    /// for listing and exporting; verifiers use [`KeyStore::verifying_key_for`]).
     pub fn verifying_key(&self, id: &str) -> Result<Option<Vk>, ZkError> {
         check_id(id)?;
         let path = self.path(id, "vk");
@@ -212,8 +277,11 @@ impl KeyStore {
     }
 
     /// Imports a key set written by [`KeyStore::export`], checking every verifying
-    /// key against the manifest's hash. Returns the entries imported.
-    pub fn import(&self, src: &Path) -> Result<Vec<KeyEntry>, ZkError> {
+    /// key against the manifest's hash and every hashed id against its
+    /// description. A key that would replace a different key already trusted
+    /// under the same id is refused unless `replace` is set; nothing is written
+    /// unless every entry passes. Returns the entries imported.
+    pub fn import(&self, src: &Path, replace: bool) -> Result<Vec<KeyEntry>, ZkError> {
         let path = src.join(MANIFEST);
         let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
         let manifest: Manifest = serde_json::from_slice(&bytes)
@@ -227,6 +295,7 @@ impl KeyStore {
         let source = KeyStore {
             dir: src.to_path_buf(),
         };
+        let mut checked = Vec::with_capacity(manifest.keys.len());
         for entry in &manifest.keys {
             let vk = source
                 .verifying_key(&entry.id)?
@@ -238,6 +307,18 @@ impl KeyStore {
                     entry.id, entry.vk_hash
                 )));
             }
+            check_id_hash(&entry.id, &entry.description)?;
+            if let Some(existing) = self.verifying_key(&entry.id)? {
+                let same = vk_hash(&existing) == actual
+                    && self.description(&entry.id)?.as_ref() == Some(&entry.description);
+                if !same && !replace {
+                    return Err(ZkError::Conflict(entry.id.clone()));
+                }
+            }
+            checked.push((entry, vk));
+        }
+        for (entry, vk) in checked {
+            self.remove(&entry.id)?;
             if entry.proving_key {
                 let pk = source
                     .proving_key(&entry.id)?
@@ -255,6 +336,20 @@ impl KeyStore {
         }
         Ok(manifest.keys)
     }
+
+    /// Deletes every file of circuit `id` (vk first, so a half-removed entry is
+    /// never mistaken for a complete one).
+    fn remove(&self, id: &str) -> Result<(), ZkError> {
+        for ext in ["vk", "pk", "json"] {
+            let path = self.path(id, ext);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path, e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -267,5 +362,19 @@ mod tests {
             assert!(check_id(bad).is_err(), "{bad}");
         }
         assert!(check_id("crop.t64.0123abcd").is_ok());
+        let long = hashed_id("boxblur-t256", &serde_json::json!({"a": 1}));
+        assert_eq!(long.len(), "boxblur-t256-".len() + 64);
+        assert!(check_id(&long).is_ok());
+    }
+
+    #[test]
+    fn hashed_ids_must_match_their_description() {
+        let d = serde_json::json!({"filter": "lut=c0=val", "version": 3});
+        let id = hashed_id("lut-t64", &d);
+        assert!(check_id_hash(&id, &d).is_ok());
+        let other = serde_json::json!({"filter": "lut=c0=negval", "version": 3});
+        assert!(check_id_hash(&id, &other).is_err());
+        // Ids that spell out their parameters are not hashes.
+        assert!(check_id_hash("storage-inclusion-k4-d9-v1", &other).is_ok());
     }
 }

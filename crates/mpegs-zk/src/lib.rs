@@ -30,4 +30,8 @@ pub enum ZkError {
     MissingKey(String),
     #[error("key store: {0}")]
     Store(String),
+    #[error("circuit {0}: the key store holds a key made for another circuit under this id (its stored description differs from the one recomputed here)")]
+    DescriptionMismatch(String),
+    #[error("circuit {0}: the key set has a different key than the one already trusted under this id; refusing to replace it (pass --replace to overwrite)")]
+    Conflict(String),
 }

@@ -46,14 +46,20 @@ pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
     )
     .unwrap();
     let key = DeviceKey::generate();
-    let attested = attest(&frame, &key, 8, "chain-test-cam", 1_760_000_000).unwrap();
+    let seed = mpegs_media::Seed([11; 32]);
+    let attested = attest(&frame, &key, 8, &seed, "chain-test-cam", 1_760_000_000).unwrap();
     let prover = Prover {
         store: &store,
         progress: &Quiet,
         seed: Some(11),
     };
     let (_, edited) = prover
-        .edit(&frame, attested.clone(), &parse_filtergraph(vf).unwrap())
+        .edit(
+            &frame,
+            attested.clone(),
+            &seed,
+            &parse_filtergraph(vf).unwrap(),
+        )
         .unwrap();
     EditFixture {
         store,

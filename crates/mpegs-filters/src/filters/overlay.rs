@@ -2,7 +2,8 @@
 //!
 //! In ffmpeg the watermark is a second input (`movie=logo.png[wm];[in][wm]overlay=…`);
 //! in an mpegs chain it is named by `file=`. What the proof commits to is the
-//! watermark's **media commitment** (tile 64, as `mpegs attest` computes it), carried
+//! watermark's **media commitment** (tile 64, with the public seed `Seed::PUBLIC`: a watermark
+//! is public by nature, so anyone can recompute it from the logo), carried
 //! in the canonical form as `wm=0x…` with its size, never the path: a verifier needs
 //! neither the file nor its pixels, only the key, whose circuit holds the watermark's
 //! pixels as constants — so a proof for one logo cannot pass for another.
@@ -17,7 +18,7 @@ use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
 use crate::{Filter, FilterError, GatherKernel, Kernel, Source};
 use mpegs_media::poseidon::{fr_from_hex, fr_to_hex};
-use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat};
+use mpegs_media::{Commitment, Frame, FrameInfo, PixelFormat, Seed};
 
 pub static SPEC: FilterSpec = FilterSpec {
     name: "overlay",
@@ -109,7 +110,7 @@ fn parse(args: Option<&str>) -> Result<Box<dyn Filter>, FilterError> {
     let wm_size = o.string("wm_size")?;
     let (commitment, width, height, pixels) = if !file.is_empty() {
         let frame = load_watermark(&file)?;
-        let c = Commitment::of_frame(&frame, WATERMARK_TILE)
+        let c = Commitment::of_frame(&frame, WATERMARK_TILE, &Seed::PUBLIC)
             .map_err(|e| invalid("file", &file, e.to_string()))?;
         let hex = fr_to_hex(&c.value);
         if !wm.is_empty() && wm != hex {
