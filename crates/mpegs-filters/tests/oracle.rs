@@ -216,6 +216,22 @@ fn boxblur_matches_ffmpeg_with_mirrored_edges() {
 }
 
 #[test]
+fn boxblur_matches_ffmpeg_at_the_largest_radius_a_frame_allows() {
+    // 2r = side − 1: the window covers the whole line, mirrored at both ends.
+    for (format, w, h, vf) in [
+        (PixelFormat::Gray, 11, 14, "boxblur=5:1"),
+        (PixelFormat::Rgb24, 16, 9, "boxblur=4:3"),
+        (PixelFormat::Gray, 9, 9, "boxblur=4:8"),
+    ] {
+        check(vf, &random_frame(format, w, h, 240));
+    }
+    // At 2r = side ffmpeg reads past the end of each line; mpegs refuses it.
+    let f = &parse_filtergraph("boxblur=5:1").unwrap().filters[0];
+    let e = apply(f.as_ref(), &random_frame(PixelFormat::Gray, 10, 10, 241)).unwrap_err();
+    assert!(e.to_string().contains("must be <= 4"), "{e}");
+}
+
+#[test]
 fn boxblur_matches_ffmpeg_at_large_radii_and_is_refused_where_ffmpeg_wraps() {
     let white = |w: u32, h: u32| {
         Frame::new(

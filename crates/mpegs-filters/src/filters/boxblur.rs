@@ -6,7 +6,9 @@
 //! `out[x] = (S·inv + 2^15) >> 16` with `inv = (2^16 + L/2) / L` and `S` the window
 //! sum, where the window is **mirrored** at the edges (`src[-1-i] = src[i]`,
 //! `src[n+i] = src[n-1-i]`) — measured, not the edge replication one might expect.
-//! ffmpeg requires `2r ≤ min(w, h)`.
+//! ffmpeg requires `2r ≤ min(w, h)`, but at `2r` equal to a side its first loop
+//! reads one pixel past the end of the line (measured: from there on the output
+//! depends on memory outside the frame), so mpegs requires `2r < min(w, h)`.
 //!
 //! `inv` rounds 1/L to nearest, and for some radii it rounds up far enough that a
 //! window of 255s comes to 256 or more (first at r = 177: inv = 185, 255·355·185
@@ -34,7 +36,7 @@ pub static SPEC: FilterSpec = FilterSpec {
         OptionSpec {
             names: &["luma_radius", "lr"],
             default: Some("2"),
-            help: "box radius in pixels (2r must not exceed the smaller frame side)",
+            help: "box radius in pixels (2r must be less than the smaller frame side)",
         },
         OptionSpec {
             names: &["luma_power", "lp"],
@@ -252,12 +254,20 @@ impl Filter for Boxblur {
         ]
     }
     fn output_info(&self, input: FrameInfo) -> Result<FrameInfo, FilterError> {
-        let limit = input.width.min(input.height) / 2;
+        // ffmpeg's limit is 2r <= side; a blur that runs at 2r = side reads past
+        // the end of each line, so it needs 2r < side.
+        let side = input.width.min(input.height);
+        let limit = if self.active() {
+            side.saturating_sub(1) / 2
+        } else {
+            side / 2
+        };
         if self.radius > limit {
             return Err(FilterError::Unsupported {
                 filter: "boxblur".into(),
                 reason: format!(
-                    "luma_radius {} is too large for {}x{}: must be <= {limit}",
+                    "luma_radius {} is too large for {}x{}: must be <= {limit} (2r below \
+                     the smaller side; at 2r = side ffmpeg reads past the end of each line)",
                     self.radius, input.width, input.height
                 ),
             });
@@ -344,6 +354,17 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("must be <= 4"), "{e}");
         assert!(parse(Some("luma_power=9")).is_err());
+        // An even side of 10 allows r = 4 only (ffmpeg's r = 5 reads past the
+        // line); an odd side of 11 allows r = 5.
+        let gray = |w, h| FrameInfo::new(mpegs_media::PixelFormat::Gray, w, h);
+        let f = parse(Some("5:1")).unwrap();
+        let e = f.output_info(gray(12, 10)).unwrap_err();
+        assert!(e.to_string().contains("must be <= 4"), "{e}");
+        assert!(f.output_info(gray(11, 12)).is_ok());
+        // Without passes nothing is read, and ffmpeg's own limit applies.
+        let copy = parse(Some("5:0")).unwrap();
+        assert!(copy.output_info(gray(10, 10)).is_ok());
+        assert!(copy.output_info(gray(9, 10)).is_err());
     }
 
     /// ffmpeg's pass over a window of 255s, in plain integers.
