@@ -4,13 +4,16 @@
 //! > public coordinates, and applying the filter to them yields an output tile whose
 //! > digest opens in the output commitment `C_out` at the public output coordinates.
 //!
-//! Input bytes are range-checked once (which makes their packing injective); gather
-//! outputs are copies of those bytes, pointwise outputs are fully constrained by the
-//! filter's pixel circuit, and padding outside the output frame is the constant 0.
+//! Input bytes are range-checked once (which makes their packing injective). Every
+//! output byte is an [`OutByte`], so it is provably in 0..=255 before it is packed:
+//! gather outputs are copies of input bytes or constant `u8`s, pointwise outputs are
+//! fully constrained by the filter's pixel circuit, region outputs must have a
+//! static bound of at most 255 (else the circuit is unsatisfiable), and padding
+//! outside the output frame is the constant 0.
 
 use crate::arith::{Arith, Val};
 use crate::plan::{Shape, Step, TilePlan, GATHER_CONST, GATHER_PAD};
-use crate::{Kernel, PixelKernel, RegionKernel};
+use crate::{Kernel, OutByte, PixelKernel, RegionKernel};
 use ark_bn254::Fr;
 use mpegs_media::commitment::tile_bytes;
 use mpegs_media::commitment::TileOpening;
@@ -82,7 +85,7 @@ impl<'a> TileCircuit<'a> {
         &self,
         b: &Builder,
         slots: &[Vec<ByteVar>],
-    ) -> Result<Vec<Num>, SynthesisError> {
+    ) -> Result<Vec<OutByte>, SynthesisError> {
         let t = self.step.output.tile as usize;
         let c_out = self.step.output.format.channels();
         match (&self.plan.shape, self.step.filter.kernel()) {
@@ -90,18 +93,18 @@ impl<'a> TileCircuit<'a> {
                 let mut out = Vec::with_capacity(t * t * c_out);
                 for &m in map {
                     if m == GATHER_PAD {
-                        out.extend((0..c_out).map(|_| Num::zero()));
+                        out.extend((0..c_out).map(|_| OutByte::constant(0)));
                     } else if m & GATHER_CONST != 0 {
                         // Constants are circuit constants: the key binds them.
                         let bytes = k
                             .constant(self.step.output.format, m & !GATHER_CONST)
                             .ok_or(SynthesisError::AssignmentMissing)?;
-                        out.extend(bytes.iter().map(|v| Num::from_u64(*v as u64)));
+                        out.extend(bytes.iter().map(|v| OutByte::constant(*v)));
                     } else {
                         let m = (m - 1) as usize;
                         let (slot, pixel) = (m / (t * t), m % (t * t));
                         out.extend(
-                            (0..c_out).map(|ch| slots[slot][pixel * c_out + ch].num.clone()),
+                            (0..c_out).map(|ch| OutByte::copy(&slots[slot][pixel * c_out + ch])),
                         );
                     }
                 }
@@ -125,14 +128,14 @@ impl<'a> TileCircuit<'a> {
     }
 
     /// Runs a region kernel in-circuit over the window and lays its output out as
-    /// a padded tile.
+    /// a padded tile; a value whose bound exceeds 255 makes it unsatisfiable.
     fn region_bytes(
         &self,
         b: &Builder,
         k: &dyn RegionKernel,
         slots: &[Vec<ByteVar>],
         cols: u32,
-    ) -> Result<Vec<Num>, SynthesisError> {
+    ) -> Result<Vec<OutByte>, SynthesisError> {
         let t = self.step.input.tile;
         let c_in = self.step.input.format.channels();
         let c_out = self.step.output.format.channels();
@@ -161,11 +164,11 @@ impl<'a> TileCircuit<'a> {
         };
         let vals = k.compute(&Arith::circuit(b), info, out, &src)?;
         let t_out = self.step.output.tile as usize;
-        let mut bytes = vec![Num::zero(); t_out * t_out * c_out];
+        let mut bytes = vec![OutByte::constant(0); t_out * t_out * c_out];
         for (i, v) in vals.iter().enumerate() {
             let (px, ch) = (i / c_out, i % c_out);
             let (lx, ly) = (px % out.w as usize, px / out.w as usize);
-            bytes[(ly * t_out + lx) * c_out + ch] = v.to_num();
+            bytes[(ly * t_out + lx) * c_out + ch] = OutByte::from_val(v)?;
         }
         Ok(bytes)
     }
@@ -181,7 +184,7 @@ fn pointwise_bytes(
     c_out: usize,
     valid_w: u32,
     valid_h: u32,
-) -> Result<Vec<Num>, SynthesisError> {
+) -> Result<Vec<OutByte>, SynthesisError> {
     let mut out = Vec::with_capacity(t * t * c_out);
     for ly in 0..t {
         for lx in 0..t {
@@ -189,7 +192,7 @@ fn pointwise_bytes(
                 let p = (ly * t + lx) * c_in;
                 out.extend(k.synthesize_pixel(b, &input[p..p + c_in])?);
             } else {
-                out.extend((0..c_out).map(|_| Num::zero()));
+                out.extend((0..c_out).map(|_| OutByte::constant(0)));
             }
         }
     }
@@ -239,7 +242,11 @@ impl TileCircuit<'_> {
             slots.push(bytes);
         }
         let start = count();
-        let out = self.output_bytes(b, &slots)?;
+        let out: Vec<Num> = self
+            .output_bytes(b, &slots)?
+            .iter()
+            .map(|v| v.num().clone())
+            .collect();
         mark(|p| &mut p.filter, start);
         let opening = Opening::witness(b, &self.output_opening)?;
         let start = count();

@@ -6,6 +6,7 @@
 //! one filter step into a Groth16 statement.
 
 pub mod arith;
+pub mod byte;
 pub mod circuit;
 pub mod color;
 pub mod expr;
@@ -17,9 +18,10 @@ pub mod registry;
 
 use mpegs_media::{Frame, FrameInfo, PixelFormat};
 use mpegs_zk::range::ByteVar;
-use mpegs_zk::{Builder, Num, SynthesisError};
+use mpegs_zk::{Builder, SynthesisError};
 use rayon::prelude::*;
 
+pub use byte::OutByte;
 pub use graph::{parse_filtergraph, FilterChain};
 pub use registry::{lookup, FilterSpec, FILTERS};
 
@@ -152,6 +154,9 @@ pub trait RegionKernel: Sync {
 
     /// The bytes of the output rectangle, row-major with all channels, from the
     /// input pixels in `reads(out)` (`src(x, y, channel)`, absolute coordinates).
+    /// Every returned value's static bound ([`arith::Val::max`]) must be at most
+    /// 255; the framework refuses any that is not, natively and in-circuit, so a
+    /// filter must refuse such parameters when it is configured.
     fn compute(
         &self,
         arith: &arith::Arith,
@@ -167,8 +172,13 @@ pub trait PixelKernel: Sync {
     fn apply_pixel(&self, input: &[u8], output: &mut [u8]);
 
     /// Circuit: the output pixel's bytes from the input pixel's range-checked bytes.
-    /// Must constrain each output byte to be the unique correct value.
-    fn synthesize_pixel(&self, b: &Builder, input: &[ByteVar]) -> Result<Vec<Num>, SynthesisError>;
+    /// Must constrain each output byte to be the unique correct value; that it is
+    /// a byte at all is what [`OutByte`]'s constructors guarantee.
+    fn synthesize_pixel(
+        &self,
+        b: &Builder,
+        input: &[ByteVar],
+    ) -> Result<Vec<OutByte>, SynthesisError>;
 }
 
 /// Runs a filter natively (the reference implementation the oracle tests check).
@@ -214,7 +224,7 @@ pub fn apply(filter: &dyn Filter, input: &Frame) -> Result<Frame, FilterError> {
                     }
                 });
         }
-        Kernel::Region(k) => apply_region(k, input, info, &mut data)?,
+        Kernel::Region(k) => apply_region(filter.name(), k, input, info, &mut data)?,
     }
     Ok(Frame::new(info, data).expect("filter output matches its declared shape"))
 }
@@ -223,13 +233,16 @@ pub fn apply(filter: &dyn Filter, input: &Frame) -> Result<Frame, FilterError> {
 const REGION_BAND_ROWS: u32 = 32;
 
 fn apply_region(
+    name: &str,
     k: &dyn RegionKernel,
     input: &Frame,
     info: FrameInfo,
     data: &mut [u8],
 ) -> Result<(), FilterError> {
     let band_bytes = REGION_BAND_ROWS as usize * info.width as usize * info.format.channels();
-    let src = |x: u32, y: u32, ch: usize| arith::Val::constant(input.pixel(x, y)[ch] as u64);
+    // Inputs carry the bound 255 whatever their value, as in-circuit, so the check
+    // below refuses exactly what the circuit refuses, on every frame.
+    let src = |x: u32, y: u32, ch: usize| arith::Val::input(input.pixel(x, y)[ch]);
     data.par_chunks_mut(band_bytes)
         .enumerate()
         .try_for_each(|(i, band)| {
@@ -240,8 +253,12 @@ fn apply_region(
                 .compute(&arith::Arith::native(), input.info, out, &src)
                 .map_err(|e| FilterError::Internal(e.to_string()))?;
             for (dst, v) in band.iter_mut().zip(&vals) {
-                *dst = u8::try_from(v.value).map_err(|_| {
-                    FilterError::Internal(format!("output value {} > 255", v.value))
+                *dst = v.byte_value().ok_or_else(|| {
+                    FilterError::Internal(format!(
+                        "{name}: an output value is bounded by {}, not by 255 (these \
+                         parameters should have been refused)",
+                        v.max()
+                    ))
                 })?;
             }
             Ok(())

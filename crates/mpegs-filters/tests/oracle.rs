@@ -216,6 +216,48 @@ fn boxblur_matches_ffmpeg_with_mirrored_edges() {
 }
 
 #[test]
+fn boxblur_matches_ffmpeg_at_the_largest_radius_a_frame_allows() {
+    // 2r = side − 1: the window covers the whole line, mirrored at both ends.
+    for (format, w, h, vf) in [
+        (PixelFormat::Gray, 11, 14, "boxblur=5:1"),
+        (PixelFormat::Rgb24, 16, 9, "boxblur=4:3"),
+        (PixelFormat::Gray, 9, 9, "boxblur=4:8"),
+    ] {
+        check(vf, &random_frame(format, w, h, 240));
+    }
+    // At 2r = side ffmpeg reads past the end of each line; mpegs refuses it.
+    let f = &parse_filtergraph("boxblur=5:1").unwrap().filters[0];
+    let e = apply(f.as_ref(), &random_frame(PixelFormat::Gray, 10, 10, 241)).unwrap_err();
+    assert!(e.to_string().contains("must be <= 4"), "{e}");
+}
+
+#[test]
+fn boxblur_matches_ffmpeg_at_large_radii_and_is_refused_where_ffmpeg_wraps() {
+    let white = |w: u32, h: u32| {
+        Frame::new(
+            FrameInfo::new(PixelFormat::Gray, w, h),
+            vec![255; (w * h) as usize],
+        )
+    };
+    // r = 176 is the last radius before the first one that wraps: a window of 255s
+    // comes to 255.97 there, and must still give 255.
+    check("boxblur=176:1", &white(353, 353).unwrap());
+    // r = 186 lies between wrapping radii (185 and 195) and does not wrap.
+    check(
+        "boxblur=186:1",
+        &random_frame(PixelFormat::Gray, 373, 373, 250),
+    );
+    // At r = 177 ffmpeg stores the 256 wrapped: a white frame turns black, which
+    // no output byte of mpegs may reproduce, so the radius is refused.
+    let input = white(360, 360).unwrap();
+    assert!(ffmpeg(&input, "boxblur=177:1", PixelFormat::Gray)
+        .iter()
+        .all(|v| *v == 0));
+    let e = parse_filtergraph("boxblur=177:1").unwrap_err().to_string();
+    assert!(e.contains("luma_radius"), "{e}");
+}
+
+#[test]
 fn pad_matches_ffmpeg_including_colours_and_centring() {
     for format in [PixelFormat::Gray, PixelFormat::Rgb24] {
         let f = random_frame(format, 21, 13, 300);

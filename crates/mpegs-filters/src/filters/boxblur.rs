@@ -6,7 +6,16 @@
 //! `out[x] = (S·inv + 2^15) >> 16` with `inv = (2^16 + L/2) / L` and `S` the window
 //! sum, where the window is **mirrored** at the edges (`src[-1-i] = src[i]`,
 //! `src[n+i] = src[n-1-i]`) — measured, not the edge replication one might expect.
-//! ffmpeg requires `2r ≤ min(w, h)`.
+//! ffmpeg requires `2r ≤ min(w, h)`, but at `2r` equal to a side its first loop
+//! reads one pixel past the end of the line (measured: from there on the output
+//! depends on memory outside the frame), so mpegs requires `2r < min(w, h)`.
+//!
+//! `inv` rounds 1/L to nearest, and for some radii it rounds up far enough that a
+//! window of 255s comes to 256 or more (first at r = 177: inv = 185, 255·355·185
+//! gives 256). ffmpeg stores that in a byte, wrapped (a white frame turns black);
+//! mpegs refuses those radii when parsing, because an output must be a byte. For
+//! every other radius one pass over bytes stays at most 255, so all passes do, and
+//! the circuit's values carry that bound.
 //!
 //! In-circuit every pass costs one split per intermediate pixel (the window sum is
 //! free); a tile computes the intermediates its output needs, including the
@@ -27,7 +36,7 @@ pub static SPEC: FilterSpec = FilterSpec {
         OptionSpec {
             names: &["luma_radius", "lr"],
             default: Some("2"),
-            help: "box radius in pixels (2r must not exceed the smaller frame side)",
+            help: "box radius in pixels (2r must be less than the smaller frame side)",
         },
         OptionSpec {
             names: &["luma_power", "lp"],
@@ -40,6 +49,10 @@ pub static SPEC: FilterSpec = FilterSpec {
 
 /// Most passes accepted per direction.
 const MAX_POWER: u32 = 8;
+
+/// The smallest radius whose rounded weight lets a pass exceed 255 (checked by a
+/// test against the pass itself; quoted in the refusal).
+const FIRST_WRAPPING_RADIUS: u32 = 177;
 
 #[derive(Debug)]
 pub struct Boxblur {
@@ -63,10 +76,51 @@ fn parse(args: Option<&str>) -> Result<Box<dyn Filter>, FilterError> {
     if !(0..=MAX_POWER as i64).contains(&power) {
         return Err(bad("luma_power", power, "must be 0..8"));
     }
+    // With no passes ffmpeg copies the frame, so only a blur that runs can wrap.
+    let bound = pass_bound(radius as u32);
+    if power > 0 && bound > 255 {
+        let (len, inv) = weights(radius as u32);
+        return Err(bad(
+            "luma_radius",
+            radius,
+            &format!(
+                "ffmpeg's rounded weight for a {len}-pixel box (inv = {inv}) lets a window \
+                 of 255s reach {bound}, which ffmpeg wraps around in a byte (white turns \
+                 black); radii where this happens (the first is {FIRST_WRAPPING_RADIUS}) \
+                 are refused"
+            ),
+        ));
+    }
     Ok(Box::new(Boxblur {
         radius: radius as u32,
         power: power as u32,
     }))
+}
+
+/// The box length `L = 2r + 1` and ffmpeg's weight `inv = (2^16 + L/2) / L`.
+fn weights(radius: u32) -> (u64, u64) {
+    let len = 2 * radius as u64 + 1;
+    (len, ((1u64 << 16) + len / 2) / len)
+}
+
+/// The static bound of one pass's output over bytes, from the pass itself (the
+/// bound the circuit's values carry). If it is at most 255, every later pass reads
+/// values bounded by 255 again, so it bounds every pass.
+fn pass_bound(radius: u32) -> u64 {
+    let blur = Boxblur { radius, power: 1 };
+    let n = 2 * radius + 1;
+    let line = vec![Val::input(255); n as usize];
+    let (from, to) = (
+        Span { lo: 0, hi: n },
+        Span {
+            lo: radius,
+            hi: radius + 1,
+        },
+    );
+    match blur.pass(&Arith::native(), &line, from, to, n) {
+        Ok(out) => out.iter().map(Val::max).max().unwrap_or(0),
+        Err(_) => u64::MAX,
+    }
 }
 
 /// The mirrored index of `i` in `0..n` (valid while |overhang| ≤ n).
@@ -135,9 +189,7 @@ impl Boxblur {
         n: u32,
     ) -> Result<Vec<Val>, SynthesisError> {
         let r = self.radius as i64;
-        let len = 2 * self.radius as u64 + 1;
-        let inv = ((1u64 << 16) + len / 2) / len;
-        let max = 255 * len * inv + (1 << 15);
+        let (_, inv) = weights(self.radius);
         (to.lo..to.hi)
             .map(|x| {
                 let terms: Vec<(u64, &Val)> = (-r..=r)
@@ -146,8 +198,7 @@ impl Boxblur {
                         (inv, &prev[(at - from.lo) as usize])
                     })
                     .collect();
-                let sum = a.lin(&terms, 1 << 15);
-                a.shr(&sum, 16, max)
+                a.shr(&a.lin(&terms, 1 << 15), 16)
             })
             .collect()
     }
@@ -203,12 +254,20 @@ impl Filter for Boxblur {
         ]
     }
     fn output_info(&self, input: FrameInfo) -> Result<FrameInfo, FilterError> {
-        let limit = input.width.min(input.height) / 2;
+        // ffmpeg's limit is 2r <= side; a blur that runs at 2r = side reads past
+        // the end of each line, so it needs 2r < side.
+        let side = input.width.min(input.height);
+        let limit = if self.active() {
+            side.saturating_sub(1) / 2
+        } else {
+            side / 2
+        };
         if self.radius > limit {
             return Err(FilterError::Unsupported {
                 filter: "boxblur".into(),
                 reason: format!(
-                    "luma_radius {} is too large for {}x{}: must be <= {limit}",
+                    "luma_radius {} is too large for {}x{}: must be <= {limit} (2r below \
+                     the smaller side; at 2r = side ffmpeg reads past the end of each line)",
                     self.radius, input.width, input.height
                 ),
             });
@@ -295,5 +354,49 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("must be <= 4"), "{e}");
         assert!(parse(Some("luma_power=9")).is_err());
+        // An even side of 10 allows r = 4 only (ffmpeg's r = 5 reads past the
+        // line); an odd side of 11 allows r = 5.
+        let gray = |w, h| FrameInfo::new(mpegs_media::PixelFormat::Gray, w, h);
+        let f = parse(Some("5:1")).unwrap();
+        let e = f.output_info(gray(12, 10)).unwrap_err();
+        assert!(e.to_string().contains("must be <= 4"), "{e}");
+        assert!(f.output_info(gray(11, 12)).is_ok());
+        // Without passes nothing is read, and ffmpeg's own limit applies.
+        let copy = parse(Some("5:0")).unwrap();
+        assert!(copy.output_info(gray(10, 10)).is_ok());
+        assert!(copy.output_info(gray(9, 10)).is_err());
+    }
+
+    /// ffmpeg's pass over a window of 255s, in plain integers.
+    fn white_pass(radius: u32) -> u64 {
+        let (len, inv) = weights(radius);
+        (255 * len * inv + (1 << 15)) >> 16
+    }
+
+    #[test]
+    fn refuses_exactly_the_radii_whose_pass_exceeds_a_byte() {
+        let mut refused = vec![];
+        for r in 0..=1024 {
+            assert_eq!(pass_bound(r), white_pass(r), "r = {r}");
+            match parse(Some(&format!("{r}:1"))) {
+                Ok(_) => assert!(pass_bound(r) <= 255, "r = {r} accepted"),
+                Err(e) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains("luma_radius") && text.contains("wraps"),
+                        "{text}"
+                    );
+                    refused.push(r);
+                }
+            }
+        }
+        assert_eq!(refused.first(), Some(&FIRST_WRAPPING_RADIUS));
+        assert_eq!(refused.len(), 308);
+        assert_eq!(white_pass(177), 256);
+        assert_eq!(white_pass(176), 255);
+        assert!(
+            parse(Some("luma_radius=1007:luma_power=0")).is_ok(),
+            "a copy"
+        );
     }
 }

@@ -15,11 +15,10 @@
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, Kernel, PixelKernel};
+use crate::{Filter, FilterError, Kernel, OutByte, PixelKernel};
 use mpegs_media::{FrameInfo, PixelFormat};
-use mpegs_zk::lut::lookup_byte;
 use mpegs_zk::range::ByteVar;
-use mpegs_zk::{Builder, Num, SynthesisError};
+use mpegs_zk::{Builder, SynthesisError};
 
 pub static SPEC: FilterSpec = FilterSpec {
     name: "eq",
@@ -159,8 +158,12 @@ impl PixelKernel for Eq {
         output[0] = self.table[input[0] as usize];
     }
 
-    fn synthesize_pixel(&self, b: &Builder, input: &[ByteVar]) -> Result<Vec<Num>, SynthesisError> {
-        Ok(vec![lookup_byte(b, &input[0].bits, &self.table)?])
+    fn synthesize_pixel(
+        &self,
+        b: &Builder,
+        input: &[ByteVar],
+    ) -> Result<Vec<OutByte>, SynthesisError> {
+        Ok(vec![OutByte::lookup(b, &input[0], &self.table)?])
     }
 }
 

@@ -15,10 +15,10 @@
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, Kernel, PixelKernel};
+use crate::{Filter, FilterError, Kernel, OutByte, PixelKernel};
 use ark_bn254::Fr;
 use mpegs_media::{FrameInfo, PixelFormat};
-use mpegs_zk::range::{witness_bits, ByteVar};
+use mpegs_zk::range::{witness_bits, witness_bytes, ByteVar};
 use mpegs_zk::{Builder, Num, SynthesisError};
 
 pub static SPEC: FilterSpec = FilterSpec {
@@ -105,9 +105,13 @@ impl PixelKernel for Format {
         }
     }
 
-    fn synthesize_pixel(&self, b: &Builder, input: &[ByteVar]) -> Result<Vec<Num>, SynthesisError> {
+    fn synthesize_pixel(
+        &self,
+        b: &Builder,
+        input: &[ByteVar],
+    ) -> Result<Vec<OutByte>, SynthesisError> {
         if input.len() == 1 || self.target == PixelFormat::Rgb24 {
-            return Ok(input.iter().map(|v| v.num.clone()).collect());
+            return Ok(input.iter().map(OutByte::copy).collect());
         }
         // S = 8414R + 16519G + 3208B + 524544 (free), then S = 512·t + r.
         let s = Num::sum([
@@ -126,10 +130,12 @@ impl PixelKernel for Format {
         // u = 38154·t − 38008785 = 2^21·Y + r2, with Y a byte and r2 < 2^21.
         let u = t.scale(Fr::from(Y_SCALE)).add_const(-Fr::from(Y_OFFSET));
         let u_value = s_value.map(|s| Y_SCALE * (s >> T_REM_BITS) - Y_OFFSET);
-        let (y, _) = witness_bits(b, u_value.map(|u| u >> Y_REM_BITS), 8)?;
+        // The quotient is witnessed as a range-checked byte (8 bits, as any byte).
+        let y_value = u_value.map(|u| (u >> Y_REM_BITS) as u8);
+        let y = witness_bytes(b, &[y_value])?.remove(0);
         let (rem2, _) = witness_bits(b, u_value.map(|u| u & ((1 << Y_REM_BITS) - 1)), Y_REM_BITS)?;
-        b.enforce_equal(&y.scale(Fr::from(1u64 << Y_REM_BITS)).add(&rem2), &u)?;
-        Ok(vec![y])
+        b.enforce_equal(&y.num.scale(Fr::from(1u64 << Y_REM_BITS)).add(&rem2), &u)?;
+        Ok(vec![OutByte::copy(&y)])
     }
 }
 

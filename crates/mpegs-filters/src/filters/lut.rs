@@ -9,11 +9,10 @@
 use crate::expr::eval;
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, Kernel, PixelKernel};
+use crate::{Filter, FilterError, Kernel, OutByte, PixelKernel};
 use mpegs_media::{FrameInfo, PixelFormat};
-use mpegs_zk::lut::lookup_byte;
 use mpegs_zk::range::ByteVar;
-use mpegs_zk::{Builder, Num, SynthesisError};
+use mpegs_zk::{Builder, SynthesisError};
 
 pub static LUT_SPEC: FilterSpec = FilterSpec {
     name: "lut",
@@ -171,15 +170,19 @@ impl PixelKernel for Lut {
         }
     }
 
-    fn synthesize_pixel(&self, b: &Builder, input: &[ByteVar]) -> Result<Vec<Num>, SynthesisError> {
+    fn synthesize_pixel(
+        &self,
+        b: &Builder,
+        input: &[ByteVar],
+    ) -> Result<Vec<OutByte>, SynthesisError> {
         input
             .iter()
             .zip(&self.channels)
             .map(|(byte, c)| {
                 if is_identity(&c.table) {
-                    Ok(byte.num.clone())
+                    Ok(OutByte::copy(byte))
                 } else {
-                    lookup_byte(b, &byte.bits, &c.table)
+                    OutByte::lookup(b, byte, &c.table)
                 }
             })
             .collect()

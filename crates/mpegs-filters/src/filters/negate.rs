@@ -2,11 +2,10 @@
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
-use crate::{Filter, FilterError, Kernel, PixelKernel};
-use ark_bn254::Fr;
+use crate::{Filter, FilterError, Kernel, OutByte, PixelKernel};
 use mpegs_media::FrameInfo;
 use mpegs_zk::range::ByteVar;
-use mpegs_zk::{Builder, Num, SynthesisError};
+use mpegs_zk::{Builder, SynthesisError};
 
 pub static SPEC: FilterSpec = FilterSpec {
     name: "negate",
@@ -52,11 +51,8 @@ impl PixelKernel for Negate {
         &self,
         _b: &Builder,
         input: &[ByteVar],
-    ) -> Result<Vec<Num>, SynthesisError> {
+    ) -> Result<Vec<OutByte>, SynthesisError> {
         // Linear, so free: 255 − v of a range-checked byte is itself in range.
-        Ok(input
-            .iter()
-            .map(|v| Num::constant(Fr::from(255u64)).sub(&v.num))
-            .collect())
+        Ok(input.iter().map(OutByte::complement).collect())
     }
 }

@@ -554,7 +554,7 @@ impl RegionKernel for Scale {
                         .of(y)
                         .map(|(sy, c)| (c, &rows[(sy - reads.y) as usize][i]))
                         .collect();
-                    vertical(a, &plan.v, y, &taps, h_bound(&plan.h, x))?
+                    vertical(a, &plan.v, y, &taps)?
                 });
             }
         }
@@ -581,25 +581,19 @@ fn horizontal(
         return Ok(a.lin(&terms, 0));
     }
     let terms: Vec<(u64, &Val)> = px.iter().map(|(c, v)| (*c, v)).collect();
-    let sum = a.lin(&terms, 0);
-    a.shr(&sum, 7, 255 * px.iter().map(|(c, _)| c).sum::<u64>())
+    a.shr(&a.lin(&terms, 0), 7)
 }
 
 /// The vertical pass for output row `y` over its intermediates: `(h + 64) >> 7` for
 /// a one-tap filter (swscale's `yuv2plane1` ignores the coefficient), otherwise
-/// `(Σ h·v + 2^18) >> 19`.
-/// `h_max` bounds the intermediates (from their coefficients).
-fn vertical(
-    a: &Arith,
-    t: &Taps,
-    y: u32,
-    taps: &[(u64, &Val)],
-    h_max: u64,
-) -> Result<Val, SynthesisError> {
+/// `(Σ h·v + 2^18) >> 19`. The bounds the values carry are [`h_bound`] and
+/// [`v_bound`] per column; [`Scale::plan`] checks them against the largest column's,
+/// so whatever it accepts the framework accepts as bytes too.
+fn vertical(a: &Arith, t: &Taps, y: u32, taps: &[(u64, &Val)]) -> Result<Val, SynthesisError> {
     let (sum, shift) = if one_tap(t, y) {
         (a.lin(&[(1, taps[0].1)], 64), 7)
     } else {
         (a.lin(taps, 1 << 18), 19)
     };
-    a.shr(&sum, shift, v_bound(t, y, h_max))
+    a.shr(&sum, shift)
 }
