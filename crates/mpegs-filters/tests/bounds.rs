@@ -15,7 +15,7 @@ use mpegs_filters::plan::Step;
 use mpegs_filters::{
     apply, parse_filtergraph, Filter, FilterError, Kernel, Rect, RegionKernel, FILTERS,
 };
-use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat};
+use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat, Seed};
 use mpegs_zk::range::witness_bytes;
 use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystem, SynthesisError};
 mod common;
@@ -265,8 +265,8 @@ fn an_output_past_255_is_refused_even_where_its_digest_would_open() {
     let forged = Frame::new(info, forged).unwrap();
 
     let step = Step::new(&PlusTwo, MediaHeader::new(info, TILE).unwrap()).unwrap();
-    let c_in = Commitment::of_frame(&input, TILE).unwrap();
-    let c_out = Commitment::of_frame(&forged, TILE).unwrap();
+    let c_in = Commitment::of_frame(&input, TILE, &Seed::PUBLIC).unwrap();
+    let c_out = Commitment::of_frame(&forged, TILE, &Seed::PUBLIC).unwrap();
     let plans = step.plans();
     let circuit = TileCircuit::new(&step, &plans[0], &input, &c_in, &c_out);
     let cs = ConstraintSystem::<Fr>::new_ref();
