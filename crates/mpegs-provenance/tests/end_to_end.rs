@@ -436,8 +436,9 @@ fn changed_step_options_are_refused() {
 }
 
 /// Every leaf of a real bundle changed in turn, and every object key removed:
-/// each mutation is refused (at parsing or verification) or verifies with the
-/// identical report. Nothing a reader may display goes unchecked.
+/// each mutation that changes the bundle is refused, at parsing or verification
+/// (one that changes nothing verifies with the identical report). Nothing a
+/// reader may display goes unchecked.
 #[test]
 fn every_field_of_a_bundle_is_verified_or_refused() {
     let f = fixture();
@@ -455,12 +456,11 @@ fn every_field_of_a_bundle_is_verified_or_refused() {
                 continue;
             };
             let report = verify_media(&f.edited, &bundle, &f.store);
+            // A bundle that still verifies must be the same bundle: any field a
+            // change leaves unrefused is one readers could be misled by.
             if report.valid {
-                assert_eq!(
-                    report, honest,
-                    "mutating {path:?} verified with another report"
-                );
-                assert_eq!(serde_json::to_value(&bundle).unwrap(), mutated, "{path:?}");
+                assert_eq!(mutated, original, "mutating {path:?} still verifies");
+                assert_eq!(report, honest);
             }
         }
     }
