@@ -82,6 +82,32 @@ fn keygen_attest_edit_verify_and_tamper() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(env.path("photo.png.mpegs.json").exists());
+    // The secret seed of the private original: beside it, readable by its owner only.
+    let secret: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("photo.png.mpegs.secret.json")).unwrap())
+            .unwrap();
+    let seed = secret["seed"].as_str().unwrap().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("photo.png.mpegs.secret.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The owner verifies the original with its secret; without it the pixels
+    // cannot be checked (exit 1, a reason saying the media is private).
+    let o = env.run(&["verify", "photo.png"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    std::fs::rename(env.path("photo.png.mpegs.secret.json"), env.path("kept.json")).unwrap();
+    let o = env.run(&["verify", "photo.png"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("private"));
+    let o = env.run(&["edit", "photo.png", "--vf", "hflip", "-o", "x.png", "-q"]);
+    assert_eq!(code(&o), 2, "editing a private original needs its secret");
+    assert!(stderr(&o).contains("--secret"), "{}", stderr(&o));
+    std::fs::rename(env.path("kept.json"), env.path("photo.png.mpegs.secret.json")).unwrap();
 
     let o = env.run(&[
         "edit",
@@ -95,6 +121,10 @@ fn keygen_attest_edit_verify_and_tamper() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = load_image(&env.path("out.png")).unwrap();
     assert_eq!(out.info, FrameInfo::new(PixelFormat::Gray, 12, 8));
+    // The published bundle never carries the original's seed.
+    let published = std::fs::read_to_string(env.path("out.png.mpegs.json")).unwrap();
+    assert!(!published.contains(&seed[2..]), "the private seed was published");
+    assert_eq!(published.matches("\"seed\"").count(), 1);
 
     let o = env.run(&["verify", "out.png"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -143,6 +173,27 @@ fn keygen_attest_edit_verify_and_tamper() {
         listed.contains("crop-t8-") && listed.contains("verify"),
         "{listed}"
     );
+
+    // A key set with a different key under an id already trusted there: refused
+    // (exit 2, says --replace), and only --replace takes it.
+    let manifest_path = env.path("keyset").join("mpegs-keys.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let keys = manifest["keys"].as_array_mut().unwrap();
+    let (a, b) = (keys[0]["id"].as_str().unwrap().to_string(), keys[1].clone());
+    std::fs::copy(
+        env.path("keyset").join(format!("{}.vk", b["id"].as_str().unwrap())),
+        env.path("keyset").join(format!("{a}.vk")),
+    )
+    .unwrap();
+    keys[0]["vk_hash"] = b["vk_hash"].clone();
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let o = other(&["keys", "import", "keyset"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--replace"), "{}", stderr(&o));
+    assert_eq!(code(&other(&["verify", "out.png"])), 0, "nothing was replaced");
+    assert_eq!(code(&other(&["keys", "import", "keyset", "--replace"])), 0);
+    assert_eq!(code(&other(&["verify", "out.png"])), 1);
 }
 
 #[test]
