@@ -59,7 +59,8 @@ for epoch in 0 1; do
   mpegs storage reveal "$out/challenges.json" --epoch "$epoch" --public "$out/challenges.public.json"
   mpegs storage prove "$out/segment.mp4" --challenge "$out/challenges.public.json" \
     --epoch "$epoch" -o "$out/storage-$epoch.json"
-  mpegs storage verify "$out/storage-$epoch.json" --challenge "$out/challenges.public.json"
+  mpegs storage verify "$out/storage-$epoch.json" --challenge "$out/challenges.public.json" \
+    --epoch "$epoch"
 done
 echo "    a worker that kept a re-encoded copy instead cannot answer epoch 2:"
 mpegs storage reveal "$out/challenges.json" --epoch 2 --public "$out/challenges.public.json"

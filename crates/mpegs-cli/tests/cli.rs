@@ -264,14 +264,39 @@ fn storage_register_reveal_prove_verify() {
         "p.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let verify = |proof: &str, epoch: &str| {
+        env.run(&[
+            "storage",
+            "verify",
+            proof,
+            "--challenge",
+            "ch.public.json",
+            "--epoch",
+            epoch,
+        ])
+    };
+    let o = verify("p.json", "1");
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+
+    // The verifier names the epoch: epoch 1's proof does not answer epoch 0, even
+    // once epoch 0 is revealed.
     let o = env.run(&[
         "storage",
-        "verify",
-        "p.json",
-        "--challenge",
+        "reveal",
+        "ch.json",
+        "--epoch",
+        "0",
+        "--public",
         "ch.public.json",
     ]);
-    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = verify("p.json", "0");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("INVALID") && out.contains("not the verifier's epoch 0"),
+        "{out}"
+    );
 
     // A tampered proof: exit 1 with a reason.
     let mut proof: serde_json::Value =
@@ -280,13 +305,7 @@ fn storage_register_reveal_prove_verify() {
     let flipped = if hex.ends_with('0') { "1" } else { "0" };
     proof["proof"] = format!("{}{flipped}", &hex[..hex.len() - 1]).into();
     std::fs::write(env.path("bad.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
-    let o = env.run(&[
-        "storage",
-        "verify",
-        "bad.json",
-        "--challenge",
-        "ch.public.json",
-    ]);
+    let o = verify("bad.json", "1");
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("INVALID"));
 
@@ -300,15 +319,33 @@ fn storage_register_reveal_prove_verify() {
                 "--challenge",
                 "ch.public.json",
                 "--epoch",
-                "0",
+                "5",
                 "-o",
                 "q.json",
             ],
             "not been revealed",
         ),
         (
-            vec!["storage", "verify", "p.json", "--challenge", "missing.json"],
+            vec![
+                "storage",
+                "verify",
+                "p.json",
+                "--challenge",
+                "missing.json",
+                "--epoch",
+                "1",
+            ],
             "missing.json",
+        ),
+        (
+            vec![
+                "storage",
+                "verify",
+                "p.json",
+                "--challenge",
+                "ch.public.json",
+            ],
+            "--epoch",
         ),
         (
             vec!["storage", "register", "missing.mp4", "--epochs", "2"],
