@@ -455,24 +455,78 @@ fn transcode_prove_verify_ssim_and_exit_codes() {
         "3",
         "--threshold",
         "0.8",
+        "--beacon",
+        "5eed",
         "-o",
         "t.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = env.run(&[
-        "transcode",
-        "verify",
-        "t.json",
+    // The verifier's beacon and floors (3 samples, 0.8: below the defaults).
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "transcode",
+            "verify",
+            "t.json",
+            "--min-samples",
+            "3",
+            "--min-threshold",
+            "0.8",
+        ];
+        args.extend_from_slice(extra);
+        let o = env.run(&args);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        (code(&o), out, stderr(&o))
+    };
+    let (c, out, err) = verify(&[
+        "--beacon",
+        "5eed",
         "--source",
         "src.mp4",
         "--rendition",
         "ren.mp4",
     ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(
+        out.contains("VALID") && out.contains("verifier's beacon"),
+        "{out}"
+    );
+    assert!(!out.contains("WARNING"), "{out}");
+    // The verifier brings another beacon: exit 1, whatever the file says.
+    let (c, out, _) = verify(&["--beacon", "5eee"]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("INVALID") && out.contains("beacon"), "{out}");
+    // Without a beacon the proof holds, but the report says who chose the samples.
+    let (c, out, _) = verify(&[]);
+    assert_eq!(c, 0, "{out}");
+    assert!(out.starts_with("WARNING: self-chosen challenge"), "{out}");
+    assert!(out.contains("SELF-CHOSEN"), "{out}");
+    // Below the verifier's floors, the default ones (32 samples, 0.9) or given: exit 1.
+    for (floors, needle) in [
+        (vec![], "floor of 32"),
+        (
+            vec!["--min-samples", "4", "--min-threshold", "0.8"],
+            "floor of 4",
+        ),
+        (
+            vec!["--min-samples", "3", "--min-threshold", "0.9"],
+            "floor of 0.9",
+        ),
+    ] {
+        let mut args = vec!["transcode", "verify", "t.json", "--beacon", "5eed"];
+        args.extend_from_slice(&floors);
+        let o = env.run(&args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(code(&o), 1, "{floors:?}: {out}");
+        assert!(out.contains("INVALID") && out.contains(needle), "{out}");
+    }
+    // A malformed policy is bad input: exit 2.
+    let (c, _, err) = verify(&["--beacon", "xyz"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("beacon"), "{err}");
     // Checked against another rendition: exit 1.
-    let o = env.run(&["transcode", "verify", "t.json", "--rendition", "other.mp4"]);
-    assert_eq!(code(&o), 1);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("another rendition"));
+    let (c, out, _) = verify(&["--beacon", "5eed", "--rendition", "other.mp4"]);
+    assert_eq!(c, 1);
+    assert!(out.contains("another rendition"), "{out}");
     // Another clip cannot be proven; a missing file or a bad threshold is exit 2.
     let o = env.run(&[
         "transcode",
