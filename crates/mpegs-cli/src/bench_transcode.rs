@@ -137,7 +137,7 @@ pub fn run(args: TranscodeBench) -> Result<()> {
         p.samples.len(),
         p.threshold
     );
-    println!("| constraints | per sample | of which SSIM | of which openings (2 videos) | fixed |");
+    println!("| constraints | per sample | of which SSIM | of which openings (2 videos) and index split | fixed |");
     println!("|---|---|---|---|---|");
     println!(
         "| {full} | {per_sample} | {ssim} | {} | {} |\n",

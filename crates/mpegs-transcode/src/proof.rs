@@ -1,8 +1,10 @@
 //! Sampling, the proof file, proving and verification.
 //!
 //! Samples are drawn after both commitments are fixed: a ChaCha20 stream seeded
-//! with `sha256("mpegs.transcode.samples.v1" ‖ source ‖ rendition ‖ frames ‖ k ‖ τ
-//! ‖ beacon)` picks `k` distinct full macroblocks across all frames.
+//! with `sha256("mpegs.transcode.samples.v2" ‖ source ‖ rendition ‖ frames ‖ k ‖ τ
+//! ‖ beacon)` picks `k` distinct sampleable macroblocks across all frames:
+//! interior ones, and those of the partial right column and bottom row that hold
+//! an 8×8 window ([`crate::grid`]).
 //!
 //! Whoever verifies chooses the randomness (design.md §8): [`verify`] takes a
 //! [`Policy`] with the verifier's beacon and floors on `k` and the threshold, and
@@ -12,7 +14,8 @@
 //! outcome says so ([`Challenge::SelfChosen`]).
 
 use crate::circuit::{Sample, Shape, TranscodeCircuit};
-use crate::ssim::{macroblock_score, score_to_ssim, threshold_fixed, MB, WINDOWS};
+use crate::grid::Grid;
+use crate::ssim::{macroblock_score, passes, score_to_ssim, threshold_fixed};
 use crate::video::{commit, read_macroblocks, Frames, TILE};
 use crate::TranscodeError;
 use ark_bn254::Fr;
@@ -28,8 +31,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub const VERSION: u32 = 1;
-const SAMPLE_DOMAIN: &[u8] = b"mpegs.transcode.samples.v1";
+/// 2: edge macroblocks are sampled (new circuit, new sampling; v1 keys and proofs
+/// are never reused).
+pub const VERSION: u32 = 2;
+const SAMPLE_DOMAIN: &[u8] = b"mpegs.transcode.samples.v2";
 
 /// A committed video as the proof names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,7 +86,7 @@ pub struct Options {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub proof: TranscodeProof,
-    /// The lowest sampled macroblock SSIM (mean of its 9 windows).
+    /// The lowest sampled macroblock SSIM (mean of its windows inside the frame).
     pub min_ssim: f64,
 }
 
@@ -107,10 +112,11 @@ fn beacon_bytes(beacon: Option<&str>) -> Result<Vec<u8>, TranscodeError> {
     }
 }
 
-/// Sampleable macroblocks of a video: every frame's full macroblocks.
+/// Sampleable macroblocks of a video: in every frame, each macroblock with at
+/// least one 8×8 window inside the frame.
 pub fn sampleable(header: &MediaHeader, frames: u32) -> u64 {
-    let (full_x, full_y) = (header.width / MB as u32, header.height / MB as u32);
-    full_x as u64 * full_y as u64 * frames as u64
+    let (cols, rows) = Grid::new(header.width, header.height).sampleable();
+    cols as u64 * rows as u64 * frames as u64
 }
 
 /// The `k` macroblocks the commitments (and beacon) select.
@@ -136,12 +142,18 @@ fn draw_samples(
     tau: u64,
     beacon: &[u8],
 ) -> Result<Vec<Position>, TranscodeError> {
-    let full_x = header.width / MB as u32;
+    let (cols, _) = Grid::new(header.width, header.height).sampleable();
     let per_frame = sampleable(header, 1);
     let total = sampleable(header, frames);
+    if per_frame == 0 {
+        return Err(TranscodeError::Options(format!(
+            "a {}x{} frame holds no 8x8 window to sample",
+            header.width, header.height
+        )));
+    }
     if k == 0 || k as u64 > total {
         return Err(TranscodeError::Options(format!(
-            "samples must be between 1 and the {total} full macroblocks of the video"
+            "samples must be between 1 and the {total} sampleable macroblocks of the video"
         )));
     }
     let mut hasher = Sha256::new();
@@ -164,8 +176,8 @@ fn draw_samples(
             let mb = (i % per_frame) as u32;
             Position {
                 frame: (i / per_frame) as u32,
-                mb_x: mb % full_x,
-                mb_y: mb / full_x,
+                mb_x: mb % cols,
+                mb_y: mb / cols,
             }
         })
         .collect())
@@ -241,6 +253,37 @@ fn ensure_keys(
     Ok(id)
 }
 
+/// Refuses, before any proving, a rendition whose sampled macroblocks fall below
+/// the threshold (scored over their windows inside the frame, as the circuit
+/// does); returns the lowest sampled SSIM.
+fn check_samples(
+    header: &MediaHeader,
+    positions: &[Position],
+    (source, rendition): (&[Vec<u8>], &[Vec<u8>]),
+    tau: u64,
+    threshold: f64,
+) -> Result<f64, TranscodeError> {
+    let grid = Grid::new(header.width, header.height);
+    let mut min_ssim = f64::INFINITY;
+    for (i, ((p, a), b)) in positions.iter().zip(source).zip(rendition).enumerate() {
+        let windows = grid.windows(p.mb_x, p.mb_y);
+        let score = macroblock_score(a, b, windows);
+        let ssim = score_to_ssim(score, windows);
+        min_ssim = min_ssim.min(ssim);
+        if !passes(score, windows, tau as i64) {
+            return Err(TranscodeError::BelowThreshold {
+                index: i,
+                frame: p.frame,
+                mb_x: p.mb_x,
+                mb_y: p.mb_y,
+                ssim,
+                threshold,
+            });
+        }
+    }
+    Ok(min_ssim)
+}
+
 /// The transcoder's proof that `rendition` is a faithful transcode of `source`.
 pub fn prove(
     source: &Path,
@@ -282,26 +325,13 @@ pub fn prove(
     progress.advance(1);
     progress.finish();
 
-    let mut min_ssim = f64::INFINITY;
-    for (i, ((p, a), b)) in positions
-        .iter()
-        .zip(&src_blocks)
-        .zip(&rend_blocks)
-        .enumerate()
-    {
-        let score = macroblock_score(a, b);
-        min_ssim = min_ssim.min(score_to_ssim(score));
-        if score < WINDOWS as i64 * tau as i64 {
-            return Err(TranscodeError::BelowThreshold {
-                index: i,
-                frame: p.frame,
-                mb_x: p.mb_x,
-                mb_y: p.mb_y,
-                ssim: score_to_ssim(score),
-                threshold: options.threshold,
-            });
-        }
-    }
+    let min_ssim = check_samples(
+        &header,
+        &positions,
+        (&src_blocks, &rend_blocks),
+        tau,
+        options.threshold,
+    )?;
 
     let shape = Shape {
         header,

@@ -6,10 +6,11 @@
 //! verifier's floors on samples and threshold, is refused.
 use mpegs_media::poseidon::fr_to_hex;
 use mpegs_provenance::prove::Quiet;
+use mpegs_transcode::grid::Grid;
 use mpegs_transcode::proof::{
     commit_pair, prove, sample_positions, verify, Challenge, Options, Policy, Rejection, Verified,
 };
-use mpegs_transcode::ssim::{macroblock_score, threshold_fixed, WINDOWS};
+use mpegs_transcode::ssim::{macroblock_score, passes, threshold_fixed};
 use mpegs_transcode::video::{commit, read_macroblocks, Frames};
 use mpegs_transcode::TranscodeError;
 use mpegs_zk::keys::KeyStore;
@@ -167,10 +168,15 @@ fn the_verifier_sets_the_floors_and_refuses_a_ground_beacon() {
     let a = read_macroblocks(Frames::open(&src, Some((64, 48))).unwrap(), &all).unwrap();
     let b = read_macroblocks(Frames::open(&damaged, None).unwrap(), &all).unwrap();
     let tau = threshold_fixed(0.85).unwrap();
+    let grid = Grid::new(header.width, header.height);
     let good: HashSet<(u32, u32)> = all
         .iter()
         .zip(a.iter().zip(&b))
-        .filter(|(_, (a, b))| macroblock_score(a, b) >= WINDOWS as i64 * tau)
+        .filter(|((_, t), (a, b))| {
+            let (x, y) = header.tile_coords(*t as usize);
+            let windows = grid.windows(x, y);
+            passes(macroblock_score(a, b, windows), windows, tau)
+        })
         .map(|(g, _)| *g)
         .collect();
     assert!(
@@ -287,4 +293,44 @@ fn the_verifier_sets_the_floors_and_refuses_a_ground_beacon() {
 
 fn store(dir: &tempfile::TempDir) -> KeyStore {
     KeyStore::open(dir.path().join("keys")).unwrap()
+}
+
+#[test]
+fn edge_macroblocks_are_proven_and_damage_there_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, good, damaged) = (
+        dir.path().join("src.mp4"),
+        dir.path().join("good.mp4"),
+        dir.path().join("damaged.mp4"),
+    );
+    // 40×40, one frame: 3 × 3 macroblocks, the last column and row 8 pixels wide.
+    synthesize(
+        "testsrc2=size=40x40:rate=30:duration=0.04",
+        &src,
+        &["-frames:v", "1", "-b:v", "2M"],
+    );
+    reencode(&src, &good, &["-b:v", "2M"]);
+    // Damaged only in the bottom 8 rows, which full macroblocks never reach.
+    let bottom = "drawbox=x=0:y=32:w=40:h=8:color=white:t=fill";
+    reencode(&src, &damaged, &["-vf", bottom, "-b:v", "2M"]);
+    let store = store(&dir);
+    // Sampling all 9 macroblocks, edges included.
+    let all = Options {
+        threshold: 0.6,
+        samples: 9,
+        beacon: Some("ed9e".into()),
+    };
+    let p = prove(&src, &good, &all, &store, &Quiet).unwrap().proof;
+    assert!(p.samples.iter().any(|s| s.mb_y == 2) && p.samples.iter().any(|s| s.mb_x == 2));
+    let edges = Policy {
+        beacon: Some("ed9e".into()),
+        min_samples: 32,
+        min_threshold: 0.6,
+    };
+    // Every macroblock sampled: meets a floor of 32.
+    assert_eq!(verify(&p, &edges, &store).map(|v| v.samples), Ok(9));
+    match prove(&src, &damaged, &all, &store, &Quiet) {
+        Err(TranscodeError::BelowThreshold { mb_y, .. }) => assert_eq!(mb_y, 2),
+        other => panic!("expected the bottom row below the threshold, got {other:?}"),
+    }
 }
