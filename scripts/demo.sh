@@ -59,7 +59,8 @@ for epoch in 0 1; do
   mpegs storage reveal "$out/challenges.json" --epoch "$epoch" --public "$out/challenges.public.json"
   mpegs storage prove "$out/segment.mp4" --challenge "$out/challenges.public.json" \
     --epoch "$epoch" -o "$out/storage-$epoch.json"
-  mpegs storage verify "$out/storage-$epoch.json" --challenge "$out/challenges.public.json"
+  mpegs storage verify "$out/storage-$epoch.json" --challenge "$out/challenges.public.json" \
+    --epoch "$epoch"
 done
 echo "    a worker that kept a re-encoded copy instead cannot answer epoch 2:"
 mpegs storage reveal "$out/challenges.json" --epoch 2 --public "$out/challenges.public.json"
@@ -71,9 +72,13 @@ must_fail any "a re-encoded copy answered a storage challenge" \
 echo; echo "==> 7. proof of transcode: a half-size 500 kb/s rendition of that segment"
 ffmpeg -v error -i "$out/segment.mp4" -vf scale=160:120 -c:v libx264 -b:v 500k "$out/rendition.mp4"
 mpegs transcode ssim "$out/segment.mp4" "$out/rendition.mp4" | tail -1
+echo "    the publisher picks the sampling beacon once the rendition is delivered (a fixed"
+echo "    stand-in here for a block hash after both commitments are registered)"
+beacon=6d706567732d64656d6f
 mpegs transcode prove "$out/segment.mp4" "$out/rendition.mp4" --threshold 0.9 --samples 16 \
-  -o "$out/transcode.json"
-mpegs transcode verify "$out/transcode.json" --source "$out/segment.mp4" --rendition "$out/rendition.mp4"
+  --beacon "$beacon" -o "$out/transcode.json"
+mpegs transcode verify "$out/transcode.json" --source "$out/segment.mp4" --rendition "$out/rendition.mp4" \
+  --beacon "$beacon" --min-samples 16 --min-threshold 0.9
 echo "    ... and another clip passed off as that rendition cannot be proven:"
 ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=30:duration=2 -c:v libx264 \
   -pix_fmt yuv420p "$out/impostor.mp4"

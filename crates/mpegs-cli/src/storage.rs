@@ -42,11 +42,14 @@ pub enum StorageAction {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Anyone: check a worker's proof against the public file.
+    /// Anyone: check a worker's proof of epoch E against the public file. The
+    /// verifier names the epoch it asks about; a proof for any other is refused.
     Verify {
         proof: PathBuf,
         #[arg(long)]
         challenge: PathBuf,
+        #[arg(long)]
+        epoch: u32,
     },
 }
 
@@ -109,16 +112,21 @@ pub fn run(
             write_json(&output, &proof)?;
             println!("epoch {epoch}: proof → {}", output.display());
         }
-        StorageAction::Verify { proof, challenge } => {
+        StorageAction::Verify {
+            proof,
+            challenge,
+            epoch,
+        } => {
             let p: Public = read_json(&challenge)?;
             let proof: EpochProof = read_json(&proof)?;
-            return Ok(match epoch::verify(&proof, &p, &store()?) {
+            let expected = epoch::Expected { epoch };
+            return Ok(match epoch::verify(&proof, &p, &expected, &store()?) {
                 Ok(()) => {
-                    println!("epoch {}: VALID", proof.epoch);
+                    println!("epoch {epoch}: VALID");
                     ExitCode::SUCCESS
                 }
                 Err(reason) => {
-                    println!("epoch {}: INVALID — {reason}", proof.epoch);
+                    println!("epoch {epoch}: INVALID — {reason}");
                     ExitCode::from(1)
                 }
             });

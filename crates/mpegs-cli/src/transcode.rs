@@ -2,14 +2,20 @@
 //!
 //! prove (transcoder) → verify (anyone); `ssim` prints ffmpeg's per-frame SSIM and
 //! `commit` a video's commitment. Exit codes: 0 ok / valid, 1 the proof does not
-//! verify (or names other videos), 2 bad input.
+//! verify, names other videos, was made under another beacon than the verifier's
+//! or falls below its floors, 2 bad input. Verifying without `--beacon` is still
+//! exit 0 when the proof holds, under a WARNING line: the prover chose the
+//! challenge.
 
 use crate::progress::Bars;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use mpegs_media::poseidon::fr_to_hex;
 use mpegs_media::{read_json, write_json, write_private_json, Seed};
-use mpegs_transcode::proof::{self, Options, TranscodeProof, VideoSeeds};
+use mpegs_transcode::proof::{
+    self, Challenge, Options, Policy, TranscodeProof, VideoSeeds, DEFAULT_MIN_SAMPLES,
+    DEFAULT_MIN_THRESHOLD,
+};
 use mpegs_transcode::ssim::frame_ssim;
 use mpegs_transcode::video::{commit, Frames};
 use std::path::{Path, PathBuf};
@@ -40,8 +46,9 @@ pub enum TranscodeAction {
         #[arg(long)]
         seeds: Option<PathBuf>,
     },
-    /// Anyone: check a transcode proof; with --source/--rendition also check it
-    /// names those videos (which needs the secret seeds, --secret).
+    /// Anyone: check a transcode proof under the verifier's beacon and floors; with
+    /// --source/--rendition also check it names those videos (which needs the
+    /// secret seeds, --secret).
     Verify {
         proof: PathBuf,
         #[arg(long)]
@@ -51,6 +58,18 @@ pub enum TranscodeAction {
         /// The seeds file written by `transcode prove` (default: <PROOF>.secret.json).
         #[arg(long)]
         secret: Option<PathBuf>,
+        /// The sampling beacon (hex) the verifier chose or read from the chain; a
+        /// proof made under any other is refused. Without it the proof's own
+        /// beacon is used and the report warns that the prover chose the samples.
+        #[arg(long)]
+        beacon: Option<String>,
+        /// Refuse proofs with fewer sampled macroblocks (a proof sampling every
+        /// macroblock of a smaller video passes).
+        #[arg(long, default_value_t = DEFAULT_MIN_SAMPLES)]
+        min_samples: u32,
+        /// Refuse proofs with a lower SSIM threshold.
+        #[arg(long, default_value_t = DEFAULT_MIN_THRESHOLD)]
+        min_threshold: f64,
     },
     /// Per-frame luma SSIM as `ffmpeg -lavfi ssim` prints it (source downscaled
     /// with the exact scale when the rendition is smaller).
@@ -106,49 +125,17 @@ pub fn run(
             source,
             rendition,
             secret,
+            beacon,
+            min_samples,
+            min_threshold,
         } => {
-            let p: TranscodeProof = read_json(&path)?;
-            let size = (p.rendition.width, p.rendition.height);
-            let mut checks = vec![];
-            if source.is_some() || rendition.is_some() {
-                let seeds = load_seeds(secret.unwrap_or_else(|| secret_path(&path)))?;
-                if let Some(s) = source {
-                    checks.push((
-                        "source",
-                        commitment_of(&s, Some(size), &seeds.source)?,
-                        &p.source.commitment,
-                    ));
-                }
-                if let Some(r) = rendition {
-                    checks.push((
-                        "rendition",
-                        commitment_of(&r, None, &seeds.rendition)?,
-                        &p.rendition.commitment,
-                    ));
-                }
-            }
-            let named = checks.iter().find(|(_, got, want)| got != *want);
-            let verdict = match named {
-                Some((which, _, _)) => Err(format!("the proof is about another {which} video")),
-                None => proof::verify(&p, &store()?),
+            let policy = Policy {
+                beacon,
+                min_samples,
+                min_threshold,
             };
-            return Ok(match verdict {
-                Ok(()) => {
-                    println!(
-                        "VALID: {} sampled macroblocks have SSIM ≥ {} ({}x{}, {} frames)",
-                        p.samples.len(),
-                        p.threshold,
-                        p.rendition.width,
-                        p.rendition.height,
-                        p.rendition.frames
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(reason) => {
-                    println!("INVALID — {reason}");
-                    ExitCode::from(1)
-                }
-            });
+            let videos = (source.as_deref(), rendition.as_deref());
+            return verify(&path, videos, secret, &policy, &store);
         }
         TranscodeAction::Ssim { source, rendition } => ssim(&source, &rendition)?,
         TranscodeAction::Commit { video, size, seed } => {
@@ -168,6 +155,74 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `transcode verify`: the verifier's policy first (a malformed one is bad input),
+/// then the named videos, then the proof.
+fn verify(
+    path: &Path,
+    (source, rendition): (Option<&Path>, Option<&Path>),
+    secret: Option<PathBuf>,
+    policy: &Policy,
+    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
+) -> Result<ExitCode> {
+    policy.check()?;
+    let p: TranscodeProof = read_json(path)?;
+    if policy.beacon.is_none() {
+        println!("{}", self_chosen_warning(p.beacon.as_deref()));
+    }
+    let size = (p.rendition.width, p.rendition.height);
+    let mut checks = vec![];
+    if source.is_some() || rendition.is_some() {
+        let seeds = load_seeds(secret.unwrap_or_else(|| secret_path(path)))?;
+        if let Some(s) = source {
+            checks.push((
+                "source",
+                commitment_of(s, Some(size), &seeds.source)?,
+                &p.source.commitment,
+            ));
+        }
+        if let Some(r) = rendition {
+            checks.push((
+                "rendition",
+                commitment_of(r, None, &seeds.rendition)?,
+                &p.rendition.commitment,
+            ));
+        }
+    }
+    let named = checks.iter().find(|(_, got, want)| got != *want);
+    let verdict = match named {
+        Some((which, _, _)) => Err(format!("the proof is about another {which} video")),
+        None => proof::verify(&p, policy, &store()?).map_err(|e| e.to_string()),
+    };
+    Ok(match verdict {
+        Ok(v) => {
+            let how = match v.challenge {
+                Challenge::VerifierChosen => "samples drawn with the verifier's beacon",
+                Challenge::SelfChosen => "SELF-CHOSEN challenge",
+            };
+            println!(
+                "VALID: {} sampled macroblocks have SSIM ≥ {} ({}x{}, {} frames; {how})",
+                v.samples, v.threshold, p.rendition.width, p.rendition.height, p.rendition.frames
+            );
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            println!("INVALID — {reason}");
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// The warning for a proof whose samples the prover's own beacon picked.
+fn self_chosen_warning(beacon: Option<&str>) -> String {
+    format!(
+        "WARNING: self-chosen challenge — the prover picked the sampling beacon ({}) and \
+         could retry it until every sample landed on a good macroblock. Pass --beacon with \
+         randomness the prover could not know in advance (e.g. a block hash after both \
+         commitments were registered).",
+        beacon.unwrap_or("none")
+    )
 }
 
 /// `proof.json` → `proof.json.secret.json`: where `prove` keeps the seeds.

@@ -100,14 +100,22 @@ fn keygen_attest_edit_verify_and_tamper() {
     // cannot be checked (exit 1, a reason saying the media is private).
     let o = env.run(&["verify", "photo.png"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
-    std::fs::rename(env.path("photo.png.mpegs.secret.json"), env.path("kept.json")).unwrap();
+    std::fs::rename(
+        env.path("photo.png.mpegs.secret.json"),
+        env.path("kept.json"),
+    )
+    .unwrap();
     let o = env.run(&["verify", "photo.png"]);
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stdout).contains("private"));
     let o = env.run(&["edit", "photo.png", "--vf", "hflip", "-o", "x.png", "-q"]);
     assert_eq!(code(&o), 2, "editing a private original needs its secret");
     assert!(stderr(&o).contains("--secret"), "{}", stderr(&o));
-    std::fs::rename(env.path("kept.json"), env.path("photo.png.mpegs.secret.json")).unwrap();
+    std::fs::rename(
+        env.path("kept.json"),
+        env.path("photo.png.mpegs.secret.json"),
+    )
+    .unwrap();
 
     let o = env.run(&[
         "edit",
@@ -123,7 +131,10 @@ fn keygen_attest_edit_verify_and_tamper() {
     assert_eq!(out.info, FrameInfo::new(PixelFormat::Gray, 12, 8));
     // The published bundle never carries the original's seed.
     let published = std::fs::read_to_string(env.path("out.png.mpegs.json")).unwrap();
-    assert!(!published.contains(&seed[2..]), "the private seed was published");
+    assert!(
+        !published.contains(&seed[2..]),
+        "the private seed was published"
+    );
     assert_eq!(published.matches("\"seed\"").count(), 1);
 
     let o = env.run(&["verify", "out.png"]);
@@ -182,7 +193,8 @@ fn keygen_attest_edit_verify_and_tamper() {
     let keys = manifest["keys"].as_array_mut().unwrap();
     let (a, b) = (keys[0]["id"].as_str().unwrap().to_string(), keys[1].clone());
     std::fs::copy(
-        env.path("keyset").join(format!("{}.vk", b["id"].as_str().unwrap())),
+        env.path("keyset")
+            .join(format!("{}.vk", b["id"].as_str().unwrap())),
         env.path("keyset").join(format!("{a}.vk")),
     )
     .unwrap();
@@ -191,7 +203,11 @@ fn keygen_attest_edit_verify_and_tamper() {
     let o = other(&["keys", "import", "keyset"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--replace"), "{}", stderr(&o));
-    assert_eq!(code(&other(&["verify", "out.png"])), 0, "nothing was replaced");
+    assert_eq!(
+        code(&other(&["verify", "out.png"])),
+        0,
+        "nothing was replaced"
+    );
     assert_eq!(code(&other(&["keys", "import", "keyset", "--replace"])), 0);
     assert_eq!(code(&other(&["verify", "out.png"])), 1);
 }
@@ -315,14 +331,39 @@ fn storage_register_reveal_prove_verify() {
         "p.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let verify = |proof: &str, epoch: &str| {
+        env.run(&[
+            "storage",
+            "verify",
+            proof,
+            "--challenge",
+            "ch.public.json",
+            "--epoch",
+            epoch,
+        ])
+    };
+    let o = verify("p.json", "1");
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+
+    // The verifier names the epoch: epoch 1's proof does not answer epoch 0, even
+    // once epoch 0 is revealed.
     let o = env.run(&[
         "storage",
-        "verify",
-        "p.json",
-        "--challenge",
+        "reveal",
+        "ch.json",
+        "--epoch",
+        "0",
+        "--public",
         "ch.public.json",
     ]);
-    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = verify("p.json", "0");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("INVALID") && out.contains("not the verifier's epoch 0"),
+        "{out}"
+    );
 
     // A tampered proof: exit 1 with a reason.
     let mut proof: serde_json::Value =
@@ -331,13 +372,7 @@ fn storage_register_reveal_prove_verify() {
     let flipped = if hex.ends_with('0') { "1" } else { "0" };
     proof["proof"] = format!("{}{flipped}", &hex[..hex.len() - 1]).into();
     std::fs::write(env.path("bad.json"), serde_json::to_vec(&proof).unwrap()).unwrap();
-    let o = env.run(&[
-        "storage",
-        "verify",
-        "bad.json",
-        "--challenge",
-        "ch.public.json",
-    ]);
+    let o = verify("bad.json", "1");
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("INVALID"));
 
@@ -351,15 +386,33 @@ fn storage_register_reveal_prove_verify() {
                 "--challenge",
                 "ch.public.json",
                 "--epoch",
-                "0",
+                "5",
                 "-o",
                 "q.json",
             ],
             "not been revealed",
         ),
         (
-            vec!["storage", "verify", "p.json", "--challenge", "missing.json"],
+            vec![
+                "storage",
+                "verify",
+                "p.json",
+                "--challenge",
+                "missing.json",
+                "--epoch",
+                "1",
+            ],
             "missing.json",
+        ),
+        (
+            vec![
+                "storage",
+                "verify",
+                "p.json",
+                "--challenge",
+                "ch.public.json",
+            ],
+            "--epoch",
         ),
         (
             vec!["storage", "register", "missing.mp4", "--epochs", "2"],
@@ -469,24 +522,78 @@ fn transcode_prove_verify_ssim_and_exit_codes() {
         "3",
         "--threshold",
         "0.8",
+        "--beacon",
+        "5eed",
         "-o",
         "t.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = env.run(&[
-        "transcode",
-        "verify",
-        "t.json",
+    // The verifier's beacon and floors (3 samples, 0.8: below the defaults).
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "transcode",
+            "verify",
+            "t.json",
+            "--min-samples",
+            "3",
+            "--min-threshold",
+            "0.8",
+        ];
+        args.extend_from_slice(extra);
+        let o = env.run(&args);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        (code(&o), out, stderr(&o))
+    };
+    let (c, out, err) = verify(&[
+        "--beacon",
+        "5eed",
         "--source",
         "src.mp4",
         "--rendition",
         "ren.mp4",
     ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(c, 0, "{out}{err}");
+    assert!(
+        out.contains("VALID") && out.contains("verifier's beacon"),
+        "{out}"
+    );
+    assert!(!out.contains("WARNING"), "{out}");
+    // The verifier brings another beacon: exit 1, whatever the file says.
+    let (c, out, _) = verify(&["--beacon", "5eee"]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("INVALID") && out.contains("beacon"), "{out}");
+    // Without a beacon the proof holds, but the report says who chose the samples.
+    let (c, out, _) = verify(&[]);
+    assert_eq!(c, 0, "{out}");
+    assert!(out.starts_with("WARNING: self-chosen challenge"), "{out}");
+    assert!(out.contains("SELF-CHOSEN"), "{out}");
+    // Below the verifier's floors, the default ones (32 samples, 0.9) or given: exit 1.
+    for (floors, needle) in [
+        (vec![], "floor of 32"),
+        (
+            vec!["--min-samples", "4", "--min-threshold", "0.8"],
+            "floor of 4",
+        ),
+        (
+            vec!["--min-samples", "3", "--min-threshold", "0.9"],
+            "floor of 0.9",
+        ),
+    ] {
+        let mut args = vec!["transcode", "verify", "t.json", "--beacon", "5eed"];
+        args.extend_from_slice(&floors);
+        let o = env.run(&args);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(code(&o), 1, "{floors:?}: {out}");
+        assert!(out.contains("INVALID") && out.contains(needle), "{out}");
+    }
+    // A malformed policy is bad input: exit 2.
+    let (c, _, err) = verify(&["--beacon", "xyz"]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("beacon"), "{err}");
     // Checked against another rendition: exit 1.
-    let o = env.run(&["transcode", "verify", "t.json", "--rendition", "other.mp4"]);
-    assert_eq!(code(&o), 1);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("another rendition"));
+    let (c, out, _) = verify(&["--beacon", "5eed", "--rendition", "other.mp4"]);
+    assert_eq!(c, 1);
+    assert!(out.contains("another rendition"), "{out}");
     // Another clip cannot be proven; a missing file or a bad threshold is exit 2.
     let o = env.run(&[
         "transcode",

@@ -8,7 +8,8 @@
 //! - **prove** (worker): decode the segment, hash the region in every frame, rebuild
 //!   the tree, check its root, open the indices and prove inclusion (one Groth16
 //!   proof, public inputs `root, nonce = commitment, indices`).
-//! - **verify** (validator): the revealed challenge matches its commitment and the
+//! - **verify** (validator): for the epoch the validator asks about (never the one
+//!   the proof file names), the revealed challenge matches its commitment and the
 //!   proof verifies for exactly that root, nonce and indices.
 
 use crate::circuit::InclusionCircuit;
@@ -384,17 +385,38 @@ pub fn prove(
     })
 }
 
-/// Checks a worker's proof against the public file; `Ok(())` when it holds, else
-/// the reason it does not.
-pub fn verify(proof: &EpochProof, public: &Public, store: &KeyStore) -> Result<(), String> {
+/// What the verifier expects a proof to answer, supplied by the verifier (or read
+/// from the chain), never taken from the proof file: a proof names its epoch and
+/// challenge commitment, and both must be the ones asked for. Deal, chain id and
+/// contract join the epoch here once they are bound into the nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub epoch: u32,
+}
+
+/// Checks a worker's proof against the public file for the epoch the verifier
+/// asks about; `Ok(())` when it holds, else the reason it does not. A proof for
+/// another epoch is refused even when it would verify for its own.
+pub fn verify(
+    proof: &EpochProof,
+    public: &Public,
+    expected: &Expected,
+    store: &KeyStore,
+) -> Result<(), String> {
     if proof.version != VERSION {
         return Err(format!("unsupported proof version {}", proof.version));
     }
-    let c = revealed(public, proof.epoch).map_err(|e| e.to_string())?;
+    let epoch = expected.epoch;
+    if proof.epoch != epoch {
+        return Err(format!(
+            "the proof answers epoch {}, not the verifier's epoch {epoch}",
+            proof.epoch
+        ));
+    }
+    let c = revealed(public, epoch).map_err(|e| e.to_string())?;
     if proof.commitment != c.commitment() {
         return Err(format!(
-            "the proof answers another challenge than epoch {}'s",
-            proof.epoch
+            "the proof answers another challenge than epoch {epoch}'s"
         ));
     }
     let id = circuit_id(public.k, public.depth);

@@ -1,8 +1,9 @@
 //! The storage deal end to end on real H.264 segments: an honest worker passes every
 //! epoch; a worker missing frames or holding another rendition cannot answer; an
-//! old epoch's proof does not pass for a new epoch; forged reveals and proofs fail.
+//! old epoch's proof does not pass for a new epoch, nor for the epoch the verifier
+//! asks about when the file names its own; forged reveals and proofs fail.
 
-use mpegs_storage::epoch::{register, reveal, verify, EpochProof};
+use mpegs_storage::epoch::{register, reveal, verify, EpochProof, Expected};
 use mpegs_storage::StorageError;
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
@@ -20,6 +21,11 @@ fn clip(path: &Path, seconds: &str, bitrate: &str) {
         .status()
         .expect("ffmpeg must be installed (apt-get install ffmpeg)");
     assert!(status.success());
+}
+
+/// The verifier's side of an epoch: what it asks about.
+fn at(epoch: u32) -> Expected {
+    Expected { epoch }
 }
 
 #[test]
@@ -50,7 +56,11 @@ fn a_storage_deal_through_three_epochs() {
     for epoch in 0..3 {
         reveal(&secret, &mut public, epoch).unwrap();
         let proof = mpegs_storage::epoch::prove(&segment, &public, epoch, &store).unwrap();
-        assert_eq!(verify(&proof, &public, &store), Ok(()), "epoch {epoch}");
+        assert_eq!(
+            verify(&proof, &public, &at(epoch), &store),
+            Ok(()),
+            "epoch {epoch}"
+        );
         proofs.push(proof);
     }
 
@@ -62,12 +72,20 @@ fn a_storage_deal_through_three_epochs() {
         }
     }
 
+    // The verifier, not the file, says which epoch is due: epoch 0's proof, valid
+    // for epoch 0, is refused when the verifier asks about epoch 1.
+    let e = verify(&proofs[0], &public, &at(1), &store).unwrap_err();
+    assert!(
+        e.contains("answers epoch 0, not the verifier's epoch 1"),
+        "{e}"
+    );
+
     // Replaying epoch 0's proof as epoch 1's.
     let replay = EpochProof {
         epoch: 1,
         ..proofs[0].clone()
     };
-    assert!(verify(&replay, &public, &store)
+    assert!(verify(&replay, &public, &at(1), &store)
         .unwrap_err()
         .contains("another challenge"));
     let replay = EpochProof {
@@ -75,7 +93,7 @@ fn a_storage_deal_through_three_epochs() {
         commitment: public.commitments[1].clone(),
         ..proofs[0].clone()
     };
-    assert!(verify(&replay, &public, &store)
+    assert!(verify(&replay, &public, &at(1), &store)
         .unwrap_err()
         .contains("does not verify"));
 
@@ -84,12 +102,12 @@ fn a_storage_deal_through_three_epochs() {
     let mut bytes = hex::decode(&bad.proof[2..]).unwrap();
     bytes[10] ^= 1;
     bad.proof = format!("0x{}", hex::encode(bytes));
-    assert!(verify(&bad, &public, &store).is_err());
+    assert!(verify(&bad, &public, &at(2), &store).is_err());
 
     // A reveal that does not match its commitment (the client moving the goalposts).
     let mut forged = public.clone();
     forged.revealed[2].indices[0] = (forged.revealed[2].indices[0] + 1) % 60;
-    assert!(verify(&proofs[2], &forged, &store)
+    assert!(verify(&proofs[2], &forged, &at(2), &store)
         .unwrap_err()
         .contains("registered commitment"));
 }

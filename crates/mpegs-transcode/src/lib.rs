@@ -3,10 +3,13 @@
 //! compares ([`video`]: luma frames, tile 16, the source downscaled with the
 //! filter library's exact `scale` when the rendition is smaller), the Groth16
 //! circuit that opens sampled macroblocks from both commitments and bounds their
-//! SSIM by cross-multiplication ([`circuit`]), and the Fiat–Shamir sampling,
-//! proof file, proving and verification ([`proof`]). See docs/transcode-proofs.md.
+//! SSIM by cross-multiplication ([`circuit`]), which macroblocks can be sampled
+//! and which of their windows count at the frame's edges ([`grid`]), and the
+//! sampling, proof file, proving and verification under the verifier's policy
+//! ([`proof`]). See docs/transcode-proofs.md.
 
 pub mod circuit;
+pub mod grid;
 pub mod proof;
 pub mod ssim;
 pub mod video;

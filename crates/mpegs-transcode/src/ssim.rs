@@ -12,9 +12,13 @@
 //!
 //! [`frame_ssim`] reproduces ffmpeg's arithmetic — each factor rounded to f32, the
 //! ratio in f32, sums in f64 — so it prints what `ffmpeg -lavfi ssim` prints.
-//! [`macroblock_score`] is the proof's statement: for the 9 windows inside a
-//! 16×16 macroblock, `Σ floor(2¹⁶·N/D)` with N, D the exact integers above. The
-//! circuit checks each floor by cross-multiplication, never dividing.
+//! [`macroblock_score`] is the proof's statement: for the windows of a 16×16
+//! macroblock that lie inside the frame (all 9 of an interior one, fewer at the
+//! right and bottom edges: [`crate::grid`]), `Σ floor(2¹⁶·N/D)` with N, D the
+//! exact integers above. The circuit checks each floor by cross-multiplication,
+//! never dividing.
+
+use crate::grid::Windows;
 
 /// `(int)(.01·.01·255·255·64 + .5)`.
 pub const C1: i64 = 416;
@@ -130,23 +134,32 @@ pub fn macroblock_windows(blocks: &[Sums; 16]) -> [Sums; WINDOWS] {
     })
 }
 
-/// The proven score of a macroblock: `Σ floor(2¹⁶·N_w/D_w)` over its 9 windows.
-pub fn macroblock_score(a: &[u8], b: &[u8]) -> i64 {
+/// The proven score of a macroblock: `Σ floor(2¹⁶·N_w/D_w)` over the windows that
+/// count (those inside the frame; padding would score as a perfect match).
+pub fn macroblock_score(a: &[u8], b: &[u8], windows: Windows) -> i64 {
     macroblock_windows(&macroblock_blocks(a, b))
         .iter()
-        .map(Sums::fixed_score)
+        .enumerate()
+        .filter(|(w, _)| windows.contains(*w))
+        .map(|(_, s)| s.fixed_score())
         .sum()
 }
 
+/// Whether a score over `windows` meets the fixed-point threshold `tau`: at
+/// least `tau` per window that counts, as the circuit checks it.
+pub fn passes(score: i64, windows: Windows, tau: i64) -> bool {
+    score >= windows.count() as i64 * tau
+}
+
 /// The public threshold as the circuit uses it: `round(t · 2¹⁶)`; a macroblock
-/// passes when its score is at least `9 ×` this.
+/// passes when its score is at least this times its counted windows.
 pub fn threshold_fixed(t: f64) -> Option<i64> {
     (t.is_finite() && t > 0.0 && t <= 1.0).then(|| (t * (1u64 << SCORE_BITS) as f64).round() as i64)
 }
 
-/// A macroblock's score as an SSIM value (mean of its windows).
-pub fn score_to_ssim(score: i64) -> f64 {
-    score as f64 / (WINDOWS as f64 * (1u64 << SCORE_BITS) as f64)
+/// A macroblock's score as an SSIM value (mean of the windows that count).
+pub fn score_to_ssim(score: i64, windows: Windows) -> f64 {
+    score as f64 / (windows.count().max(1) as f64 * (1u64 << SCORE_BITS) as f64)
 }
 
 #[cfg(test)]
@@ -167,7 +180,7 @@ mod tests {
     fn identical_blocks_score_one_and_scores_track_the_float_ratio() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let a: Vec<u8> = (0..256).map(|_| rng.gen()).collect();
-        assert_eq!(macroblock_score(&a, &a), 9 << SCORE_BITS);
+        assert_eq!(macroblock_score(&a, &a, Windows::ALL), 9 << SCORE_BITS);
         for noise in [2i32, 20, 80] {
             let b: Vec<u8> = a
                 .iter()
@@ -177,7 +190,7 @@ mod tests {
                 let exact = w.fixed_score() as f64 / 65536.0;
                 assert!((exact - w.ffmpeg_ratio() as f64).abs() < 1e-4, "{exact}");
             }
-            assert!(macroblock_score(&a, &b) < 9 << SCORE_BITS);
+            assert!(macroblock_score(&a, &b, Windows::ALL) < 9 << SCORE_BITS);
         }
     }
 
@@ -185,7 +198,28 @@ mod tests {
     fn anticorrelated_blocks_score_negative() {
         let a: Vec<u8> = (0..256).map(|i| (i % 16 * 16) as u8).collect();
         let b: Vec<u8> = a.iter().map(|v| 255 - v).collect();
-        assert!(macroblock_score(&a, &b) < 0);
+        assert!(macroblock_score(&a, &b, Windows::ALL) < 0);
+    }
+
+    #[test]
+    fn padding_does_not_count_as_a_perfect_match() {
+        // A bottom-edge macroblock with 8 rows in the frame, zero-padded below in
+        // both videos, and a rendition that is garbage in those 8 rows.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut a = vec![0u8; 256];
+        let mut b = vec![0u8; 256];
+        for i in 0..128 {
+            a[i] = rng.gen();
+            b[i] = rng.gen();
+        }
+        let inside = Windows { cols: 3, rows: 1 };
+        let score = macroblock_score(&a, &b, inside);
+        assert!(score_to_ssim(score, inside) < 0.2);
+        // All 9 windows would hide it: the 3 fully padded ones score exactly 1.
+        let padded = macroblock_score(&a, &b, Windows::ALL);
+        assert!(score_to_ssim(padded, Windows::ALL) > 0.25);
+        let tau = threshold_fixed(0.25).unwrap();
+        assert!(passes(padded, Windows::ALL, tau) && !passes(score, inside, tau));
     }
 
     #[test]
