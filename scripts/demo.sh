@@ -40,6 +40,13 @@ mpegs edit "$out/photo.png" --vf "$VF" -o "$out/published.png"
 
 echo; echo "==> 4. anyone verifies the published picture (the original stays private)"
 mpegs verify "$out/published.png"
+# The original's commitment is blinded by the seed in its secret file, which the
+# published bundle never contains: nobody can test a guess of the redacted box.
+seed=$(sed -n 's/.*"seed": "0x\([0-9a-f]*\)".*/\1/p' "$out/photo.png.mpegs.secret.json")
+if [ -z "$seed" ] || grep -q "$seed" "$out/published.png.mpegs.json"; then
+  echo "FAILED: the original's secret seed is missing or was published"; exit 1
+fi
+echo "the original's blinding seed stays in photo.png.mpegs.secret.json (mode $(stat -c %a "$out/photo.png.mpegs.secret.json")); the published bundle reveals only the published picture's"
 
 echo; echo "==> 5. change ONE pixel of the published picture and verify again"
 # PNG -> raw -> PNG is lossless; invert the byte of pixel (100, 60) in between.

@@ -535,13 +535,11 @@ fn mutations(root: &serde_json::Value, path: &[serde_json::Value]) -> Vec<serde_
         }),
         _ => {}
     }
-    if let Some((key, parent)) = path.split_last() {
-        if let serde_json::Value::String(k) = key {
-            let mut v = root.clone();
-            if let Some(map) = get_mut(&mut v, parent).as_object_mut() {
-                map.remove(k.as_str());
-                out.push(v);
-            }
+    if let Some((serde_json::Value::String(k), parent)) = path.split_last() {
+        let mut v = root.clone();
+        if let Some(map) = get_mut(&mut v, parent).as_object_mut() {
+            map.remove(k.as_str());
+            out.push(v);
         }
     }
     out
