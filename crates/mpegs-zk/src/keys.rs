@@ -20,8 +20,31 @@ pub fn hashed_id(prefix: &str, description: &serde_json::Value) -> String {
     format!("{prefix}-{}", description_hash(description))
 }
 
+/// sha256 of the description's canonical JSON: compact, object keys sorted at
+/// every level. Sorting explicitly keeps ids independent of how serde_json was
+/// built (its `preserve_order` feature, which any crate in a build can switch on,
+/// would otherwise make the bytes follow insertion order).
 fn description_hash(description: &serde_json::Value) -> String {
-    hex::encode(Sha256::digest(description.to_string().as_bytes()))
+    hex::encode(Sha256::digest(canonical(description).to_string().as_bytes()))
+}
+
+/// The same value with every object's keys inserted in sorted order.
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&map[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(canonical).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// For an id made by [`hashed_id`] (one that ends in 64 hex digits), checks the
@@ -374,6 +397,13 @@ mod tests {
         assert!(check_id_hash(&id, &d).is_ok());
         let other = serde_json::json!({"filter": "lut=c0=negval", "version": 3});
         assert!(check_id_hash(&id, &other).is_err());
+        // The hash does not depend on the order keys were inserted in.
+        let mut reordered = serde_json::Map::new();
+        reordered.insert("version".into(), 3.into());
+        reordered.insert("filter".into(), "lut=c0=val".into());
+        assert!(check_id_hash(&id, &serde_json::Value::Object(reordered)).is_ok());
+        let canonical_text = canonical(&d).to_string();
+        assert_eq!(canonical_text, r#"{"filter":"lut=c0=val","version":3}"#);
         // Ids that spell out their parameters are not hashes.
         assert!(check_id_hash("storage-inclusion-k4-d9-v1", &other).is_ok());
     }
