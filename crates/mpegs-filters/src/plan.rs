@@ -147,7 +147,9 @@ impl<'a> Step<'a> {
                     .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
                     .collect();
                 let description = k.describe(info, out, (x0 * t, y0 * t));
-                let program = hex::encode(Sha256::digest(description.to_string().as_bytes()));
+                let program = hex::encode(Sha256::digest(
+                    mpegs_zk::keys::canonical_json(&description).as_bytes(),
+                ));
                 TilePlan {
                     out_tile: (tx, ty),
                     shape: Shape::Region {

@@ -25,7 +25,13 @@ pub fn hashed_id(prefix: &str, description: &serde_json::Value) -> String {
 /// built (its `preserve_order` feature, which any crate in a build can switch on,
 /// would otherwise make the bytes follow insertion order).
 fn description_hash(description: &serde_json::Value) -> String {
-    hex::encode(Sha256::digest(canonical(description).to_string().as_bytes()))
+    hex::encode(Sha256::digest(canonical_json(description).as_bytes()))
+}
+
+/// A value's canonical JSON text (compact, object keys sorted at every level):
+/// what every hash over a JSON description is taken of.
+pub fn canonical_json(v: &serde_json::Value) -> String {
+    canonical(v).to_string()
 }
 
 /// The same value with every object's keys inserted in sorted order.
@@ -402,7 +408,7 @@ mod tests {
         reordered.insert("version".into(), 3.into());
         reordered.insert("filter".into(), "lut=c0=val".into());
         assert!(check_id_hash(&id, &serde_json::Value::Object(reordered)).is_ok());
-        let canonical_text = canonical(&d).to_string();
+        let canonical_text = canonical_json(&d);
         assert_eq!(canonical_text, r#"{"filter":"lut=c0=val","version":3}"#);
         // Ids that spell out their parameters are not hashes.
         assert!(check_id_hash("storage-inclusion-k4-d9-v1", &other).is_ok());
