@@ -592,16 +592,23 @@ fn oversized_headers_and_files_are_refused_before_any_work() {
     );
 }
 
-/// Issue: keys were looked up by a truncated id alone. A key stored for another
-/// circuit under the id a bundle claims is now detected by its description.
-#[test]
-fn a_key_made_for_another_circuit_is_refused_even_under_the_right_id() {
-    let f = fixture();
+/// The fixture's verifying keys exported to a set and imported into a fresh
+/// store: (the folder holding both, the set, the store).
+fn imported_key_set(f: &Fixture) -> (tempfile::TempDir, std::path::PathBuf, KeyStore) {
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("set");
     f.store.export(&set, false).unwrap();
     let store = KeyStore::open(dir.path().join("store")).unwrap();
     store.import(&set, false).unwrap();
+    (dir, set, store)
+}
+
+/// Issue: keys were looked up by a truncated id alone. A key stored for another
+/// circuit under the id a bundle claims is now detected by its description.
+#[test]
+fn a_key_made_for_another_circuit_is_refused_even_under_the_right_id() {
+    let f = fixture();
+    let (_dir, _set, store) = imported_key_set(f);
     assert!(verify_media(&f.edited, &f.bundle, &store).valid);
     // Swap the key of step 3's circuit for step 2's key (as a colliding id
     // would): same file names, another circuit's description and key.
@@ -626,11 +633,7 @@ fn a_key_made_for_another_circuit_is_refused_even_under_the_right_id() {
 #[test]
 fn importing_a_different_key_under_a_trusted_id_needs_replace() {
     let f = fixture();
-    let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("set");
-    f.store.export(&set, false).unwrap();
-    let store = KeyStore::open(dir.path().join("store")).unwrap();
-    store.import(&set, false).unwrap();
+    let (_dir, set, store) = imported_key_set(f);
     // Re-importing the same set is fine.
     store.import(&set, false).unwrap();
     // Another set with a different key under one id.
