@@ -99,24 +99,33 @@ echo "    the published picture and its original: the device signature is checke
 echo "    ecrecover, every tile proof of the edit by its generated Groth16 verifier"
 chain register "$out/published.png"
 chain status "$out/published.png"
-echo "    a storage deal for the segment of step 6: 3 epochs, 3 ether; account 1 is the worker"
-chain storage open --challenge "$out/challenges.public.json" --deposit 3ether
+echo "    a storage deal for the segment of step 6, offered to account 1 (the worker):"
+echo "    3 epochs of an hour, 3 ether paid, 0.5 ether collateral per epoch"
+worker=$(chain --account 1 address)
+chain storage open --challenge "$out/challenges.public.json" --deposit 3ether \
+  --worker "$worker" --collateral 0.5ether
 chain --account 1 storage accept 1
 for epoch in 0 1; do
   chain storage reveal 1 --secret "$out/challenges.json" --epoch "$epoch"
-  chain --account 1 storage submit 1 --proof "$out/storage-$epoch.json"
+  echo "    the worker proves epoch $epoch from the challenge on-chain, bound to deal 1"
+  chain --account 1 storage prove 1 "$out/segment.mp4" --epoch "$epoch" -o "$out/deal-$epoch.json"
+  chain --account 1 storage submit 1 --proof "$out/deal-$epoch.json"
+  chain advance 3600
 done
 must_fail 1 "a replayed storage proof was paid twice" \
-  chain --account 1 storage submit 1 --proof "$out/storage-0.json"
+  chain --account 1 storage submit 1 --proof "$out/deal-0.json"
 chain storage reveal 1 --secret "$out/challenges.json" --epoch 2
-echo "    the worker (holding only a re-encoded copy) misses epoch 2; 3 hours pass"
-chain advance 10800
+echo "    the worker (holding only a re-encoded copy) misses epoch 2's proof window"
+chain advance 700
 chain storage settle 1 --epoch 2
+echo "    payouts wait in the escrow until each side withdraws them"
+chain --account 1 storage withdraw
+chain storage withdraw
 chain storage status 1
 
 echo; echo "==> demo complete: the edit verified, the one-pixel change was rejected (exit 1),"
 echo "    the stored segment passed its epochs and a re-encoded copy could not answer,"
 echo "    the rendition proved faithful and an impostor clip could not; on-chain, the"
 echo "    history was registered with every proof verified, and the storage deal paid two"
-echo "    epochs and refunded the missed one."
+echo "    epochs and refunded the missed one with the worker's collateral."
 echo "    files are in $out/ (the .mpegs.json sidecars are the proof bundles)"

@@ -3,13 +3,21 @@ pragma solidity 0.8.28;
 
 /// @title Groth16Call
 /// @notice Calls a generated Groth16 verifier whose public-input count is only known at run time.
-/// @dev The verifiers are generated per circuit (gnark / taceo-groth16-sol template, contract `Verifier`) and expose
-///      `verifyProof(uint256[8] calldata proof, uint256[N] calldata input) public view`, which reverts on an invalid
-///      proof and returns nothing on success. Because N is part of the signature, each circuit has a different
-///      selector, so the registry and the escrow cannot use a fixed Solidity interface. This library builds the
-///      selector from N and the static-array calldata by hand instead.
+/// @dev The verifiers are generated per circuit (gnark / taceo-groth16-sol template, contract `Verifier`, or the
+///      Stylus verifier with the same ABI) and expose `verifyProof(uint256[8] calldata proof, uint256[N] calldata
+///      input) public view`, which reverts on an invalid proof and returns nothing on success. Because N is part of the
+///      signature, each circuit has a different selector, so the registry and the escrow cannot use a fixed Solidity
+///      interface. This library builds the selector from N and the static-array calldata by hand instead.
+///
+///      "Did not revert" alone is not success: a contract whose function returns `false`, or whose fallback accepts
+///      any call, would then accept every proof. So success is the exact shape the verifiers produce (no revert and
+///      empty return data), and `answersProbe` lets a caller check, before trusting an address, that it really is a
+///      verifier of the right arity: it must refuse a well-formed but wrong proof with exactly `ProofInvalid()`.
 library Groth16Call {
-    /// @notice True iff `verifier` has code and `verifyProof(proof, input)` does not revert.
+    /// @dev `ProofInvalid()`, the verifiers' revert for a proof that fails the pairing check.
+    bytes4 internal constant PROOF_INVALID = 0x7fcdd1f4;
+
+    /// @notice True iff `verifier` has code, `verifyProof(proof, input)` does not revert and returns no data.
     /// @dev Any revert (invalid proof, input not in the field, out of gas, wrong arity) counts as "does not verify";
     ///      callers turn `false` into a user-facing reason. An address without code must be rejected explicitly,
     ///      because a call to it would succeed and look like a valid proof.
@@ -22,8 +30,31 @@ library Groth16Call {
         }
         // Static arrays are ABI-encoded inline, so the calldata is simply selector ‖ proof words ‖ input words,
         // which is exactly what abi.encodePacked produces for 32-byte array elements.
-        (bool ok, ) = verifier.staticcall(abi.encodePacked(selector(input.length), proof, input));
-        return ok;
+        (bool ok, bytes memory out) = verifier.staticcall(abi.encodePacked(selector(input.length), proof, input));
+        return ok && out.length == 0;
+    }
+
+    /// @notice True iff `verifier` behaves like a Groth16 verifier with `n` public inputs: called with a proof made of
+    ///         the curve generators (well-formed, on the curve, but not a proof of anything) and `n` zero inputs, it
+    ///         reverts with exactly `ProofInvalid()`. A verifier of another arity has no such function (empty revert),
+    ///         and a contract that returns `false` or accepts everything fails the probe.
+    function answersProbe(address verifier, uint256 n) internal view returns (bool) {
+        if (verifier.code.length == 0) {
+            return false;
+        }
+        uint256[8] memory probe = [
+            uint256(1),
+            2,
+            // G2 generator, (x1, x0, y1, y0) in the verifiers' order
+            11559732032986387107991004021392285783925812861821192530917403151452391805634,
+            10857046999023057135944570762232829481370756359578518086990519993285655852781,
+            4082367875863433681332203403145435568316851327593401208105741076214120093531,
+            8495653923123431417604973247489272438418190587263600148770280649306958101930,
+            1,
+            2
+        ];
+        (bool ok, bytes memory out) = verifier.staticcall(abi.encodePacked(selector(n), probe, new uint256[](n)));
+        return !ok && out.length == 4 && bytes4(out) == PROOF_INVALID;
     }
 
     /// @notice Selector of `verifyProof(uint256[8],uint256[n])`.

@@ -14,7 +14,13 @@ import {Groth16Call, toDecimal} from "./Groth16Call.sol";
 ///   per-tile verifying keys/extra inputs) must have been approved by the owner, so a proof cannot smuggle in an
 ///   unreviewed transformation.
 /// - `anchor`: records that an off-chain bundle (hash) proves `commitment` from a registered parent. Nothing is
-///   verified on-chain, so it is kept distinct (`Kind.Anchored`) and can later be upgraded by `registerEdit`.
+///   verified on-chain, so anchors live apart from the verified records, keyed by (commitment, anchorer): an anchor
+///   claims no device, names who made it, and never blocks anyone else's anchor or a verified original or edit of
+///   the same commitment.
+///
+/// Hardening against hostile callers: verifier pins are write-once and must answer like a verifier; ownership moves
+/// in two steps; a record can be revoked by its registrant, by its device (directly, or by an EIP-712 signature bound
+/// to this chain, this contract, a per-device nonce and a deadline), and revocation is part of the record.
 contract MediaRegistry {
     /// @dev BN254 scalar field modulus: commitments are public inputs of the proofs, so they must be below it.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -33,21 +39,34 @@ contract MediaRegistry {
         "MediaCapture(bytes32 commitment,uint8 format,uint32 width,uint32 height,uint64 capturedAt,string deviceId)"
     );
 
+    /// @dev Revocations are signed under a domain bound to this chain and this contract (unlike captures), with a
+    ///      per-device nonce and a deadline, so a signature revokes one record on one registry, once.
+    bytes32 internal constant REVOKE_TYPEHASH =
+        keccak256("Revoke(bytes32 commitment,string reason,uint256 nonce,uint64 deadline)");
+
     enum Kind {
         None,
         Original,
-        Edit,
-        Anchored
+        Edit
     }
 
+    /// @notice A verified record: an original (device signature checked) or an edit (every proof checked).
     struct Record {
         Kind kind;
         bytes32 parent; // 0 for originals
-        bytes32 statement; // Original: keccak256(bytes(deviceId)); Edit: keccak256(bytes(filtergraph)); Anchored: the bundle hash
+        bytes32 statement; // Original: keccak256(bytes(deviceId)); Edit: keccak256(bytes(filtergraph))
         address registrant; // msg.sender
-        address device; // Original: recovered signer; Edit/Anchored: the device of the chain's original (copied from parent)
+        address device; // Original: recovered signer; Edit: the device of the chain's original (copied from parent)
         uint64 registeredAt; // block.timestamp
         uint32 proofs; // Edit: number of tile proofs verified on-chain; else 0
+        uint64 revokedAt; // 0 while valid
+    }
+
+    /// @notice An unverified claim by `anchorer` that the bundle `bundleHash` proves the commitment from `parent`.
+    struct Anchor {
+        bytes32 parent;
+        bytes32 bundleHash; // sha256 of the bundle file
+        uint64 anchoredAt; // 0: no such anchor
     }
 
     /// @notice One Groth16 proof for one tile of a step. Public inputs are [input commitment, output commitment, tail...].
@@ -65,18 +84,29 @@ contract MediaRegistry {
     }
 
     address public owner;
-    /// @notice Verifying-key hash → deployed verifier.
+    /// @notice The account `transferOwnership` named; it becomes the owner when it calls `acceptOwnership`.
+    address public pendingOwner;
+    /// @notice Verifying-key hash → deployed verifier. Write-once: a pin never changes what a recorded proof meant.
     mapping(bytes32 => address) public verifiers;
     /// @notice Step hash (see `stepHash`) → approved by the owner.
     mapping(bytes32 => bool) public approvedSteps;
+    /// @notice Next revocation nonce of each device (for `revokeBySignature`).
+    mapping(address => uint256) public revokeNonces;
 
     mapping(bytes32 => Record) private records;
+    mapping(bytes32 => mapping(address => Anchor)) private anchors;
 
     event VerifierSet(bytes32 indexed vkHash, address verifier);
     event StepApproved(bytes32 indexed stepHash);
-    event OriginalRegistered(bytes32 indexed commitment, address indexed device, string deviceId, uint64 capturedAt);
-    event EditRegistered(bytes32 indexed commitment, bytes32 indexed parent, string filtergraph, uint32 proofs);
-    event Anchored(bytes32 indexed commitment, bytes32 indexed parent, bytes32 bundleHash);
+    event OriginalRegistered(
+        bytes32 indexed commitment, address indexed device, address indexed registrant, string deviceId, uint64 capturedAt
+    );
+    event EditRegistered(
+        bytes32 indexed commitment, bytes32 indexed parent, address indexed registrant, string filtergraph, uint32 proofs
+    );
+    event Anchored(bytes32 indexed commitment, bytes32 indexed parent, address indexed anchorer, bytes32 bundleHash);
+    event Revoked(bytes32 indexed commitment, address indexed by, string reason);
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
     modifier onlyOwner() {
@@ -91,10 +121,15 @@ contract MediaRegistry {
 
     // ---------------------------------------------------------------- owner
 
-    /// @notice Register the verifier for a verifying key. It must be a deployed contract, because Groth16Call treats
-    ///         a code-less address as "does not verify" and a typo here would silently block every edit using the key.
-    function setVerifier(bytes32 vkHash, address verifier) external onlyOwner {
+    /// @notice Pin the verifier for a verifying key with `inputs` public inputs, once. It must have code and answer
+    ///         like a verifier of that arity (`Groth16Call.answersProbe`), so a typo, a contract that returns `false`
+    ///         or one with a permissive fallback is refused here instead of accepting or blocking proofs later.
+    /// @dev Write-once: the key hash names one circuit, so a second pin could only change the meaning of proofs
+    ///      already recorded under it.
+    function setVerifier(bytes32 vkHash, address verifier, uint256 inputs) external onlyOwner {
+        require(verifiers[vkHash] == address(0), "verifier already pinned for this key");
         require(verifier.code.length > 0, "verifier has no code");
+        require(Groth16Call.answersProbe(verifier, inputs), "not a Groth16 verifier with that many inputs");
         verifiers[vkHash] = verifier;
         emit VerifierSet(vkHash, verifier);
     }
@@ -107,18 +142,50 @@ contract MediaRegistry {
         emit StepApproved(stepHash);
     }
 
-    /// @notice Hand the owner role over. The zero address is refused: it would lock verifier and step management.
+    /// @notice Start handing the owner role to `newOwner`, who must call `acceptOwnership`; a mistyped address thus
+    ///         never locks verifier and step management. The zero address cancels a pending transfer.
     function transferOwnership(address newOwner) external onlyOwner {
-        require(newOwner != address(0), "new owner is the zero address");
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    /// @notice Complete a transfer started by `transferOwnership`.
+    function acceptOwnership() external {
+        require(msg.sender == pendingOwner && msg.sender != address(0), "not the pending owner");
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
     }
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The record of `commitment` (kind None if unknown).
+    /// @notice The verified record of `commitment` (kind None if unknown).
     function record(bytes32 commitment) external view returns (Record memory) {
         return records[commitment];
+    }
+
+    /// @notice `anchorer`'s anchor of `commitment` (anchoredAt 0 if none).
+    function anchorOf(bytes32 commitment, address anchorer) external view returns (Anchor memory) {
+        return anchors[commitment][anchorer];
+    }
+
+    /// @notice EIP-712 digest a device signs to revoke `commitment` (see `revokeBySignature`).
+    function revokeDigest(bytes32 commitment, string calldata reason, uint256 nonce, uint64 deadline)
+        public
+        view
+        returns (bytes32)
+    {
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("mpegs"),
+                keccak256("1"),
+                block.chainid,
+                address(this)
+            )
+        );
+        bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, commitment, keccak256(bytes(reason)), nonce, deadline));
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
     }
 
     /// @notice EIP-712 digest a capture device signs for an original.
@@ -170,25 +237,25 @@ contract MediaRegistry {
             registrant: msg.sender,
             device: device,
             registeredAt: uint64(block.timestamp),
-            proofs: 0
+            proofs: 0,
+            revokedAt: 0
         });
-        emit OriginalRegistered(commitment, device, deviceId, capturedAt);
+        emit OriginalRegistered(commitment, device, msg.sender, deviceId, capturedAt);
     }
 
     /// @notice Register the result of a chain of proven edit steps applied to `parent`.
     /// @dev Step i's input commitment is step i-1's output (the parent for the first step). The child is the last
-    ///      step's output. An Anchored child is upgraded to Edit, since its provenance is now verified on-chain.
+    ///      step's output. Anchors of the same commitment do not block it: they live apart.
     /// @return commitment the registered child commitment
     function registerEdit(bytes32 parent, Step[] calldata steps) external returns (bytes32 commitment) {
         require(steps.length > 0, "an edit needs at least one step");
         Record storage p = records[parent];
-        require(p.kind == Kind.Original || p.kind == Kind.Edit, "parent is not registered with verified provenance");
+        require(p.kind != Kind.None, "parent is not registered with verified provenance");
+        require(p.revokedAt == 0, "parent is revoked");
 
         uint32 proofs = _verifySteps(parent, steps);
         commitment = steps[steps.length - 1].output;
-        require(uint256(commitment) < R, "commitment is not a field element");
-        Kind existing = records[commitment].kind;
-        require(existing == Kind.None || existing == Kind.Anchored, "already registered");
+        _requireNew(commitment);
 
         string memory filtergraph = _joinFilters(steps);
         records[commitment] = Record({
@@ -198,28 +265,54 @@ contract MediaRegistry {
             registrant: msg.sender,
             device: p.device,
             registeredAt: uint64(block.timestamp),
-            proofs: proofs
+            proofs: proofs,
+            revokedAt: 0
         });
-        emit EditRegistered(commitment, parent, filtergraph, proofs);
+        emit EditRegistered(commitment, parent, msg.sender, filtergraph, proofs);
     }
 
-    /// @notice Record that an off-chain proof bundle (`bundleHash`) links `commitment` to a registered `parent`.
-    /// @dev Nothing is verified here; readers must fetch and check the bundle. The kind says so.
+    /// @notice Record, as the sender's own claim, that an off-chain proof bundle (`bundleHash`) links `commitment` to
+    ///         `parent`: a verified record, or an anchor the sender made.
+    /// @dev Nothing is verified here; readers must fetch and check the bundle. Keyed by (commitment, sender), an anchor
+    ///      names no device and cannot block anyone else's anchor or any verified record of the same commitment.
     function anchor(bytes32 commitment, bytes32 parent, bytes32 bundleHash) external {
-        Record storage p = records[parent];
-        require(p.kind != Kind.None, "parent is not registered");
-        require(records[commitment].kind == Kind.None, "already registered");
         require(uint256(commitment) < R, "commitment is not a field element");
-        records[commitment] = Record({
-            kind: Kind.Anchored,
-            parent: parent,
-            statement: bundleHash,
-            registrant: msg.sender,
-            device: p.device,
-            registeredAt: uint64(block.timestamp),
-            proofs: 0
-        });
-        emit Anchored(commitment, parent, bundleHash);
+        require(
+            records[parent].kind != Kind.None || anchors[parent][msg.sender].anchoredAt != 0,
+            "parent is not registered"
+        );
+        require(anchors[commitment][msg.sender].anchoredAt == 0, "already anchored by this account");
+        anchors[commitment][msg.sender] =
+            Anchor({parent: parent, bundleHash: bundleHash, anchoredAt: uint64(block.timestamp)});
+        emit Anchored(commitment, parent, msg.sender, bundleHash);
+    }
+
+    // ---------------------------------------------------------------- revocation
+
+    /// @notice Revoke a record: its registrant, or for an original its device, may. The record stays (history is not
+    ///         erased) with `revokedAt` set; no edit can be registered on top of it any more.
+    function revoke(bytes32 commitment, string calldata reason) external {
+        Record storage r = records[commitment];
+        require(r.kind != Kind.None, "not registered");
+        bool device = r.kind == Kind.Original && msg.sender == r.device;
+        require(msg.sender == r.registrant || device, "only the registrant or the original's device may revoke");
+        _revoke(r, commitment, msg.sender, reason);
+    }
+
+    /// @notice Revoke an original with its device's EIP-712 signature over (commitment, reason, nonce, deadline) under
+    ///         this chain's id and this contract's address (`revokeDigest`), sent by anyone (a device key need not hold
+    ///         ether). Each signature works once (the device's nonce moves on) and not after its deadline.
+    function revokeBySignature(bytes32 commitment, string calldata reason, uint64 deadline, bytes calldata signature)
+        external
+    {
+        require(block.timestamp <= deadline, "revocation signature expired");
+        Record storage r = records[commitment];
+        require(r.kind == Kind.Original, "only originals are revoked by their device");
+        uint256 nonce = revokeNonces[r.device];
+        address signer = _recoverSigner(revokeDigest(commitment, reason, nonce, deadline), signature);
+        require(signer == r.device, "signature is not the original's device");
+        revokeNonces[signer] = nonce + 1;
+        _revoke(r, commitment, signer, reason);
     }
 
     // ---------------------------------------------------------------- internals
@@ -234,6 +327,12 @@ contract MediaRegistry {
     function _requireNew(bytes32 commitment) private view {
         require(uint256(commitment) < R, "commitment is not a field element");
         require(records[commitment].kind == Kind.None, "already registered");
+    }
+
+    function _revoke(Record storage r, bytes32 commitment, address by, string calldata reason) private {
+        require(r.revokedAt == 0, "already revoked");
+        r.revokedAt = uint64(block.timestamp);
+        emit Revoked(commitment, by, reason);
     }
 
     /// @dev Strict signature checks (length, v, low s) so every capture has exactly one valid signature encoding.

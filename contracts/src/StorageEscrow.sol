@@ -5,68 +5,134 @@ import {Groth16Call} from "./Groth16Call.sol";
 import {MediaRegistry} from "./MediaRegistry.sol";
 
 /// @title StorageEscrow
-/// @notice Pays a storage worker per epoch for proving it still holds a committed video, with challenges the worker
-///         cannot predict.
+/// @notice Pays a named storage worker per epoch for proving it still holds a committed video, with challenges the
+///         worker cannot predict, collateral the worker forfeits for a missed epoch, and payouts by withdrawal.
 ///
-/// Flow: the client opens a deal with a deposit and one hidden challenge commitment per epoch (a hash of the frame
-/// region, the Merkle root it expects, a salt and the frame indices), a worker accepts it, and every epoch the client
-/// reveals that epoch's challenge. The worker then has until the epoch deadline to submit a Groth16 proof for it and
-/// be paid. After the deadline anyone can settle: a challenge that was revealed but never proven refunds the client; a
-/// challenge the client never revealed pays the worker, so withholding reveals cannot save the client money.
+/// Lifecycle (docs/chain.md §4 has the timeline):
+/// - `open` (client): names the worker, the circuit (key hash; its verifier is fixed for the deal here), the segment's
+///   shape, the schedule and one hidden challenge commitment per epoch, and deposits the payment. The parameters are
+///   checked here so the worker can trust what it accepts: 1 ≤ k ≤ frames, depth = ⌈log₂ frames⌉, and the pinned
+///   verifier answers with k + 2 public inputs.
+/// - `accept` (the named worker, before `acceptBy`): posts the collateral; epoch e starts at start + e·epochSeconds.
+///   `cancel` (client) withdraws an offer nobody accepted.
+/// - `reveal` (client, inside epoch e's reveal window): opens challenge e. A well-formed challenge starts the proof
+///   window, which ends proofWindow seconds after the reveal, however late in its window the reveal came. A challenge
+///   that opens its commitment but is malformed (indices or root out of range) pays the worker.
+/// - `submit` (worker, inside the proof window): a Groth16 proof for [root, nonce, indices…] pays the epoch. The nonce
+///   binds chain id, this contract, the deal, the epoch, the worker and the commitment, so a proof is good for one
+///   epoch of one deal only.
+/// - `settle` (anyone): an epoch never revealed in its window pays the worker; a revealed epoch never proven in its
+///   proof window pays the client (its payment back plus the epoch's collateral).
+/// - `withdraw` (anyone owed): payouts are credited, never pushed, so a reverting receiver cannot block a deal.
 contract StorageEscrow {
-    /// @dev BN254 scalar field modulus: the root and nonce are public inputs of the proof.
+    /// @dev BN254 scalar field modulus: the root, nonce and indices are public inputs of the proof.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// @notice Domain tag of the challenge commitments, so they cannot be confused with other sha256 preimages.
     bytes32 public constant CHALLENGE_DOMAIN = sha256("mpegs.storage.challenge.v1");
+    /// @notice Domain tag of the proof nonce (see `nonceOf`).
+    bytes32 public constant NONCE_DOMAIN = keccak256("mpegs.storage.nonce.v2");
+
+    /// @notice Bounds that keep every deadline far from overflow and every deal finite.
+    uint64 public constant MAX_EPOCH_SECONDS = 365 days;
+    uint32 public constant MAX_EPOCHS = 1024;
+    uint32 public constant MAX_K = 64;
+    uint32 public constant MAX_FRAMES = 1 << 20;
+    uint64 public constant MAX_OFFER_SECONDS = 30 days;
+    /// @notice Regions are squares of a multiple of REGION_STEP pixels, at most MAX_REGION (mpegs_storage::phash).
+    uint32 public constant REGION_STEP = 32;
+    uint32 public constant MAX_REGION = 512;
 
     enum EpochState {
         Pending,
         Revealed,
-        Paid,
-        Refunded
+        Paid, // to the worker: proven, never revealed, or malformed
+        Refunded // to the client: revealed but never proven
+    }
+
+    enum DealState {
+        None,
+        Offered,
+        Active,
+        Cancelled
+    }
+
+    /// @notice Everything the client offers, fixed at `open`.
+    struct Terms {
+        address worker;
+        bytes32 vkHash;
+        uint32 k; // frames challenged per epoch
+        uint32 width; // frame size of the stored video: revealed regions must fit it
+        uint32 height;
+        uint32 frames; // frames in the stored video
+        uint32 depth; // ⌈log₂ frames⌉, the circuit's tree depth
+        uint32 epochs;
+        uint64 epochSeconds; // epoch e starts at start + e·epochSeconds
+        uint64 revealWindow; // the client reveals in [epoch start, epoch start + revealWindow]
+        uint64 proofWindow; // the worker proves within proofWindow seconds of the reveal
+        uint64 acceptBy; // the worker must accept by then
+        uint256 paymentPerEpoch;
+        uint256 collateralPerEpoch; // posted by the worker at accept
     }
 
     struct Deal {
         address client;
-        address worker;
-        bytes32 vkHash;
-        uint32 k; // frames challenged per epoch
-        uint32 frames; // frames in the stored video
-        uint32 epochs;
-        uint64 epochSeconds;
+        DealState state;
         uint64 start; // accept time, 0 until accepted
-        uint256 paymentPerEpoch;
-        bool cancelled;
+        address verifier; // registry.verifiers(vkHash) at open, fixed for the deal
+        Terms terms;
     }
 
-    /// @dev Per-epoch state. `indices` is non-empty exactly when the challenge has been revealed (k > 0).
+    /// @dev Per-epoch state. `revealedAt` is non-zero exactly when a well-formed challenge was revealed.
     struct Epoch {
         bytes32 commitment;
         EpochState state;
+        uint64 revealedAt;
+        uint32 x;
+        uint32 y;
+        uint32 size;
         bytes32 root;
         uint256 nonce;
         uint32[] indices;
     }
 
-    /// @notice Source of verifiers: the proof for deal `id` is checked by `registry.verifiers(deal.vkHash)`.
+    /// @notice Source of verifiers: a deal's verifier is `registry.verifiers(vkHash)` when it is opened.
     MediaRegistry public immutable registry;
+    /// @notice The shortest proof window a deal may set (a deployment parameter).
+    uint64 public immutable minProofWindow;
     /// @notice Number of deals opened; deal ids are 1..dealCount.
     uint256 public dealCount;
+    /// @notice What each account can `withdraw`.
+    mapping(address => uint256) public owed;
 
     mapping(uint256 => Deal) private deals;
     mapping(uint256 => mapping(uint256 => Epoch)) private epochData;
 
-    event DealOpened(uint256 indexed id, address indexed client, bytes32 vkHash, uint32 epochs, uint256 deposit);
-    event DealAccepted(uint256 indexed id, address indexed worker, uint64 start);
-    event DealCancelled(uint256 indexed id);
-    event ChallengeRevealed(uint256 indexed id, uint32 indexed epoch, bytes32 root, uint256 nonce);
-    /// @param proven false when paid because the client never revealed the challenge
-    event EpochPaid(uint256 indexed id, uint32 indexed epoch, address worker, uint256 amount, bool proven);
-    event EpochRefunded(uint256 indexed id, uint32 indexed epoch, address client, uint256 amount);
+    event DealOpened(
+        uint256 indexed id, address indexed client, address indexed worker, address verifier, Terms terms
+    );
+    event DealAccepted(uint256 indexed id, address indexed worker, uint64 start, uint256 collateral);
+    event DealCancelled(uint256 indexed id, address indexed client, uint256 refund);
+    event ChallengeRevealed(
+        uint256 indexed id,
+        uint32 indexed epoch,
+        uint32 x,
+        uint32 y,
+        uint32 size,
+        bytes32 root,
+        uint256 nonce,
+        uint32[] indices,
+        uint64 proofDeadline
+    );
+    /// @param reason 0 proven, 1 the client never revealed in its window, 2 the revealed challenge was malformed
+    event EpochPaid(uint256 indexed id, uint32 indexed epoch, address indexed worker, uint256 amount, uint8 reason);
+    event EpochRefunded(uint256 indexed id, uint32 indexed epoch, address indexed client, uint256 amount);
+    event Withdrawn(address indexed to, uint256 amount);
 
-    constructor(MediaRegistry registry_) {
+    constructor(MediaRegistry registry_, uint64 minProofWindow_) {
+        require(minProofWindow_ > 0 && minProofWindow_ <= MAX_EPOCH_SECONDS, "minProofWindow out of range");
         registry = registry_;
+        minProofWindow = minProofWindow_;
     }
 
     // ---------------------------------------------------------------- views
@@ -84,78 +150,98 @@ contract StorageEscrow {
         return _epoch(id, _deal(id), epoch).state;
     }
 
-    /// @notice End of `epoch`'s reveal/proof window: start + (epoch + 1) * epochSeconds (saturating at 2^64 - 1).
-    function deadline(uint256 id, uint32 epoch) public view returns (uint64) {
-        return _deadline(_deal(id), epoch);
+    /// @notice Epoch `epoch`'s reveal window [opens, closes] and, once revealed, its proof deadline (0 before).
+    function windows(uint256 id, uint32 epoch)
+        external
+        view
+        returns (uint64 revealOpens, uint64 revealCloses, uint64 proofDeadline)
+    {
+        Deal storage d = _accepted(id);
+        Epoch storage e = _epoch(id, d, epoch);
+        (revealOpens, revealCloses) = _revealWindow(d, epoch);
+        proofDeadline = e.revealedAt == 0 ? 0 : e.revealedAt + d.terms.proofWindow;
+    }
+
+    /// @notice The nonce a proof for `epoch` of deal `id` must carry: keccak256(NONCE_DOMAIN, chain id, this contract,
+    ///         deal id, epoch, worker, commitment) reduced mod r.
+    function nonceOf(uint256 id, uint32 epoch) public view returns (uint256) {
+        Deal storage d = _deal(id);
+        bytes32 c = _epoch(id, d, epoch).commitment;
+        return uint256(keccak256(abi.encode(NONCE_DOMAIN, block.chainid, address(this), id, epoch, d.terms.worker, c)))
+            % R;
+    }
+
+    /// @notice A revealed challenge: the region, the root, the nonce and the indices; reverts until revealed.
+    function challenge(uint256 id, uint32 epoch)
+        external
+        view
+        returns (uint32 x, uint32 y, uint32 size, bytes32 root, uint256 nonce, uint32[] memory indices)
+    {
+        Epoch storage e = _epoch(id, _deal(id), epoch);
+        require(e.revealedAt != 0, "epoch not revealed");
+        return (e.x, e.y, e.size, e.root, e.nonce, e.indices);
     }
 
     /// @notice Public inputs of `epoch`'s proof, [root, nonce, indices...]; reverts until the challenge is revealed.
     function publicInputs(uint256 id, uint32 epoch) external view returns (uint256[] memory) {
         Epoch storage e = _epoch(id, _deal(id), epoch);
-        require(e.indices.length > 0, "epoch not revealed");
+        require(e.revealedAt != 0, "epoch not revealed");
         return _publicInputs(e);
     }
 
     // ---------------------------------------------------------------- deal lifecycle
 
-    /// @notice Open a deal: one challenge commitment per epoch; the deposit is split evenly across the epochs.
+    /// @notice Offer a deal to `terms.worker`: one challenge commitment per epoch; the deposit (msg.value) is the
+    ///         payment, split evenly across the epochs.
     /// @return id the new deal id (ids start at 1)
-    function open(bytes32 vkHash, uint32 k, uint32 frames, uint64 epochSeconds, bytes32[] calldata commitments)
-        external
-        payable
-        returns (uint256 id)
-    {
+    function open(Terms calldata terms, bytes32[] calldata commitments) external payable returns (uint256 id) {
         uint256 n = commitments.length;
-        require(n > 0, "no epochs");
-        require(k > 0 && k <= frames, "k must be between 1 and the frame count");
-        require(epochSeconds > 0, "epochSeconds must be positive");
+        _checkTerms(terms, n);
         require(msg.value > 0 && msg.value % n == 0, "deposit must split evenly across epochs");
-        require(registry.verifiers(vkHash) != address(0), "no verifier registered for this key");
+        require(msg.value / n == terms.paymentPerEpoch, "deposit must be paymentPerEpoch times the epochs");
+        address verifier = registry.verifiers(terms.vkHash);
+        require(verifier != address(0), "no verifier registered for this key");
+        require(Groth16Call.answersProbe(verifier, uint256(terms.k) + 2), "the verifier does not take k + 2 inputs");
 
         id = ++dealCount;
-        deals[id] = Deal({
-            client: msg.sender,
-            worker: address(0),
-            vkHash: vkHash,
-            k: k,
-            frames: frames,
-            epochs: uint32(n), // cannot truncate: 2^32 commitments would not fit in a transaction
-            epochSeconds: epochSeconds,
-            start: 0,
-            paymentPerEpoch: msg.value / n,
-            cancelled: false
-        });
+        Deal storage d = deals[id];
+        d.client = msg.sender;
+        d.state = DealState.Offered;
+        d.verifier = verifier;
+        d.terms = terms;
         for (uint256 i = 0; i < n; i++) {
             epochData[id][i].commitment = commitments[i];
         }
-        emit DealOpened(id, msg.sender, vkHash, uint32(n), msg.value);
+        emit DealOpened(id, msg.sender, terms.worker, verifier, terms);
     }
 
-    /// @notice Withdraw an offer nobody has accepted yet; the whole deposit goes back to the client.
+    /// @notice Withdraw an offer nobody has accepted yet; the whole deposit is credited back to the client.
     function cancel(uint256 id) external {
         Deal storage d = _deal(id);
         require(msg.sender == d.client, "only the deal's client");
-        require(d.start == 0, "deal already accepted");
-        require(!d.cancelled, "deal already cancelled");
-        d.cancelled = true;
-        emit DealCancelled(id);
-        _pay(d.client, d.paymentPerEpoch * d.epochs, "refund failed");
+        require(d.state == DealState.Offered, "deal is not an open offer");
+        d.state = DealState.Cancelled;
+        uint256 refund = d.terms.paymentPerEpoch * d.terms.epochs;
+        owed[d.client] += refund;
+        emit DealCancelled(id, d.client, refund);
     }
 
-    /// @notice Take the deal as its worker; the epoch clock starts now.
-    function accept(uint256 id) external {
+    /// @notice The named worker takes the deal, posting collateralPerEpoch × epochs; the epoch clock starts now.
+    function accept(uint256 id) external payable {
         Deal storage d = _deal(id);
-        require(msg.sender != d.client, "the client cannot accept its own deal");
-        require(!d.cancelled, "deal cancelled");
-        require(d.start == 0, "deal already accepted");
-        d.worker = msg.sender;
+        require(msg.sender == d.terms.worker, "only the deal's named worker");
+        require(d.state == DealState.Offered, "deal is not an open offer");
+        require(block.timestamp <= d.terms.acceptBy, "offer expired");
+        uint256 collateral = d.terms.collateralPerEpoch * d.terms.epochs;
+        require(msg.value == collateral, "collateral must be collateralPerEpoch times the epochs");
+        d.state = DealState.Active;
         d.start = uint64(block.timestamp);
-        emit DealAccepted(id, msg.sender, d.start);
+        emit DealAccepted(id, msg.sender, d.start, collateral);
     }
 
-    /// @notice Reveal `epoch`'s challenge: it must open the commitment given at `open`.
-    /// @dev The proof's nonce is derived from the commitment (reduced mod R), so it is fixed in advance and unknown
-    ///      to the worker until now, yet needs no separate randomness.
+    /// @notice Reveal `epoch`'s challenge inside its reveal window: it must open the commitment given at `open`.
+    /// @dev A challenge that opens its commitment but could never be proven (indices, root) pays the worker at once:
+    ///      the client committed to it.
     function reveal(
         uint256 id,
         uint32 epoch,
@@ -168,86 +254,149 @@ contract StorageEscrow {
     ) external {
         Deal storage d = _accepted(id);
         Epoch storage e = _epoch(id, d, epoch);
+        require(msg.sender == d.client, "only the deal's client");
         require(e.state == EpochState.Pending, "epoch already revealed or settled");
-        require(block.timestamp <= _deadline(d, epoch), "epoch deadline passed");
-        _checkIndices(d, indices);
+        (uint64 opens, uint64 closes) = _revealWindow(d, epoch);
+        require(block.timestamp >= opens, "reveal window not open yet");
+        require(block.timestamp <= closes, "reveal window closed: settle pays the worker");
         require(
             _challengeHash(epoch, x, y, size, root, salt, indices) == e.commitment,
             "reveal does not match the committed challenge"
         );
-        require(uint256(root) < R, "root is not a field element");
-
+        if (!_wellFormed(d, x, y, size, root, indices)) {
+            _payWorker(id, d, e, epoch, 2);
+            return;
+        }
+        e.x = x;
+        e.y = y;
+        e.size = size;
         e.root = root;
-        e.nonce = uint256(e.commitment) % R;
+        e.nonce = nonceOf(id, epoch);
         e.indices = indices;
+        e.revealedAt = uint64(block.timestamp);
         e.state = EpochState.Revealed;
-        emit ChallengeRevealed(id, epoch, root, e.nonce);
+        emit ChallengeRevealed(
+            id, epoch, x, y, size, root, e.nonce, indices, uint64(block.timestamp) + d.terms.proofWindow
+        );
     }
 
-    /// @notice Prove `epoch`'s revealed challenge and be paid for the epoch.
+    /// @notice Prove `epoch`'s revealed challenge inside its proof window and be paid for the epoch.
     function submit(uint256 id, uint32 epoch, uint256[8] calldata proof) external {
         Deal storage d = _deal(id);
-        require(msg.sender == d.worker, "only the deal's worker");
+        require(msg.sender == d.terms.worker, "only the deal's worker");
         Epoch storage e = _epoch(id, d, epoch);
         require(e.state != EpochState.Pending, "epoch not revealed");
         require(e.state == EpochState.Revealed, "epoch already settled");
-        require(block.timestamp <= _deadline(d, epoch), "epoch deadline passed");
-        address verifier = registry.verifiers(d.vkHash);
-        require(Groth16Call.verify(verifier, proof, _publicInputs(e)), "proof does not verify");
-
-        e.state = EpochState.Paid;
-        emit EpochPaid(id, epoch, d.worker, d.paymentPerEpoch, true);
-        _pay(d.worker, d.paymentPerEpoch, "payment failed");
+        require(block.timestamp <= e.revealedAt + d.terms.proofWindow, "proof window closed");
+        require(Groth16Call.verify(d.verifier, proof, _publicInputs(e)), "proof does not verify");
+        _payWorker(id, d, e, epoch, 0);
     }
 
-    /// @notice After `epoch`'s deadline: pay the worker if the client never revealed, refund the client if the
-    ///         worker never proved the revealed challenge. Anyone may call it.
+    /// @notice Settle an epoch whose window has passed; anyone may call it. Never revealed by the end of its reveal
+    ///         window: the worker is paid. Revealed but not proven by the end of its proof window: the client gets its
+    ///         payment back and the epoch's collateral.
     function settle(uint256 id, uint32 epoch) external {
         Deal storage d = _accepted(id);
         Epoch storage e = _epoch(id, d, epoch);
-        require(block.timestamp > _deadline(d, epoch), "epoch deadline not reached");
         if (e.state == EpochState.Pending) {
-            e.state = EpochState.Paid;
-            emit EpochPaid(id, epoch, d.worker, d.paymentPerEpoch, false);
-            _pay(d.worker, d.paymentPerEpoch, "payment failed");
+            (, uint64 closes) = _revealWindow(d, epoch);
+            require(block.timestamp > closes, "reveal window still open");
+            _payWorker(id, d, e, epoch, 1);
         } else if (e.state == EpochState.Revealed) {
+            require(block.timestamp > e.revealedAt + d.terms.proofWindow, "proof window still open");
             e.state = EpochState.Refunded;
-            emit EpochRefunded(id, epoch, d.client, d.paymentPerEpoch);
-            _pay(d.client, d.paymentPerEpoch, "refund failed");
+            uint256 amount = d.terms.paymentPerEpoch + d.terms.collateralPerEpoch;
+            owed[d.client] += amount;
+            emit EpochRefunded(id, epoch, d.client, amount);
         } else {
             revert("epoch already settled");
         }
+    }
+
+    /// @notice Send the sender everything it is owed.
+    function withdraw() external {
+        uint256 amount = owed[msg.sender];
+        require(amount > 0, "nothing to withdraw");
+        owed[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = payable(msg.sender).call{value: amount}("");
+        require(ok, "transfer failed");
     }
 
     // ---------------------------------------------------------------- internals
 
     function _deal(uint256 id) private view returns (Deal storage d) {
         d = deals[id];
-        require(d.client != address(0), "no such deal");
+        require(d.state != DealState.None, "no such deal");
     }
 
     function _accepted(uint256 id) private view returns (Deal storage d) {
         d = _deal(id);
-        require(d.start != 0, "deal not accepted");
+        require(d.state == DealState.Active, "deal not accepted");
     }
 
     function _epoch(uint256 id, Deal storage d, uint32 epoch) private view returns (Epoch storage) {
-        require(epoch < d.epochs, "no such epoch");
+        require(epoch < d.terms.epochs, "no such epoch");
         return epochData[id][epoch];
     }
 
-    /// @dev Computed in 256 bits so a huge epochSeconds cannot make the deadline wrap around or revert.
-    function _deadline(Deal storage d, uint32 epoch) private view returns (uint64) {
-        uint256 end = uint256(d.start) + (uint256(epoch) + 1) * d.epochSeconds;
-        return end > type(uint64).max ? type(uint64).max : uint64(end);
+    /// @dev Every bound that keeps the deal provable and its deadlines finite. With these bounds the latest deadline,
+    ///      start + MAX_EPOCHS · MAX_EPOCH_SECONDS + MAX_EPOCH_SECONDS, stays below 2^36 seconds from now.
+    function _checkTerms(Terms calldata t, uint256 n) private view {
+        require(n > 0 && n <= MAX_EPOCHS, "between 1 and MAX_EPOCHS epochs");
+        require(t.epochs == n, "epochs must equal the number of commitments");
+        require(t.worker != address(0) && t.worker != msg.sender, "name a worker other than the client");
+        require(t.frames > 0 && t.frames <= MAX_FRAMES, "frames out of range");
+        require(t.width >= REGION_STEP && t.height >= REGION_STEP, "frames are smaller than a region");
+        require(t.k > 0 && t.k <= t.frames && t.k <= MAX_K, "k must be between 1 and min(frames, MAX_K)");
+        require(t.depth == _depthOf(t.frames), "depth must be ceil(log2(frames))");
+        require(t.epochSeconds > 0 && t.epochSeconds <= MAX_EPOCH_SECONDS, "epochSeconds out of range");
+        require(t.revealWindow > 0 && t.revealWindow <= t.epochSeconds, "revealWindow must be within an epoch");
+        require(
+            t.proofWindow >= minProofWindow && t.proofWindow <= MAX_EPOCH_SECONDS,
+            "proofWindow must be between minProofWindow and MAX_EPOCH_SECONDS"
+        );
+        require(t.acceptBy >= block.timestamp && t.acceptBy <= block.timestamp + MAX_OFFER_SECONDS, "acceptBy out of range");
     }
 
-    function _checkIndices(Deal storage d, uint32[] calldata indices) private view {
-        require(indices.length == d.k, "wrong number of indices");
-        uint32 frames = d.frames;
-        for (uint256 i = 0; i < indices.length; i++) {
-            require(indices[i] < frames, "index out of range");
+    function _depthOf(uint32 frames) private pure returns (uint32 d) {
+        while ((uint256(1) << d) < frames) {
+            d++;
         }
+    }
+
+    function _revealWindow(Deal storage d, uint32 epoch) private view returns (uint64 opens, uint64 closes) {
+        opens = d.start + uint64(epoch) * d.terms.epochSeconds;
+        closes = opens + d.terms.revealWindow;
+    }
+
+    /// @dev Whether a revealed challenge could be proven at all: a region inside the frame of a size the pHash takes,
+    ///      a root in the field, k indices below the frame count (so below 2^depth).
+    function _wellFormed(Deal storage d, uint32 x, uint32 y, uint32 size, bytes32 root, uint32[] calldata indices)
+        private
+        view
+        returns (bool)
+    {
+        bool region = size >= REGION_STEP && size <= MAX_REGION && size % REGION_STEP == 0
+            && uint256(x) + size <= d.terms.width && uint256(y) + size <= d.terms.height;
+        if (!region || uint256(root) >= R || indices.length != d.terms.k) {
+            return false;
+        }
+        uint32 frames = d.terms.frames;
+        for (uint256 i = 0; i < indices.length; i++) {
+            if (indices[i] >= frames) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// @dev Credits the worker the epoch's payment and returns its collateral. `reason` as in `EpochPaid`.
+    function _payWorker(uint256 id, Deal storage d, Epoch storage e, uint32 epoch, uint8 reason) private {
+        e.state = EpochState.Paid;
+        uint256 amount = d.terms.paymentPerEpoch + d.terms.collateralPerEpoch;
+        owed[d.terms.worker] += amount;
+        emit EpochPaid(id, epoch, d.terms.worker, amount, reason);
     }
 
     /// @dev sha256(CHALLENGE_DOMAIN ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ indices...), every value a 32-byte word.
@@ -280,12 +429,5 @@ contract StorageEscrow {
         for (uint256 i = 0; i < n; i++) {
             inputs[i + 2] = e.indices[i];
         }
-    }
-
-    /// @dev Plain value transfer after all state changes (checks-effects-interactions), so re-entry sees the epoch
-    ///      already settled.
-    function _pay(address to, uint256 amount, string memory failure) private {
-        (bool ok, ) = payable(to).call{value: amount}("");
-        require(ok, failure);
     }
 }

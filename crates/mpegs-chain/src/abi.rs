@@ -6,17 +6,24 @@ use crate::ChainError;
 use alloy_primitives::Address;
 use alloy_sol_types::SolValue;
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
-    MediaRegistry,
-    "../../contracts/artifacts/MediaRegistry.json"
-);
+/// The generated bindings; events with many fields (`ChallengeRevealed` carries every
+/// term an indexer needs) make constructors with many arguments.
+#[allow(clippy::too_many_arguments)]
+mod generated {
+    alloy_sol_types::sol!(
+        #[sol(all_derives)]
+        MediaRegistry,
+        "../../contracts/artifacts/MediaRegistry.json"
+    );
 
-alloy_sol_types::sol!(
-    #[sol(all_derives)]
-    StorageEscrow,
-    "../../contracts/artifacts/StorageEscrow.json"
-);
+    alloy_sol_types::sol!(
+        #[sol(all_derives)]
+        StorageEscrow,
+        "../../contracts/artifacts/StorageEscrow.json"
+    );
+}
+
+pub use generated::{MediaRegistry, StorageEscrow};
 
 const REGISTRY_ARTIFACT: &str = include_str!("../../../contracts/artifacts/MediaRegistry.json");
 const ESCROW_ARTIFACT: &str = include_str!("../../../contracts/artifacts/StorageEscrow.json");
@@ -35,9 +42,9 @@ pub fn registry_init_code() -> Result<Vec<u8>, ChainError> {
     artifact_bytecode(REGISTRY_ARTIFACT, "MediaRegistry")
 }
 
-/// Creation code of `StorageEscrow(registry)`.
-pub fn escrow_init_code(registry: Address) -> Result<Vec<u8>, ChainError> {
+/// Creation code of `StorageEscrow(registry, minProofWindow)`.
+pub fn escrow_init_code(registry: Address, min_proof_window: u64) -> Result<Vec<u8>, ChainError> {
     let mut code = artifact_bytecode(ESCROW_ARTIFACT, "StorageEscrow")?;
-    code.extend_from_slice(&registry.abi_encode());
+    code.extend_from_slice(&(registry, min_proof_window).abi_encode_params());
     Ok(code)
 }

@@ -7,14 +7,20 @@ use crate::abi::MediaRegistry;
 use crate::chain::Chain;
 use crate::verifier;
 use crate::ChainError;
-use alloy_primitives::{Address, Bytes, B256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::SolCall;
 use mpegs_zk::keys::KeyStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const VERSION: u32 = 1;
+/// 2: the hardened contracts (write-once pins, keyed anchors, named-worker deals).
+pub const VERSION: u32 = 2;
+
+/// The shortest proof window a deal on our escrow may give a worker after each
+/// reveal (`StorageEscrow.minProofWindow`, fixed at deployment): ten minutes, well
+/// above the seconds a storage proof takes and the clock drift validators allow.
+pub const DEFAULT_MIN_PROOF_WINDOW: u64 = 600;
 
 /// A deployed verifier.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -23,6 +29,9 @@ pub struct VerifierEntry {
     pub vk_hash: String,
     pub address: Address,
     pub deploy_gas: u64,
+    /// Gas of `setVerifier` (which probes the verifier before pinning it).
+    #[serde(default)]
+    pub pin_gas: u64,
 }
 
 /// The contracts of one chain.
@@ -52,8 +61,9 @@ impl Deployment {
         }
         let deployment: Deployment = mpegs_media::read_json(path)?;
         if deployment.version != VERSION {
-            return Err(ChainError::Input(format!(
-                "{}: unsupported deployment version {}",
+            return Err(ChainError::NotDeployed(format!(
+                "{}: deployment version {} is of older contracts (this is {VERSION}): \
+                 run `mpegs chain deploy --force`",
                 path.display(),
                 deployment.version
             )));
@@ -88,10 +98,18 @@ impl Deployment {
     }
 }
 
-/// Deploys `MediaRegistry` (owned by the sender) and `StorageEscrow`.
+/// Deploys `MediaRegistry` (owned by the sender) and `StorageEscrow` with
+/// [`DEFAULT_MIN_PROOF_WINDOW`].
 pub fn deploy(chain: &mut dyn Chain) -> Result<Deployment, ChainError> {
+    deploy_with(chain, DEFAULT_MIN_PROOF_WINDOW)
+}
+
+/// Deploys both contracts; deals on the escrow must give at least
+/// `min_proof_window` seconds to prove each revealed challenge.
+pub fn deploy_with(chain: &mut dyn Chain, min_proof_window: u64) -> Result<Deployment, ChainError> {
     let (registry, registry_receipt) = chain.deploy(crate::abi::registry_init_code()?)?;
-    let (escrow, escrow_receipt) = chain.deploy(crate::abi::escrow_init_code(registry)?)?;
+    let code = crate::abi::escrow_init_code(registry, min_proof_window)?;
+    let (escrow, escrow_receipt) = chain.deploy(code)?;
     Ok(Deployment {
         version: VERSION,
         chain_id: chain.chain_id(),
@@ -150,13 +168,14 @@ pub fn ensure_verifiers(
     }
     let vks: Vec<_> = missing.iter().map(|(_, vk, _, _)| vk.clone()).collect();
     let codes = verifier::bytecodes(&vks)?;
-    for ((id, _, vk_hash, word), code) in missing.into_iter().zip(codes) {
+    for ((id, vk, vk_hash, word), code) in missing.into_iter().zip(codes) {
         let (address, receipt) = chain.deploy(code)?;
         let set = MediaRegistry::setVerifierCall {
             vkHash: word,
             verifier: address,
+            inputs: U256::from(public_inputs(&vk)),
         };
-        chain.send(
+        let pinned = chain.send(
             Some(deployment.registry),
             set.abi_encode().into(),
             Default::default(),
@@ -167,8 +186,14 @@ pub fn ensure_verifiers(
                 vk_hash,
                 address,
                 deploy_gas: receipt.gas_used,
+                pin_gas: pinned.gas_used,
             },
         );
     }
     Ok(())
+}
+
+/// The number of public inputs a verifying key takes.
+pub fn public_inputs(vk: &mpegs_zk::backend::Vk) -> usize {
+    vk.gamma_abc_g1.len() - 1
 }

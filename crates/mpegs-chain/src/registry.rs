@@ -6,7 +6,10 @@
 //!   on-chain by the verifier pinned for its key, and each step's statement
 //!   (filter + per-tile key hashes and public inputs) approved by the registry owner.
 //! - An edit with more proofs than fit a block's gas (or when asked) is **anchored**:
-//!   only the bundle's hash is recorded, marked as verified off-chain.
+//!   only the bundle's hash is recorded, as the sender's own claim (keyed by
+//!   commitment and anchorer, naming no device), marked as verified off-chain.
+//! - A record can be **revoked** by its registrant or, for an original, by its
+//!   device (directly or with an EIP-712 signature bound to chain and registry).
 
 use crate::abi::MediaRegistry;
 use crate::chain::{transact, view, Chain};
@@ -20,13 +23,13 @@ use mpegs_provenance::bundle::{Bundle, StepRecord};
 use mpegs_zk::keys::KeyStore;
 use sha2::{Digest, Sha256};
 
-/// A registry record's kind (the contract's `Kind` enum; the ABI carries it as `uint8`).
+/// A verified record's kind (the contract's `Kind` enum; the ABI carries it as
+/// `uint8`). Anchors are not records: see [`anchor_of`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     None,
     Original,
     Edit,
-    Anchored,
 }
 
 impl Kind {
@@ -34,7 +37,6 @@ impl Kind {
         match value {
             1 => Kind::Original,
             2 => Kind::Edit,
-            3 => Kind::Anchored,
             _ => Kind::None,
         }
     }
@@ -88,6 +90,23 @@ pub fn record(
     )
 }
 
+/// `anchorer`'s anchor of `commitment` (`anchoredAt` 0 if none).
+pub fn anchor_of(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    commitment: B256,
+    anchorer: Address,
+) -> Result<MediaRegistry::Anchor, ChainError> {
+    view(
+        chain,
+        deployment.registry,
+        &MediaRegistry::anchorOfCall {
+            commitment,
+            anchorer,
+        },
+    )
+}
+
 /// Registers `bundle` and every ancestor not yet registered, oldest first.
 pub fn register(
     chain: &mut dyn Chain,
@@ -101,16 +120,9 @@ pub fn register(
         None => vec![],
     };
     let commitment = commitment_word(&bundle.media.commitment)?;
-    let existing = record(chain, deployment, commitment)?;
-    let existing_kind = Kind::from_abi(existing.kind);
-    let upgradable = existing_kind == Kind::Anchored && mode == Mode::Auto && bundle.edit.is_some();
-    if existing_kind != Kind::None && !upgradable {
-        done.push(Registered {
-            commitment,
-            outcome: format!("already registered ({})", kind_name(existing_kind)),
-            gas_used: 0,
-            proofs: 0,
-        });
+    let existing_kind = Kind::from_abi(record(chain, deployment, commitment)?.kind);
+    if existing_kind != Kind::None {
+        done.push(already(commitment, kind_name(existing_kind)));
         return Ok(done);
     }
     done.push(match (&bundle.attestation, &bundle.edit) {
@@ -118,9 +130,14 @@ pub fn register(
         (None, Some(edit)) => {
             let parent = commitment_word(&edit.parent.media.commitment)?;
             let proofs: usize = edit.steps.iter().map(|s| s.tiles.len()).sum();
-            let parent_kind = Kind::from_abi(record(chain, deployment, parent)?.kind);
-            if mode == Mode::Anchor || proofs > MAX_ONCHAIN_PROOFS || parent_kind == Kind::Anchored
-            {
+            let parent_verified =
+                Kind::from_abi(record(chain, deployment, parent)?.kind) != Kind::None;
+            if mode == Mode::Anchor || proofs > MAX_ONCHAIN_PROOFS || !parent_verified {
+                let sender = chain.sender();
+                if anchor_of(chain, deployment, commitment, sender)?.anchoredAt != 0 {
+                    done.push(already(commitment, "anchored by this account"));
+                    return Ok(done);
+                }
                 anchor(chain, deployment, bundle, commitment, parent)?
             } else {
                 register_edit(chain, deployment, store, &edit.steps, commitment, parent)?
@@ -133,6 +150,15 @@ pub fn register(
         }
     });
     Ok(done)
+}
+
+fn already(commitment: B256, what: &str) -> Registered {
+    Registered {
+        commitment,
+        outcome: format!("already registered ({what})"),
+        gas_used: 0,
+        proofs: 0,
+    }
 }
 
 fn register_original(
@@ -303,13 +329,12 @@ fn ensure_step_approved(
     Ok(())
 }
 
-/// `original`, `edit`, `anchored`, `none`.
+/// `original`, `edit`, `none`.
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Original => "original",
         Kind::Edit => "edit",
-        Kind::Anchored => "anchored",
-        _ => "none",
+        Kind::None => "none",
     }
 }
 
@@ -317,49 +342,185 @@ pub fn kind_name(kind: Kind) -> &'static str {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct StatusEntry {
     pub commitment: B256,
+    /// `original`, `edit` or `anchored`.
     pub kind: &'static str,
     /// What the record proves: on-chain verification or only an anchor.
     pub verification: &'static str,
     pub parent: Option<B256>,
+    /// keccak256 of the device id (original), of the filtergraph (edit), or the
+    /// bundle's sha256 (anchor).
     pub statement: B256,
-    pub device: Address,
+    /// The capture device; none for anchors, which claim no device.
+    pub device: Option<Address>,
+    /// Who registered or anchored it.
     pub registrant: Address,
     pub registered_at: u64,
     pub proofs: u32,
+    /// When it was revoked (by its registrant or device), if it was.
+    pub revoked_at: Option<u64>,
 }
 
+/// Longest ancestry `status` walks (the bundle format allows 32 levels).
+const MAX_STATUS_DEPTH: usize = 1024;
+
 /// The record of `commitment` and its ancestors, newest first (empty if unknown).
+/// Where no verified record exists, `anchorer`'s anchor is shown instead.
 pub fn status(
     chain: &mut dyn Chain,
     deployment: &Deployment,
     commitment: B256,
+    anchorer: Address,
 ) -> Result<Vec<StatusEntry>, ChainError> {
     let mut out = vec![];
     let mut next = Some(commitment);
-    while let Some(c) = next {
-        let r = record(chain, deployment, c)?;
-        let kind = Kind::from_abi(r.kind);
-        if kind == Kind::None || out.len() > 1024 {
+    while let Some(c) = next.filter(|_| out.len() < MAX_STATUS_DEPTH) {
+        let Some(entry) = status_entry(chain, deployment, c, anchorer)? else {
             break;
-        }
-        out.push(StatusEntry {
+        };
+        next = entry.parent;
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+fn status_entry(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    c: B256,
+    anchorer: Address,
+) -> Result<Option<StatusEntry>, ChainError> {
+    let parent_of = |p: B256| (p != B256::ZERO).then_some(p);
+    let r = record(chain, deployment, c)?;
+    let kind = Kind::from_abi(r.kind);
+    if kind != Kind::None {
+        return Ok(Some(StatusEntry {
             commitment: c,
             kind: kind_name(kind),
             verification: match kind {
                 Kind::Original => "device signature verified on-chain (ecrecover)",
-                Kind::Edit => "every tile proof verified on-chain",
-                _ => "anchored: bundle hash only, verified off-chain, NOT on-chain",
+                _ => "every tile proof verified on-chain",
             },
-            parent: (r.parent != B256::ZERO).then_some(r.parent),
+            parent: parent_of(r.parent),
             statement: r.statement,
-            device: r.device,
+            device: Some(r.device),
             registrant: r.registrant,
             registered_at: r.registeredAt,
             proofs: r.proofs,
-        });
-        next = (r.parent != B256::ZERO).then_some(r.parent);
+            revoked_at: (r.revokedAt != 0).then_some(r.revokedAt),
+        }));
     }
-    Ok(out)
+    let a = anchor_of(chain, deployment, c, anchorer)?;
+    if a.anchoredAt == 0 {
+        return Ok(None);
+    }
+    Ok(Some(StatusEntry {
+        commitment: c,
+        kind: "anchored",
+        verification: "anchored: bundle hash only, verified off-chain, NOT on-chain",
+        parent: parent_of(a.parent),
+        statement: a.bundleHash,
+        device: None,
+        registrant: anchorer,
+        registered_at: a.anchoredAt,
+        proofs: 0,
+        revoked_at: None,
+    }))
+}
+
+/// Revokes `commitment`'s record as the sender (its registrant, or an original's
+/// device account); returns the gas used.
+pub fn revoke(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    commitment: B256,
+    reason: &str,
+) -> Result<u64, ChainError> {
+    let call = MediaRegistry::revokeCall {
+        commitment,
+        reason: reason.to_string(),
+    };
+    Ok(transact(chain, deployment.registry, &call, U256::ZERO)?.gas_used)
+}
+
+/// The EIP-712 digest a device signs to revoke `commitment` on this registry
+/// (what `MediaRegistry.revokeDigest` computes): domain (name "mpegs", version
+/// "1", chain id, registry address), struct `Revoke(commitment, reason, nonce,
+/// deadline)`.
+pub fn revoke_digest(
+    chain_id: u64,
+    registry: Address,
+    commitment: B256,
+    reason: &str,
+    nonce: U256,
+    deadline: u64,
+) -> B256 {
+    use alloy_sol_types::SolValue;
+    let domain = keccak256(
+        (
+            keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+            keccak256("mpegs"),
+            keccak256("1"),
+            U256::from(chain_id),
+            registry,
+        )
+            .abi_encode(),
+    );
+    let typehash =
+        keccak256("Revoke(bytes32 commitment,string reason,uint256 nonce,uint64 deadline)");
+    let body = keccak256(
+        (
+            typehash,
+            commitment,
+            keccak256(reason.as_bytes()),
+            nonce,
+            U256::from(deadline),
+        )
+            .abi_encode(),
+    );
+    let mut packed = vec![0x19, 0x01];
+    packed.extend_from_slice(domain.as_slice());
+    packed.extend_from_slice(body.as_slice());
+    keccak256(&packed)
+}
+
+/// Revokes an original with its device's signature (sent by the current account,
+/// which needs no relation to the device): the signature binds this chain, this
+/// registry, the device's current nonce and `deadline`.
+pub fn revoke_by_device(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    commitment: B256,
+    reason: &str,
+    deadline: u64,
+    device: &mpegs_provenance::attest::DeviceKey,
+) -> Result<u64, ChainError> {
+    let device_address: Address = device
+        .address()
+        .parse()
+        .map_err(|_| ChainError::Input("the device address is not an address".into()))?;
+    let nonce = view(
+        chain,
+        deployment.registry,
+        &MediaRegistry::revokeNoncesCall(device_address),
+    )?;
+    let digest = revoke_digest(
+        chain.chain_id(),
+        deployment.registry,
+        commitment,
+        reason,
+        nonce,
+        deadline,
+    );
+    let signature = device
+        .sign_digest(&digest.0)
+        .map_err(|e| ChainError::Input(e.to_string()))?;
+    let call = MediaRegistry::revokeBySignatureCall {
+        commitment,
+        reason: reason.to_string(),
+        deadline,
+        signature: signature.into(),
+    };
+    Ok(transact(chain, deployment.registry, &call, U256::ZERO)?.gas_used)
 }
 
 /// `Bytes` of a call, for benchmarks that send raw data.

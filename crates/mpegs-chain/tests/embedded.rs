@@ -140,7 +140,13 @@ fn registry_flow_on_the_embedded_evm_survives_a_restart() {
     // A new process: the state file holds the contracts and records.
     let mut chain = Embedded::open(&state, dev_signer(3).unwrap()).unwrap();
     deployment.check(&mut chain).unwrap();
-    let status = registry::status(&mut chain, &deployment, child).unwrap();
+    let status = registry::status(
+        &mut chain,
+        &deployment,
+        child,
+        dev_signer(0).unwrap().address(),
+    )
+    .unwrap();
     assert_eq!(status.len(), 2);
     assert_eq!(status[0].kind, "edit");
 }

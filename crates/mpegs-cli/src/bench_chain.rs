@@ -266,37 +266,54 @@ fn storage_deal(
     testsrc2(160, 96, 1, "medium", &segment)?;
     let (secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4, None)?;
     let ether = U256::from(1_000_000_000_000_000_000u128);
-    let (id, open_gas) = escrow::open(
-        chain,
-        deployment,
-        store,
-        &public,
-        3600,
-        ether * U256::from(2),
-    )?;
-    chain.set_signer(dev_signer(1)?);
-    let accept_gas = escrow::accept(chain, deployment, id)?;
+    let worker = dev_signer(1)?;
+    let offer = escrow::Offer {
+        worker: worker.address(),
+        epoch_seconds: 3600,
+        reveal_window: 600,
+        proof_window: 600,
+        accept_within: escrow::DEFAULT_ACCEPT_WITHIN,
+        deposit: ether * U256::from(2),
+        collateral_per_epoch: ether / U256::from(2),
+    };
+    let (id, open_gas) = escrow::open(chain, deployment, store, &public, &offer)?;
+    chain.set_signer(worker.clone());
+    let accept_gas = escrow::accept(chain, deployment, store, id)?;
     chain.set_signer(dev_signer(0)?);
-    let reveal_gas = escrow::reveal(chain, deployment, id, &secret.challenges[0])?;
+    let reveal_gas = match escrow::reveal(chain, deployment, id, &secret.challenges[0])? {
+        escrow::Revealed::Open { gas, .. } => gas,
+        other => anyhow::bail!("the benchmark's challenge was malformed: {other:?}"),
+    };
     mpegs_storage::epoch::reveal(&secret, &mut public, 0)?;
-    let proof = mpegs_storage::epoch::prove(&segment, &public, 0, store)?;
-    chain.set_signer(dev_signer(1)?);
+    chain.set_signer(worker.clone());
+    let proof = escrow::prove_epoch(chain, deployment, store, id, 0, &segment)?;
     let submit_gas = escrow::submit(chain, deployment, id, &proof)?;
+    chain.advance_time(3600)?;
     chain.set_signer(dev_signer(0)?);
     escrow::reveal(chain, deployment, id, &secret.challenges[1])?;
-    chain.advance_time(3 * 3600)?;
+    chain.advance_time(601)?;
     let settle = chain.send(
         Some(deployment.escrow),
         registry::encode(&mpegs_chain::abi::StorageEscrow::settleCall { id, epoch: 1 }),
         U256::ZERO,
     )?;
-    println!("| StorageEscrow.open, 2 epochs | {open_gas} |");
-    println!("| accept | {accept_gas} |");
+    chain.set_signer(worker);
+    let (_, withdraw_gas) = escrow::withdraw(chain, deployment)?;
+    let storage_circuit = mpegs_storage::epoch::circuit_id(public.k, public.depth);
+    if let Some(v) = deployment.verifiers.get(&storage_circuit) {
+        println!(
+            "| setVerifier (probes the verifier, then pins it) | {} |",
+            v.pin_gas
+        );
+    }
+    println!("| StorageEscrow.open, 2 epochs (checks terms, probes the verifier) | {open_gas} |");
+    println!("| accept (posts collateral) | {accept_gas} |");
     println!("| reveal (sha256 check, k = 4) | {reveal_gas} |");
-    println!("| submit (Groth16 verify + payment) | {submit_gas} |");
+    println!("| submit (Groth16 verify + credit) | {submit_gas} |");
     println!(
         "| settle (refund of a missed epoch) | {} |",
         settle.gas_used
     );
+    println!("| withdraw | {withdraw_gas} |");
     Ok(())
 }

@@ -7,7 +7,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use mpegs_chain::accounts::{dev_signer, key_from_file, parse_key};
-use mpegs_chain::alloy_primitives::{utils::parse_units, B256, U256};
+use mpegs_chain::alloy_primitives::{utils::parse_units, Address, B256, U256};
 use mpegs_chain::deployment::{deploy, Deployment};
 use mpegs_chain::embedded::Embedded;
 use mpegs_chain::escrow::{self, Settlement};
@@ -63,15 +63,40 @@ pub enum ChainAction {
         #[arg(long)]
         anchor: bool,
     },
-    /// Show the on-chain provenance of a commitment (0x…) or a media file.
+    /// Show the on-chain provenance of a commitment (0x…) or a media file;
+    /// exits 1 if it is unregistered, revoked, or names another device.
     Status {
         target: String,
         /// Bundle of a media file (default: <media>.mpegs.json).
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// Whose anchors to show where no verified record exists (default: the
+        /// current account). Anchors are each account's own claims.
+        #[arg(long)]
+        anchored_by: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Revoke a record (a commitment 0x… or a media file): as its registrant, or
+    /// with --device-key as the original's capture device (signed, relayed by the
+    /// current account).
+    Revoke {
+        target: String,
+        /// Bundle of a media file (default: <media>.mpegs.json).
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+        /// Why (recorded in the Revoked event).
+        #[arg(long)]
+        reason: String,
+        /// The device key (`mpegs keygen`) that signed the original.
+        #[arg(long)]
+        device_key: Option<PathBuf>,
+        /// How long the device's signature stays valid.
+        #[arg(long, default_value_t = 3600)]
+        valid_for: u64,
+    },
+    /// Print the current account's address.
+    Address,
     /// Move a development chain's clock forward (embedded EVM, Hardhat, Anvil).
     Advance { seconds: u64 },
     /// Storage deals in the StorageEscrow.
@@ -83,20 +108,49 @@ pub enum ChainAction {
 
 #[derive(Subcommand)]
 pub enum StorageDeal {
-    /// Client: open a deal for a registered segment (its public challenge file).
+    /// Client: offer a deal for a registered segment (its public challenge file)
+    /// to a named worker.
     Open {
         /// The public file of `mpegs storage register`.
         #[arg(long)]
         challenge: PathBuf,
-        /// Length of each epoch.
-        #[arg(long, default_value_t = 3600)]
-        epoch_seconds: u64,
         /// Total payment, split evenly across epochs: wei, or with a unit (1.5ether, 20gwei).
         #[arg(long)]
         deposit: String,
+        /// The worker's address: only it can accept.
+        #[arg(long)]
+        worker: String,
+        /// What the worker posts per epoch, forfeited to the client for a missed epoch.
+        #[arg(long, default_value = "0")]
+        collateral: String,
+        /// Length of each epoch.
+        #[arg(long, default_value_t = 3600)]
+        epoch_seconds: u64,
+        /// Seconds after each epoch's start in which the client must reveal.
+        #[arg(long, default_value_t = 600)]
+        reveal_window: u64,
+        /// Seconds the worker has to prove after each reveal (at least the escrow's minimum).
+        #[arg(long, default_value_t = mpegs_chain::deployment::DEFAULT_MIN_PROOF_WINDOW)]
+        proof_window: u64,
+        /// Seconds the worker has to accept.
+        #[arg(long, default_value_t = escrow::DEFAULT_ACCEPT_WITHIN)]
+        accept_within: u64,
     },
-    /// Worker: accept a deal (starts the epochs' clock).
+    /// Worker: accept a deal named to it, posting the collateral (starts the clock).
+    /// Refused here unless the key store holds the deal's pinned proving key.
     Accept { deal: u64 },
+    /// Client: withdraw an offer nobody accepted (the deposit becomes withdrawable).
+    Cancel { deal: u64 },
+    /// Worker: prove epoch E of a deal from the stored segment; the challenge and
+    /// the deal's context come from the chain.
+    Prove {
+        deal: u64,
+        segment: PathBuf,
+        #[arg(long)]
+        epoch: u32,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Client: reveal epoch E's challenge on-chain.
     Reveal {
         deal: u64,
@@ -106,19 +160,22 @@ pub enum StorageDeal {
         #[arg(long)]
         epoch: u32,
     },
-    /// Worker: submit an epoch proof (`mpegs storage prove`); paid if it verifies.
+    /// Worker: submit an epoch proof (`mpegs chain storage prove`); credited if it verifies.
     Submit {
         deal: u64,
         #[arg(long)]
         proof: PathBuf,
     },
-    /// Anyone, after the deadline: refund a revealed but unproven epoch to the
-    /// client, or pay the worker for an epoch the client never revealed.
+    /// Anyone, after a window: credit the client for a revealed but unproven
+    /// epoch (payment and collateral), or the worker for an epoch the client never
+    /// revealed in its window.
     Settle {
         deal: u64,
         #[arg(long)]
         epoch: u32,
     },
+    /// Collect everything the escrow owes the current account.
+    Withdraw,
     /// Show a deal and its epochs.
     Status {
         deal: u64,
@@ -220,8 +277,27 @@ pub fn run(
         ChainAction::Status {
             target,
             bundle,
+            anchored_by,
             json,
-        } => return status(&mut session, &target, bundle, json),
+        } => return status(&mut session, &target, bundle, anchored_by, json),
+        ChainAction::Revoke {
+            target,
+            bundle,
+            reason,
+            device_key,
+            valid_for,
+        } => revoke(
+            &mut session,
+            &target,
+            bundle,
+            &reason,
+            device_key,
+            valid_for,
+        ),
+        ChainAction::Address => {
+            println!("{}", session.chain.sender());
+            Ok(())
+        }
         ChainAction::Advance { seconds } => {
             session.chain.advance_time(seconds)?;
             println!(
@@ -319,80 +395,138 @@ fn register(
     Ok(())
 }
 
+/// The commitment a `status`/`revoke` target names, and the device its bundle
+/// claims (for a media file).
+fn target_commitment(target: &str, bundle: Option<PathBuf>) -> Result<(B256, Option<String>)> {
+    if target.starts_with("0x") && !Path::new(target).exists() {
+        let c = target
+            .parse::<B256>()
+            .with_context(|| format!("{target:?} is not a 32-byte 0x… commitment"))?;
+        return Ok((c, None));
+    }
+    let media = Path::new(target);
+    let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(media)))?;
+    let frame = load_image(media)?;
+    let seed = crate::input_seed(media, &bundle, None)?.with_context(|| {
+        format!(
+            "{} keeps its media private: its secret file is needed to recompute the commitment",
+            media.display()
+        )
+    })?;
+    let c = Commitment::of_frame(&frame, bundle.media.header.tile, &seed)?;
+    let hex = mpegs_media::poseidon::fr_to_hex(&c.value);
+    let device = bundle
+        .origin()
+        .attestation
+        .as_ref()
+        .map(|a| a.device.to_lowercase());
+    Ok((hex.parse::<B256>().context("commitment")?, device))
+}
+
+fn parse_address(text: &str, what: &str) -> Result<Address> {
+    text.parse::<Address>()
+        .with_context(|| format!("{what} {text:?} is not a 0x… address"))
+}
+
 fn status(
     session: &mut Session,
     target: &str,
     bundle: Option<PathBuf>,
+    anchored_by: Option<String>,
     json: bool,
 ) -> Result<ExitCode> {
-    let (commitment, expected_device) = if target.starts_with("0x") && !Path::new(target).exists() {
-        let c = target
-            .parse::<B256>()
-            .with_context(|| format!("{target:?} is not a 32-byte 0x… commitment"))?;
-        (c, None)
-    } else {
-        let media = Path::new(target);
-        let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(media)))?;
-        let frame = load_image(media)?;
-        let seed = crate::input_seed(media, &bundle, None)?.with_context(|| {
-            format!(
-                "{} keeps its media private: its secret file is needed to recompute the commitment",
-                media.display()
-            )
-        })?;
-        let c = Commitment::of_frame(&frame, bundle.media.header.tile, &seed)?;
-        let hex = mpegs_media::poseidon::fr_to_hex(&c.value);
-        let device = bundle
-            .origin()
-            .attestation
-            .as_ref()
-            .map(|a| a.device.to_lowercase());
-        (hex.parse::<B256>().context("commitment")?, device)
+    let (commitment, expected_device) = target_commitment(target, bundle)?;
+    let anchorer = match anchored_by {
+        Some(a) => parse_address(&a, "--anchored-by")?,
+        None => session.chain.sender(),
     };
     let d = session.deployment()?;
-    let entries = registry::status(session.chain.as_mut(), &d, commitment)?;
+    let entries = registry::status(session.chain.as_mut(), &d, commitment, anchorer)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     }
-    let Some(first) = entries.first() else {
+    if entries.is_empty() {
         if !json {
             println!("{commitment}: not registered on chain {}", d.chain_id);
         }
         return Ok(ExitCode::from(1));
-    };
+    }
     if !json {
-        for (i, e) in entries.iter().enumerate() {
-            println!(
-                "{}{} {} — {}",
-                "  ".repeat(i),
-                e.commitment,
-                e.kind,
-                e.verification
-            );
-            println!(
-                "{}  device {}, registered by {} at {}{}",
-                "  ".repeat(i),
-                e.device,
-                e.registrant,
-                e.registered_at,
-                if e.proofs > 0 {
-                    format!(", {} proofs", e.proofs)
-                } else {
-                    String::new()
-                }
-            );
-        }
+        print_status(&entries);
     }
-    if let Some(device) = expected_device {
-        if format!("{:#x}", first.device) != device {
+    let mut verdict = ExitCode::SUCCESS;
+    if let Some(revoked) = entries.iter().find(|e| e.revoked_at.is_some()) {
+        eprintln!(
+            "REVOKED: {} was revoked at {}; do not rely on this history",
+            revoked.commitment,
+            revoked.revoked_at.unwrap_or_default()
+        );
+        verdict = ExitCode::from(1);
+    }
+    let origin_device = entries
+        .iter()
+        .find(|e| e.kind == "original")
+        .and_then(|e| e.device);
+    if let (Some(device), Some(recorded)) = (expected_device, origin_device) {
+        if format!("{recorded:#x}") != device {
             eprintln!(
-                "MISMATCH: the chain records device {:#x}, the bundle names {device}",
-                first.device
+                "MISMATCH: the chain records device {recorded:#x}, the bundle names {device}"
             );
-            return Ok(ExitCode::from(1));
+            verdict = ExitCode::from(1);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(verdict)
+}
+
+fn print_status(entries: &[registry::StatusEntry]) {
+    for (i, e) in entries.iter().enumerate() {
+        let indent = "  ".repeat(i);
+        println!("{indent}{} {} — {}", e.commitment, e.kind, e.verification);
+        let device = e
+            .device
+            .map_or("no device claimed".to_string(), |d| format!("device {d}"));
+        let proofs = if e.proofs > 0 {
+            format!(", {} proofs", e.proofs)
+        } else {
+            String::new()
+        };
+        let revoked = e
+            .revoked_at
+            .map_or(String::new(), |t| format!(", REVOKED at {t}"));
+        println!(
+            "{indent}  {device}, registered by {} at {}{proofs}{revoked}",
+            e.registrant, e.registered_at
+        );
+    }
+}
+
+fn revoke(
+    session: &mut Session,
+    target: &str,
+    bundle: Option<PathBuf>,
+    reason: &str,
+    device_key: Option<PathBuf>,
+    valid_for: u64,
+) -> Result<()> {
+    let (commitment, _) = target_commitment(target, bundle)?;
+    let d = session.deployment()?;
+    let chain = session.chain.as_mut();
+    let gas = match device_key {
+        Some(path) => {
+            let key = mpegs_provenance::attest::DeviceKey::load(&path)?;
+            let deadline = chain.timestamp()?.max(unix_now()) + valid_for;
+            registry::revoke_by_device(chain, &d, commitment, reason, deadline, &key)?
+        }
+        None => registry::revoke(chain, &d, commitment, reason)?,
+    };
+    println!("{commitment} revoked ({gas} gas)");
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `3ether`, `1.5ether`, `20gwei`, `1000wei` or plain wei.
@@ -428,22 +562,44 @@ fn storage(
     match action {
         StorageDeal::Open {
             challenge,
-            epoch_seconds,
             deposit,
+            worker,
+            collateral,
+            epoch_seconds,
+            reveal_window,
+            proof_window,
+            accept_within,
         } => {
             let public: Public = read_json(&challenge)?;
-            let amount = parse_amount(&deposit)?;
-            let result = escrow::open(chain, &mut d, &store()?, &public, epoch_seconds, amount);
+            let offer = escrow::Offer {
+                worker: parse_address(&worker, "--worker")?,
+                epoch_seconds,
+                reveal_window,
+                proof_window,
+                accept_within,
+                deposit: parse_amount(&deposit)?,
+                collateral_per_epoch: parse_amount(&collateral)?,
+            };
+            let result = escrow::open(chain, &mut d, &store()?, &public, &offer);
             d.save(&session.deployment_path)?;
             let (id, gas) = result?;
             println!(
-                "deal {id} opened: {} epochs of {epoch_seconds} s, {amount} wei deposited ({gas} gas)",
-                public.commitments.len()
+                "deal {id} offered to {}: {} epochs of {epoch_seconds} s (reveal within {reveal_window} s, \
+                 prove within {proof_window} s of each reveal), {} wei deposited, {} wei collateral per epoch \
+                 ({gas} gas)",
+                offer.worker,
+                public.commitments.len(),
+                offer.deposit,
+                offer.collateral_per_epoch
             );
         }
         StorageDeal::Accept { deal } => {
-            let gas = escrow::accept(chain, &d, U256::from(deal))?;
+            let gas = escrow::accept(chain, &d, &store()?, U256::from(deal))?;
             println!("deal {deal} accepted by {} ({gas} gas)", chain.sender());
+        }
+        StorageDeal::Cancel { deal } => {
+            let gas = escrow::cancel(chain, &d, U256::from(deal))?;
+            println!("deal {deal} cancelled; the deposit can be withdrawn ({gas} gas)");
         }
         StorageDeal::Reveal {
             deal,
@@ -455,51 +611,88 @@ fn storage(
                 .challenges
                 .get(epoch as usize)
                 .with_context(|| format!("the secret file has no epoch {epoch}"))?;
-            let gas = escrow::reveal(chain, &d, U256::from(deal), c)?;
-            println!("deal {deal}: epoch {epoch} revealed ({gas} gas)");
+            match escrow::reveal(chain, &d, U256::from(deal), c)? {
+                escrow::Revealed::Open {
+                    proof_deadline,
+                    gas,
+                } => println!(
+                    "deal {deal}: epoch {epoch} revealed; the worker must prove by {proof_deadline} ({gas} gas)"
+                ),
+                escrow::Revealed::Malformed { paid, gas } => println!(
+                    "deal {deal}: epoch {epoch}'s committed challenge cannot be proven; {paid} wei credited to the worker ({gas} gas)"
+                ),
+            }
+        }
+        StorageDeal::Prove {
+            deal,
+            segment,
+            epoch,
+            output,
+        } => {
+            let proof =
+                escrow::prove_epoch(chain, &d, &store()?, U256::from(deal), epoch, &segment)?;
+            mpegs_media::write_json(&output, &proof)?;
+            println!(
+                "deal {deal}: epoch {epoch} proved, bound to this deal → {}",
+                output.display()
+            );
         }
         StorageDeal::Submit { deal, proof } => {
             let proof: EpochProof = read_json(&proof)?;
             let gas = escrow::submit(chain, &d, U256::from(deal), &proof)?;
             println!(
-                "deal {deal}: epoch {} proof verified on-chain, worker paid ({gas} gas)",
+                "deal {deal}: epoch {} proof verified on-chain, worker credited ({gas} gas)",
                 proof.epoch
             );
         }
         StorageDeal::Settle { deal, epoch } => {
             match escrow::settle(chain, &d, U256::from(deal), epoch)? {
                 Settlement::RefundedClient(wei) => {
-                    println!("deal {deal}: epoch {epoch} missed by the worker; {wei} wei refunded to the client")
+                    println!("deal {deal}: epoch {epoch} missed by the worker; {wei} wei (payment and collateral) credited to the client")
                 }
                 Settlement::PaidWorker(wei) => {
-                    println!("deal {deal}: epoch {epoch} never revealed by the client; {wei} wei paid to the worker")
+                    println!("deal {deal}: epoch {epoch} never revealed by the client; {wei} wei credited to the worker")
                 }
             }
+        }
+        StorageDeal::Withdraw => {
+            let (wei, gas) = escrow::withdraw(chain, &d)?;
+            println!("{wei} wei withdrawn to {} ({gas} gas)", chain.sender());
         }
         StorageDeal::Status { deal, json } => {
             let s = escrow::status(chain, &d, U256::from(deal))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                println!(
-                    "deal {deal}: client {}, worker {}, {} wei per epoch{}",
-                    s.client,
-                    if s.accepted {
-                        s.worker.to_string()
-                    } else {
-                        "none yet".into()
-                    },
-                    s.payment_per_epoch,
-                    if s.cancelled { ", cancelled" } else { "" }
-                );
-                for e in &s.epochs {
-                    println!(
-                        "  epoch {}: {:?}, deadline {}",
-                        e.epoch, e.state, e.deadline
-                    );
-                }
+                print_deal(&s);
             }
         }
     }
     Ok(())
+}
+
+fn print_deal(s: &escrow::DealStatus) {
+    println!(
+        "deal {}: {:?}, client {}, worker {}, {} wei per epoch, {} wei collateral per epoch",
+        s.id, s.state, s.client, s.worker, s.payment_per_epoch, s.collateral_per_epoch
+    );
+    println!(
+        "  k = {} of {} frames, verifier {}, epochs of {} s, reveal window {} s, proof window {} s, accept by {}",
+        s.k, s.frames, s.verifier, s.epoch_seconds, s.reveal_window, s.proof_window, s.accept_by
+    );
+    for e in &s.epochs {
+        let proof = if e.proof_deadline > 0 {
+            format!(", prove by {}", e.proof_deadline)
+        } else {
+            String::new()
+        };
+        println!(
+            "  epoch {}: {:?}, reveal {}–{}{proof}",
+            e.epoch, e.state, e.reveal_opens, e.reveal_closes
+        );
+    }
+    println!(
+        "  owed: client {} wei, worker {} wei (`mpegs chain storage withdraw`)",
+        s.client_owed, s.worker_owed
+    );
 }

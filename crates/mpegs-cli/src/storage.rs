@@ -107,7 +107,7 @@ pub fn run(
             output,
         } => {
             let p: Public = read_json(&challenge)?;
-            let proof = epoch::prove(&segment, &p, epoch, &store()?)
+            let proof = epoch::prove(&segment, &p, epoch, None, &store()?)
                 .with_context(|| format!("proving epoch {epoch}"))?;
             write_json(&output, &proof)?;
             println!("epoch {epoch}: proof → {}", output.display());
@@ -119,7 +119,7 @@ pub fn run(
         } => {
             let p: Public = read_json(&challenge)?;
             let proof: EpochProof = read_json(&proof)?;
-            let expected = epoch::Expected { epoch };
+            let expected = epoch::Expected { epoch, deal: None };
             return Ok(match epoch::verify(&proof, &p, &expected, &store()?) {
                 Ok(()) => {
                     println!("epoch {epoch}: VALID");

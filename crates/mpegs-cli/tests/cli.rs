@@ -734,26 +734,9 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     run_ok(&[
         "storage", "register", "seg.mp4", "--epochs", "2", "-k", "2", "-o", "ch.json",
     ]);
-    run_ok(&[
-        "storage",
-        "reveal",
-        "ch.json",
-        "--epoch",
-        "0",
-        "--public",
-        "ch.public.json",
-    ]);
-    run_ok(&[
-        "storage",
-        "prove",
-        "seg.mp4",
-        "--challenge",
-        "ch.public.json",
-        "--epoch",
-        "0",
-        "-o",
-        "p0.json",
-    ]);
+    let o = chain(&["--account", "1", "address"]);
+    let worker = stdout(&o).trim().to_string();
+    assert!(worker.starts_with("0x") && worker.len() == 42, "{worker}");
 
     let o = chain(&[
         "storage",
@@ -762,9 +745,17 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         "ch.public.json",
         "--deposit",
         "2ether",
+        "--worker",
+        &worker,
+        "--collateral",
+        "0.5ether",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("deal 1 opened"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("deal 1 offered to"), "{}", stdout(&o));
+    // Only the named worker accepts.
+    let o = chain(&["--account", "2", "storage", "accept", "1"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("named worker"), "{}", stderr(&o));
     assert_eq!(
         code(&chain(&["--account", "1", "storage", "accept", "1"])),
         0
@@ -775,27 +766,37 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         ])),
         0
     );
+    // The worker proves from the chain's challenge and deal context.
     let o = chain(&[
         "--account",
         "1",
         "storage",
-        "submit",
+        "prove",
         "1",
-        "--proof",
+        "seg.mp4",
+        "--epoch",
+        "0",
+        "-o",
         "p0.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = chain(&[
-        "--account",
-        "1",
-        "storage",
-        "submit",
-        "1",
-        "--proof",
-        "p0.json",
-    ]);
+    let submit = || {
+        chain(&[
+            "--account",
+            "1",
+            "storage",
+            "submit",
+            "1",
+            "--proof",
+            "p0.json",
+        ])
+    };
+    let o = submit();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = submit();
     assert_eq!(code(&o), 1, "a replayed proof");
     assert!(stderr(&o).contains("already settled"), "{}", stderr(&o));
+    assert_eq!(code(&chain(&["advance", "3600"])), 0);
     assert_eq!(
         code(&chain(&[
             "storage", "reveal", "1", "--secret", "ch.json", "--epoch", "1"
@@ -803,15 +804,49 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         0
     );
     let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
-    assert_eq!(code(&o), 1, "settled before the deadline");
-    assert_eq!(code(&chain(&["advance", "10000"])), 0);
+    assert_eq!(code(&o), 1, "settled inside the proof window");
+    assert_eq!(code(&chain(&["advance", "700"])), 0);
     let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("refunded to the client"),
+        stdout(&o).contains("credited to the client"),
         "{}",
         stdout(&o)
     );
+    let o = chain(&["--account", "1", "storage", "withdraw"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("1500000000000000000 wei withdrawn"),
+        "{}",
+        stdout(&o)
+    );
+    let o = chain(&["--account", "1", "storage", "withdraw"]);
+    assert_eq!(code(&o), 1, "nothing left to withdraw");
+    // Revocation: a stranger may not; the edit's registrant may; the original's
+    // device may through a signature any account relays. Status then exits 1.
+    let o = chain(&["--account", "2", "revoke", "out.png", "--reason", "mine"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("only the registrant"), "{}", stderr(&o));
+    let o = chain(&["revoke", "out.png", "--reason", "wrong crop"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = chain(&["status", "out.png"]);
+    assert_eq!(code(&o), 1, "a revoked edit");
+    assert!(stdout(&o).contains("REVOKED at"), "{}", stdout(&o));
+    let o = chain(&[
+        "--account",
+        "2",
+        "revoke",
+        "photo.png",
+        "--reason",
+        "device key leaked",
+        "--device-key",
+        "device.key",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = chain(&["status", "photo.png"]);
+    assert_eq!(code(&o), 1, "a revoked original");
+    assert!(stderr(&o).contains("REVOKED"), "{}", stderr(&o));
+
     let o = chain(&["storage", "status", "1", "--json"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["epochs"][0]["state"], "paid");
@@ -828,8 +863,23 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
                 "ch.public.json",
                 "--deposit",
                 "1.5parsecs",
+                "--worker",
+                "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
             ],
             "not an amount",
+        ),
+        (
+            vec![
+                "storage",
+                "open",
+                "--challenge",
+                "ch.public.json",
+                "--deposit",
+                "1ether",
+                "--worker",
+                "bob",
+            ],
+            "not a 0x… address",
         ),
         (
             vec!["storage", "status", "1", "--account", "9"],
@@ -857,7 +907,8 @@ fn chain_benchmark_runs_at_a_small_size() {
         "| edit tile: crop | 8 |",
         "| transcode k=2 | 5 |",
         "| registerOriginal",
-        "| submit (Groth16 verify + payment) |",
+        "| submit (Groth16 verify + credit) |",
+        "| withdraw |",
     ] {
         assert!(out.contains(row), "missing {row:?} in\n{out}");
     }

@@ -140,9 +140,14 @@ impl DeviceKey {
 
     /// Signs a capture: 65 bytes r ‖ s ‖ v (v = 27 + recovery id), low-s.
     pub fn sign(&self, capture: &Capture) -> Result<Vec<u8>, ProvenanceError> {
+        self.sign_digest(&capture.digest())
+    }
+
+    /// Signs any EIP-712 digest (a capture, a registry revocation) the same way.
+    pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, ProvenanceError> {
         let (sig, recid) = self
             .key
-            .sign_prehash_recoverable(&capture.digest())
+            .sign_prehash_recoverable(digest)
             .map_err(|e| ProvenanceError::Input(format!("signing failed: {e}")))?;
         let mut out = sig.to_bytes().to_vec();
         out.push(27 + recid.to_byte());

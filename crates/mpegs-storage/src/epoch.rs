@@ -7,10 +7,12 @@
 //!   checks it against its commitment.
 //! - **prove** (worker): decode the segment, hash the region in every frame, rebuild
 //!   the tree, check its root, open the indices and prove inclusion (one Groth16
-//!   proof, public inputs `root, nonce = commitment, indices`).
-//! - **verify** (validator): for the epoch the validator asks about (never the one
-//!   the proof file names), the revealed challenge matches its commitment and the
-//!   proof verifies for exactly that root, nonce and indices.
+//!   proof, public inputs `root, nonce, indices`). Off-chain the nonce is the
+//!   commitment; for an on-chain deal it also binds chain id, escrow contract, deal,
+//!   epoch and worker ([`DealContext`]), so a proof answers one epoch of one deal.
+//! - **verify** (validator): for the epoch (and deal) the validator asks about
+//!   (never the one the proof file names), the revealed challenge matches its
+//!   commitment and the proof verifies for exactly that root, nonce and indices.
 
 use crate::circuit::InclusionCircuit;
 use crate::phash::{phash, Region};
@@ -26,7 +28,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// Version of the challenge files and of the inclusion circuit.
 pub const VERSION: u32 = 1;
+/// Version of the epoch-proof file: 2 added the deal context.
+pub const PROOF_VERSION: u32 = 2;
+
+/// Domain of an on-chain deal's nonce (StorageEscrow.NONCE_DOMAIN is its keccak256).
+pub const NONCE_DOMAIN: &[u8] = b"mpegs.storage.nonce.v2";
 
 /// Domain of the challenge commitment (hashed once into its first word).
 pub const CHALLENGE_DOMAIN: &[u8] = b"mpegs.storage.challenge.v1";
@@ -90,10 +98,90 @@ impl Challenge {
         out
     }
 
-    /// The commitment as the proof's nonce (a field element).
-    pub fn nonce(&self) -> Fr {
+    /// The proof's nonce: the commitment off-chain, or the deal-bound nonce
+    /// (see [`DealContext::nonce`]) for an on-chain deal.
+    pub fn nonce(&self, deal: Option<&DealContext>) -> Fr {
         use ark_ff::PrimeField;
-        Fr::from_be_bytes_mod_order(&hex::decode(self.commitment()).expect("hex"))
+        let commitment: [u8; 32] = Sha256::digest(self.commitment_preimage()).into();
+        match deal {
+            None => Fr::from_be_bytes_mod_order(&commitment),
+            Some(ctx) => ctx.nonce(self.epoch, &commitment),
+        }
+    }
+}
+
+/// A 20-byte account or contract address, `0x`-hex in files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Address(pub [u8; 20]);
+
+impl std::str::FromStr for Address {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hex = s
+            .strip_prefix("0x")
+            .ok_or_else(|| format!("{s:?} is not a 0x-prefixed address"))?;
+        let bytes = hex::decode(hex).map_err(|_| format!("{s:?} is not hex"))?;
+        let bytes: [u8; 20] = bytes
+            .try_into()
+            .map_err(|_| format!("{s:?} is not 20 bytes"))?;
+        Ok(Address(bytes))
+    }
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where an on-chain deal lives: what its proofs' nonce binds besides the epoch
+/// and the challenge commitment, so a proof cannot be replayed on another chain,
+/// escrow, deal or by another worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DealContext {
+    pub chain_id: u64,
+    /// The StorageEscrow contract.
+    pub contract: Address,
+    pub deal: u64,
+    /// The deal's named worker.
+    pub worker: Address,
+}
+
+impl DealContext {
+    /// `keccak256(abi.encode(keccak256(NONCE_DOMAIN), chainId, contract, deal,
+    /// epoch, worker, commitment)) mod r`, exactly `StorageEscrow.nonceOf`.
+    pub fn nonce(&self, epoch: u32, commitment: &[u8; 32]) -> Fr {
+        use ark_ff::PrimeField;
+        use sha3::{Digest as _, Keccak256};
+        fn word(tail: &[u8]) -> [u8; 32] {
+            let mut w = [0u8; 32];
+            w[32 - tail.len()..].copy_from_slice(tail);
+            w
+        }
+        let mut h = Keccak256::new();
+        h.update(Keccak256::digest(NONCE_DOMAIN));
+        h.update(word(&self.chain_id.to_be_bytes()));
+        h.update(word(&self.contract.0));
+        h.update(word(&self.deal.to_be_bytes()));
+        h.update(word(&epoch.to_be_bytes()));
+        h.update(word(&self.worker.0));
+        h.update(commitment);
+        Fr::from_be_bytes_mod_order(&h.finalize())
     }
 }
 
@@ -125,6 +213,9 @@ pub struct Public {
 pub struct EpochProof {
     pub version: u32,
     pub epoch: u32,
+    /// The on-chain deal the proof is bound to (absent off-chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal: Option<DealContext>,
     pub commitment: String,
     pub circuit: String,
     pub vk_hash: String,
@@ -327,44 +418,95 @@ pub fn ensure_keys(store: &KeyStore, k: u32, depth: u32) -> Result<String, Stora
     Ok(id)
 }
 
-/// The worker's proof for `epoch` from the segment file.
+/// A revealed challenge as the prover needs it, from a public file or from the
+/// chain (which stores no salt, only the commitment it opened).
+#[derive(Clone, Debug)]
+pub struct RevealedChallenge {
+    pub epoch: u32,
+    pub region: Region,
+    pub root: Fr,
+    pub indices: Vec<u32>,
+    /// The challenge commitment, hex (64 digits).
+    pub commitment: String,
+    pub nonce: Fr,
+}
+
+/// The segment and circuit a proof is for.
+#[derive(Clone, Debug)]
+pub struct ProofShape {
+    pub segment: SegmentInfo,
+    pub k: u32,
+    pub depth: u32,
+}
+
+/// The worker's proof for `epoch` of the public file, from the segment file; keys
+/// are generated on first use. `deal` binds the proof to an on-chain deal.
 pub fn prove(
     path: &Path,
     public: &Public,
     epoch: u32,
+    deal: Option<&DealContext>,
     store: &KeyStore,
 ) -> Result<EpochProof, StorageError> {
     let c = revealed(public, epoch)?;
+    ensure_keys(store, public.k, public.depth)?;
+    let challenge = RevealedChallenge {
+        epoch,
+        region: c.region,
+        root: fr_from_hex(&c.root).map_err(StorageError::Challenge)?,
+        indices: c.indices.clone(),
+        commitment: c.commitment(),
+        nonce: c.nonce(deal),
+    };
+    let shape = ProofShape {
+        segment: public.segment.clone(),
+        k: public.k,
+        depth: public.depth,
+    };
+    prove_revealed(path, &shape, &challenge, deal, store)
+}
+
+/// The proof of one revealed challenge with the keys already in `store` (a deal's
+/// verifier is pinned to them; fresh keys could not satisfy it).
+pub fn prove_revealed(
+    path: &Path,
+    shape: &ProofShape,
+    c: &RevealedChallenge,
+    deal: Option<&DealContext>,
+    store: &KeyStore,
+) -> Result<EpochProof, StorageError> {
+    if c.indices.len() != shape.k as usize || c.indices.iter().any(|i| *i >= shape.segment.frames) {
+        return Err(StorageError::Challenge(format!(
+            "epoch {}: indices must be {} frames below {}",
+            c.epoch, shape.k, shape.segment.frames
+        )));
+    }
+    c.region
+        .validate(shape.segment.width, shape.segment.height)?;
     let (segment, mut hashes) = hash_regions(LumaFrames::open(path)?, &[c.region])?;
-    if segment != public.segment {
+    if segment != shape.segment {
+        let want = &shape.segment;
         return Err(StorageError::Mismatch(format!(
             "{}x{} with {} frames, registered {}x{} with {}",
-            segment.width,
-            segment.height,
-            segment.frames,
-            public.segment.width,
-            public.segment.height,
-            public.segment.frames
+            segment.width, segment.height, segment.frames, want.width, want.height, want.frames
         )));
     }
     let tree = SegmentTree::new(hashes.remove(0));
-    let root = fr_from_hex(&c.root).map_err(StorageError::Challenge)?;
-    if tree.root() != root {
+    if tree.root() != c.root {
         return Err(StorageError::Mismatch(
             "the region's pHash tree has another root (missing or altered frames, or another rendition)".into(),
         ));
     }
-    let id = ensure_keys(store, public.k, public.depth)?;
-    let pk = store
-        .proving_key(&id)?
-        .ok_or_else(|| mpegs_zk::ZkError::MissingKey(id.clone()))?;
+    let id = circuit_id(shape.k, shape.depth);
+    let missing = || mpegs_zk::ZkError::MissingKey(id.clone());
+    let pk = store.proving_key(&id)?.ok_or_else(missing)?;
     let vk = store
-        .verifying_key(&id)?
-        .ok_or_else(|| mpegs_zk::ZkError::MissingKey(id.clone()))?;
+        .verifying_key_for(&id, &circuit_description(shape.k, shape.depth))?
+        .ok_or_else(missing)?;
     let circuit = InclusionCircuit {
-        root,
-        nonce: c.nonce(),
-        depth: public.depth as usize,
+        root: c.root,
+        nonce: c.nonce,
+        depth: shape.depth as usize,
         openings: c
             .indices
             .iter()
@@ -376,9 +518,10 @@ pub fn prove(
     };
     let proof = backend::prove(&pk, circuit, &mut rand_chacha::ChaCha20Rng::from_entropy())?;
     Ok(EpochProof {
-        version: VERSION,
-        epoch,
-        commitment: c.commitment(),
+        version: PROOF_VERSION,
+        epoch: c.epoch,
+        deal: deal.copied(),
+        commitment: c.commitment.clone(),
         circuit: id,
         vk_hash: backend::vk_hash(&vk),
         proof: format!("0x{}", hex::encode(backend::proof_to_bytes(&proof))),
@@ -387,11 +530,12 @@ pub fn prove(
 
 /// What the verifier expects a proof to answer, supplied by the verifier (or read
 /// from the chain), never taken from the proof file: a proof names its epoch and
-/// challenge commitment, and both must be the ones asked for. Deal, chain id and
-/// contract join the epoch here once they are bound into the nonce.
+/// challenge commitment, and both must be the ones asked for; for an on-chain deal,
+/// so must the deal (chain id, escrow, deal id, worker) its nonce binds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expected {
     pub epoch: u32,
+    pub deal: Option<DealContext>,
 }
 
 /// Checks a worker's proof against the public file for the epoch the verifier
@@ -403,8 +547,18 @@ pub fn verify(
     expected: &Expected,
     store: &KeyStore,
 ) -> Result<(), String> {
-    if proof.version != VERSION {
-        return Err(format!("unsupported proof version {}", proof.version));
+    if proof.version != PROOF_VERSION {
+        return Err(format!(
+            "unsupported proof version {} (this is version {PROOF_VERSION})",
+            proof.version
+        ));
+    }
+    if proof.deal != expected.deal {
+        return Err(match (&proof.deal, &expected.deal) {
+            (None, Some(_)) => "the proof is not bound to the deal asked about".into(),
+            (Some(_), None) => "the proof is bound to an on-chain deal; name it to verify".into(),
+            _ => "the proof is bound to another deal (chain, escrow, deal id or worker)".into(),
+        });
     }
     let epoch = expected.epoch;
     if proof.epoch != epoch {
@@ -440,7 +594,8 @@ pub fn verify(
         .ok_or("the proof is not 0x-prefixed hex")?;
     let groth = backend::proof_from_bytes(&bytes).map_err(|e| e.to_string())?;
     let root = fr_from_hex(&c.root)?;
-    let public_inputs = InclusionCircuit::public_inputs(root, c.nonce(), &c.indices);
+    let nonce = c.nonce(expected.deal.as_ref());
+    let public_inputs = InclusionCircuit::public_inputs(root, nonce, &c.indices);
     match backend::verify(&backend::prepare(&vk), &public_inputs, &groth) {
         Ok(true) => Ok(()),
         Ok(false) => Err("the Groth16 proof does not verify".into()),

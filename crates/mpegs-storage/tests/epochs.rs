@@ -3,7 +3,7 @@
 //! old epoch's proof does not pass for a new epoch, nor for the epoch the verifier
 //! asks about when the file names its own; forged reveals and proofs fail.
 
-use mpegs_storage::epoch::{register, reveal, verify, EpochProof, Expected};
+use mpegs_storage::epoch::{register, reveal, verify, Address, DealContext, EpochProof, Expected};
 use mpegs_storage::StorageError;
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
@@ -25,7 +25,7 @@ fn clip(path: &Path, seconds: &str, bitrate: &str) {
 
 /// The verifier's side of an epoch: what it asks about.
 fn at(epoch: u32) -> Expected {
-    Expected { epoch }
+    Expected { epoch, deal: None }
 }
 
 #[test]
@@ -49,13 +49,13 @@ fn a_storage_deal_through_three_epochs() {
     );
 
     // Nothing to answer before the reveal.
-    let e = mpegs_storage::epoch::prove(&segment, &public, 0, &store).unwrap_err();
+    let e = mpegs_storage::epoch::prove(&segment, &public, 0, None, &store).unwrap_err();
     assert!(e.to_string().contains("not been revealed"), "{e}");
 
     let mut proofs = vec![];
     for epoch in 0..3 {
         reveal(&secret, &mut public, epoch).unwrap();
-        let proof = mpegs_storage::epoch::prove(&segment, &public, epoch, &store).unwrap();
+        let proof = mpegs_storage::epoch::prove(&segment, &public, epoch, None, &store).unwrap();
         assert_eq!(
             verify(&proof, &public, &at(epoch), &store),
             Ok(()),
@@ -66,7 +66,7 @@ fn a_storage_deal_through_three_epochs() {
 
     // A worker that kept only part of the segment, or another rendition.
     for (file, what) in [(&truncated, "frames"), (&rendition, "another root")] {
-        match mpegs_storage::epoch::prove(file, &public, 1, &store) {
+        match mpegs_storage::epoch::prove(file, &public, 1, None, &store) {
             Err(StorageError::Mismatch(reason)) => assert!(reason.contains(what), "{reason}"),
             other => panic!("{what}: {other:?}"),
         }
@@ -110,6 +110,71 @@ fn a_storage_deal_through_three_epochs() {
     assert!(verify(&proofs[2], &forged, &at(2), &store)
         .unwrap_err()
         .contains("registered commitment"));
+}
+
+/// Two on-chain deals opened from one challenge file: the nonce binds chain id,
+/// escrow, deal id and worker, so worker B cannot reuse worker A's proof (the
+/// public inputs differ), and a proof checked for another deal is refused.
+#[test]
+fn a_proof_is_bound_to_one_deal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = KeyStore::open(dir.path().join("keys")).unwrap();
+    let segment = dir.path().join("segment.mp4");
+    clip(&segment, "1", "1M");
+    let (secret, mut public) = register(&segment, 1, 2, Some(7)).unwrap();
+    reveal(&secret, &mut public, 0).unwrap();
+    let addr = |b: u8| Address([b; 20]);
+    let deal_a = DealContext {
+        chain_id: 31337,
+        contract: addr(0xee),
+        deal: 1,
+        worker: addr(0xaa),
+    };
+    let others = [
+        DealContext { deal: 2, ..deal_a },
+        DealContext {
+            worker: addr(0xbb),
+            ..deal_a
+        },
+        DealContext {
+            chain_id: 42161,
+            ..deal_a
+        },
+        DealContext {
+            contract: addr(0xef),
+            ..deal_a
+        },
+    ];
+    let c = &public.revealed[0];
+    for other in &others {
+        assert_ne!(c.nonce(Some(&deal_a)), c.nonce(Some(other)), "{other:?}");
+    }
+    assert_ne!(c.nonce(Some(&deal_a)), c.nonce(None));
+
+    let proof = mpegs_storage::epoch::prove(&segment, &public, 0, Some(&deal_a), &store).unwrap();
+    let asked = |deal| Expected { epoch: 0, deal };
+    assert_eq!(
+        verify(&proof, &public, &asked(Some(deal_a)), &store),
+        Ok(())
+    );
+    for other in others {
+        // The file claims the other deal: its nonce differs, the proof fails.
+        let relabelled = EpochProof {
+            deal: Some(other),
+            ..proof.clone()
+        };
+        let e = verify(&relabelled, &public, &asked(Some(other)), &store).unwrap_err();
+        assert!(e.contains("does not verify"), "{other:?}: {e}");
+        // The file keeps its own deal: refused as bound to another deal.
+        let e = verify(&proof, &public, &asked(Some(other)), &store).unwrap_err();
+        assert!(e.contains("another deal"), "{e}");
+    }
+    let e = verify(&proof, &public, &asked(None), &store).unwrap_err();
+    assert!(e.contains("name it"), "{e}");
+    // An off-chain proof does not answer an on-chain deal.
+    let off_chain = mpegs_storage::epoch::prove(&segment, &public, 0, None, &store).unwrap();
+    let e = verify(&off_chain, &public, &asked(Some(deal_a)), &store).unwrap_err();
+    assert!(e.contains("not bound"), "{e}");
 }
 
 #[test]

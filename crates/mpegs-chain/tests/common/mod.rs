@@ -13,7 +13,7 @@ use mpegs_media::{Frame, FrameInfo, PixelFormat};
 use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::bundle::Bundle;
 use mpegs_provenance::prove::{attest, Prover, Quiet};
-use mpegs_storage::epoch::{register, reveal, EpochProof, Public, Secret};
+use mpegs_storage::epoch::{register, Public, Secret};
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
 use std::process::Command;
@@ -35,6 +35,7 @@ pub struct EditFixture {
     pub attested: Bundle,
     pub edited: Bundle,
     pub device: String,
+    pub key: DeviceKey,
 }
 
 pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
@@ -66,6 +67,7 @@ pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
         attested,
         edited,
         device: key.address(),
+        key,
     }
 }
 
@@ -83,14 +85,15 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
     assert_eq!(done[1].proofs, 2);
 
     let child = done[1].commitment;
-    let status = registry::status(chain, &deployment, child).unwrap();
+    let me = chain.sender();
+    let status = registry::status(chain, &deployment, child, me).unwrap();
     assert_eq!(status.len(), 2, "edit → original");
     assert_eq!(status[0].kind, "edit");
     assert_eq!(status[0].proofs, 2);
     assert_eq!(status[1].kind, "original");
     assert_eq!(status[0].parent, Some(status[1].commitment));
     assert_eq!(
-        format!("{:#x}", status[1].device),
+        format!("{:#x}", status[1].device.unwrap()),
         f.device.to_lowercase(),
         "the registry recovered the device that signed"
     );
@@ -182,10 +185,17 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
     )
     .unwrap();
     assert_eq!(anchored.last().unwrap().outcome, "anchored");
-    let status = registry::status(chain, &deployment, anchored.last().unwrap().commitment).unwrap();
+    let stranger = chain.sender();
+    let anchored_at = anchored.last().unwrap().commitment;
+    let status = registry::status(chain, &deployment, anchored_at, stranger).unwrap();
     assert_eq!(status[0].kind, "anchored");
     assert!(status[0].verification.contains("NOT on-chain"));
     assert_eq!(status[0].statement, registry::bundle_hash(&other.edited));
+    assert_eq!(status[0].device, None, "an anchor claims no device");
+    assert_eq!(status[0].registrant, stranger);
+    // Someone else's view of the same commitment: no anchor of theirs.
+    let status = registry::status(chain, &deployment, anchored_at, me).unwrap();
+    assert!(status.is_empty(), "{status:?}");
     chain.set_signer(dev_signer(0).unwrap());
     (deployment, child)
 }
@@ -231,22 +241,33 @@ pub fn storage_fixture(dir: &Path) -> StorageFixture {
     }
 }
 
-fn prove_epoch(f: &mut StorageFixture, epoch: u32) -> EpochProof {
-    reveal(&f.secret, &mut f.public, epoch).unwrap();
-    mpegs_storage::epoch::prove(&f.segment, &f.public, epoch, &f.store).unwrap()
+/// The offer the flows make: 3 epochs of an hour, 10-minute reveal and proof
+/// windows, 0.5 ether collateral per epoch.
+pub fn offer(worker: alloy_primitives::Address) -> escrow::Offer {
+    escrow::Offer {
+        worker,
+        epoch_seconds: 3600,
+        reveal_window: 600,
+        proof_window: 600,
+        accept_within: 86_400,
+        deposit: U256::from(3 * ETHER),
+        collateral_per_epoch: U256::from(ETHER / 2),
+    }
 }
 
 /// A storage deal through three epochs: two proven and paid, one missed and
-/// refunded; replays, forged reveals and late proofs revert with reasons.
+/// refunded with the worker's collateral; the worker proves from what the chain
+/// says; replays, forged reveals, strangers and late proofs revert with reasons;
+/// payouts wait in the escrow until withdrawn.
 pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Path) {
-    let mut f = storage_fixture(dir);
+    let f = storage_fixture(dir);
     let (client, worker) = (dev_signer(0).unwrap(), dev_signer(1).unwrap());
     let (client_addr, worker_addr) = (client.address(), worker.address());
     chain.set_signer(client.clone());
-    let deposit = U256::from(3 * ETHER);
-    let (id, _) = escrow::open(chain, deployment, &f.store, &f.public, 3600, deposit).unwrap();
+    let (id, _) =
+        escrow::open(chain, deployment, &f.store, &f.public, &offer(worker_addr)).unwrap();
 
-    // The client cannot reveal before a worker accepted.
+    // The client cannot reveal before the worker accepted; a stranger cannot accept.
     let reason = revert(escrow::reveal(
         chain,
         deployment,
@@ -254,12 +275,17 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
         &f.secret.challenges[0],
     ));
     assert!(reason.contains("not accepted"), "{reason}");
+    chain.set_signer(dev_signer(2).unwrap());
+    let reason = revert(escrow::accept(chain, deployment, &f.store, id));
+    assert!(reason.contains("named worker"), "{reason}");
 
     chain.set_signer(worker.clone());
-    escrow::accept(chain, deployment, id).unwrap();
-    let worker_start = chain.balance(worker_addr).unwrap();
+    escrow::accept(chain, deployment, &f.store, id).unwrap();
+    let prove = |chain: &mut dyn Chain, epoch| {
+        escrow::prove_epoch(chain, deployment, &f.store, id, epoch, &f.segment).unwrap()
+    };
 
-    // Epoch 0: revealed, proven, paid.
+    // Epoch 0: revealed, proven from the chain's challenge, paid.
     chain.set_signer(client.clone());
     let mut forged = f.secret.challenges[0].clone();
     forged.indices[0] = (forged.indices[0] + 1) % f.public.segment.frames;
@@ -268,56 +294,69 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
         reason.contains("does not match the committed challenge"),
         "{reason}"
     );
-    escrow::reveal(chain, deployment, id, &f.secret.challenges[0]).unwrap();
-    let proof0 = prove_epoch(&mut f, 0);
+    let revealed = escrow::reveal(chain, deployment, id, &f.secret.challenges[0]).unwrap();
+    assert!(
+        matches!(revealed, escrow::Revealed::Open { .. }),
+        "{revealed:?}"
+    );
     chain.set_signer(worker.clone());
+    let proof0 = prove(chain, 0);
     escrow::submit(chain, deployment, id, &proof0).unwrap();
     let reason = revert(escrow::submit(chain, deployment, id, &proof0));
     assert!(reason.contains("already settled"), "{reason}");
 
-    // Epoch 1: the old proof replayed for the new challenge fails; the real one pays.
+    // Epoch 1 (an hour later): the old proof replayed for the new challenge fails.
+    chain.advance_time(3600).unwrap();
     chain.set_signer(client.clone());
     escrow::reveal(chain, deployment, id, &f.secret.challenges[1]).unwrap();
     chain.set_signer(worker.clone());
-    let mut replay = proof0.clone();
-    replay.epoch = 1;
-    let reason = revert(escrow::submit(chain, deployment, id, &replay));
+    let reason = revert(escrow::submit_words(chain, deployment, id, 1, &proof0));
     assert!(reason.contains("proof does not verify"), "{reason}");
-    let proof1 = prove_epoch(&mut f, 1);
+    let proof1 = prove(chain, 1);
     escrow::submit(chain, deployment, id, &proof1).unwrap();
 
-    // Epoch 2: revealed, but the worker misses the deadline.
+    // Epoch 2: revealed, but the worker misses its proof window.
+    chain.advance_time(3600).unwrap();
     chain.set_signer(client.clone());
     escrow::reveal(chain, deployment, id, &f.secret.challenges[2]).unwrap();
     let reason = revert(escrow::settle(chain, deployment, id, 2));
-    assert!(reason.contains("deadline not reached"), "{reason}");
-    chain.advance_time(3 * 3600 + 10).unwrap();
-    let proof2 = prove_epoch(&mut f, 2);
+    assert!(reason.contains("proof window still open"), "{reason}");
     chain.set_signer(worker.clone());
+    let proof2 = prove(chain, 2);
+    chain.advance_time(601).unwrap();
     let reason = revert(escrow::submit(chain, deployment, id, &proof2));
-    assert!(reason.contains("deadline passed"), "{reason}");
-    chain.set_signer(client.clone());
-    let client_before = chain.balance(client_addr).unwrap();
+    assert!(reason.contains("proof window closed"), "{reason}");
     let settled = escrow::settle(chain, deployment, id, 2).unwrap();
-    assert_eq!(settled, Settlement::RefundedClient(U256::from(ETHER)));
+    let epoch_total = U256::from(ETHER + ETHER / 2);
+    assert_eq!(
+        settled,
+        Settlement::RefundedClient(epoch_total),
+        "payment plus collateral"
+    );
 
     let status = escrow::status(chain, deployment, id).unwrap();
     let states: Vec<_> = status.epochs.iter().map(|e| e.state).collect();
     use mpegs_chain::escrow::EpochState::*;
     assert_eq!(states, [Paid, Paid, Refunded]);
-    let worker_gain = chain
-        .balance(worker_addr)
-        .unwrap()
-        .saturating_sub(worker_start);
-    // The worker earned two epochs, minus whatever gas it paid (free on the embedded chain).
-    assert!(
-        worker_gain > U256::from(2 * ETHER - ETHER / 10),
-        "{worker_gain}"
-    );
-    assert!(worker_gain <= U256::from(2 * ETHER));
-    let client_gain = chain
-        .balance(client_addr)
-        .unwrap()
-        .saturating_sub(client_before);
-    assert!(client_gain > U256::from(ETHER - ETHER / 10) && client_gain <= U256::from(ETHER));
+    assert_eq!(status.worker_owed, U256::from(2) * epoch_total);
+    assert_eq!(status.client_owed, epoch_total);
+
+    // Nothing was pushed: each side withdraws what it is owed, once.
+    for (signer, who, amount) in [
+        (&worker, worker_addr, U256::from(2) * epoch_total),
+        (&client, client_addr, epoch_total),
+    ] {
+        chain.set_signer(signer.clone());
+        let before = chain.balance(who).unwrap();
+        let (got, _) = escrow::withdraw(chain, deployment).unwrap();
+        assert_eq!(got, amount);
+        let gain = chain.balance(who).unwrap().saturating_sub(before);
+        // Gas is free on the embedded chain and cheap on a local node.
+        assert!(
+            gain > amount - U256::from(ETHER / 100) && gain <= amount,
+            "{gain}"
+        );
+        let reason = revert(escrow::withdraw(chain, deployment));
+        assert!(reason.contains("nothing to withdraw"), "{reason}");
+    }
 }
