@@ -943,3 +943,51 @@ fn concurrent_chain_runs_lose_no_transaction() {
         .map(|(_, account)| account["nonce"].clone());
     assert_eq!(nonce, Some(serde_json::json!(2 * RUNS)));
 }
+
+#[test]
+fn chain_keys_conflicting_or_readable_by_others_are_refused() {
+    let env = Env::new();
+    let key = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+    std::fs::write(env.path("chain.key"), key).unwrap();
+    let deploy = |extra: &[&str], env_key: Option<&str>| {
+        let mut args = vec!["chain", "--state", "s.json"];
+        args.extend_from_slice(extra);
+        args.push("deploy");
+        let mut cmd = mpegs(&env, &args);
+        if let Some(k) = env_key {
+            cmd.env("MPEGS_CHAIN_KEY", k);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = |o: &Output, needle: &str| {
+        assert_eq!(code(o), 2, "{}", stderr(o));
+        assert!(stderr(o).contains(needle), "{}", stderr(o));
+        assert!(!stderr(o).contains("panicked"));
+    };
+    refused(
+        &deploy(&["--account", "1"], Some(key)),
+        "--account 1 and MPEGS_CHAIN_KEY",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |mode| {
+        std::fs::set_permissions(env.path("chain.key"), std::fs::Permissions::from_mode(mode))
+            .unwrap()
+    };
+    chmod(0o600);
+    refused(
+        &deploy(&["--account", "1", "--key-file", "chain.key"], None),
+        "--account 1 and --key-file",
+    );
+    chmod(0o644);
+    refused(&deploy(&["--key-file", "chain.key"], None), "chmod 600");
+    assert!(!env.path("s.json").exists(), "nothing was sent");
+    chmod(0o600);
+    let o = deploy(&["--key-file", "chain.key"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let owner = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(owner),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
