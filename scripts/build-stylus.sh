@@ -8,12 +8,13 @@ source "$(dirname "$0")/common.sh"
 
 OUT=target/stylus
 export CARGO_TARGET_DIR="$PWD/$OUT"
-# circuit id → cargo feature of its embedded key (crates/mpegs-stylus/src/vk/)
+# circuit id → cargo feature of its embedded key (crates/mpegs-stylus/src/vk/): the
+# fixed-seed test keys, which tests/wasm_host.rs checks; never deploy these.
 # Reference types off (a precaution: older Wasm validators, Stylus's included, may
 # not take them, and they buy nothing here); a 32 KiB stack instead of rustc's
 # 1 MiB (Stylus prices memory per page).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=-reference-types -C link-arg=-zstack-size=32768"
-CIRCUITS=("storage-inclusion-k2-d3-v1:vk-storage-k2-d3" "storage-inclusion-k4-d9-v1:vk-storage-k4-d9")
+CIRCUITS=("storage-inclusion-k2-d3-v1:test-vk-storage-k2-d3" "storage-inclusion-k4-d9-v1:test-vk-storage-k4-d9")
 COMPRESSED_LIMIT=24576      # 24 KB, what Stylus accepts compressed
 UNCOMPRESSED_LIMIT=131072   # 128 KiB
 

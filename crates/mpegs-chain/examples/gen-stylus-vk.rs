@@ -1,15 +1,25 @@
-//! Regenerates the Stylus verifier's embedded keys in `crates/mpegs-stylus/src/vk/`
-//! from the fixed-seed example keys:
-//! `cargo run --release -p mpegs-chain --example gen-stylus-vk`.
-//! `crates/mpegs-stylus/tests/native.rs` checks that the committed files match.
+//! Writes the Stylus verifier's embedded keys (`crates/mpegs-stylus/src/vk/`).
+//!
+//! - `cargo run --release -p mpegs-chain --example gen-stylus-vk` regenerates the
+//!   committed modules from the fixed-seed example keys (tests only: their seed is
+//!   public); `crates/mpegs-stylus/tests/native.rs` checks that they match.
+//! - `… --example gen-stylus-vk -- --deploy CIRCUIT_ID [--keys DIR]` writes
+//!   `vk/deploy.rs` from the verifying key of `CIRCUIT_ID` in your key store
+//!   (`$MPEGS_HOME/keys` by default), the module a contract to deploy embeds
+//!   (feature `vk-deploy`, docs/stylus.md). It refuses the fixed-seed keys.
 
+use anyhow::{bail, Context, Result};
 use mpegs_chain::fixtures::{circuit_id, keys, SHAPES};
 use mpegs_chain::stylus_vk::{module_name, rust_source};
-use std::path::Path;
+use mpegs_zk::keys::KeyStore;
+use std::path::{Path, PathBuf};
 
-fn main() -> anyhow::Result<()> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mpegs-stylus/src/vk");
-    std::fs::create_dir_all(&dir)?;
+fn vk_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../mpegs-stylus/src/vk")
+}
+
+/// The committed test modules, from the fixed seeds.
+fn write_test_keys(dir: &Path) -> Result<()> {
     for shape in SHAPES {
         let (_, vk) = keys(shape);
         let id = circuit_id(shape);
@@ -18,4 +28,52 @@ fn main() -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// `vk/deploy.rs` from the key store's verifying key of `id`.
+fn write_deploy_key(dir: &Path, id: &str, store: &KeyStore) -> Result<()> {
+    let vk = store.verifying_key(id)?.with_context(|| {
+        format!(
+            "no verifying key for {id} in {} (`mpegs keys list` shows what is there)",
+            store.dir().display()
+        )
+    })?;
+    let forgeable = SHAPES
+        .iter()
+        .any(|s| circuit_id(*s) == id && keys(*s).1 == vk);
+    if forgeable {
+        bail!(
+            "{id} in {} is the fixed-seed test key: anyone can forge its proofs; generate your own",
+            store.dir().display()
+        );
+    }
+    let path = dir.join("deploy.rs");
+    mpegs_media::write_atomic(&path, rust_source(id, &vk).as_bytes())?;
+    let hash = mpegs_zk::backend::vk_hash(&vk);
+    println!("wrote {} ({id}, key {hash})", path.display());
+    println!(
+        "pin the deployed contract with MediaRegistry.setVerifier({}, address)",
+        mpegs_chain::verifier::vk_hash_word(&hash)?
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let dir = vk_dir();
+    std::fs::create_dir_all(&dir)?;
+    let dir = dir.canonicalize()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => write_test_keys(&dir),
+        [flag, id] if flag == "--deploy" => {
+            write_deploy_key(&dir, id, &KeyStore::default_location()?)
+        }
+        [flag, id, keys_flag, keys] if flag == "--deploy" && keys_flag == "--keys" => {
+            if !Path::new(keys).is_dir() {
+                bail!("--keys {keys}: no such folder");
+            }
+            write_deploy_key(&dir, id, &KeyStore::open(keys)?)
+        }
+        _ => bail!("usage: gen-stylus-vk [--deploy CIRCUIT_ID [--keys DIR]]"),
+    }
 }

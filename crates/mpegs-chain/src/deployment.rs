@@ -71,7 +71,9 @@ impl Deployment {
         Ok(deployment)
     }
 
+    /// Writes the deployment file, creating its folder.
     pub fn save(&self, path: &Path) -> Result<(), ChainError> {
+        crate::create_parent_dir(path)?;
         Ok(mpegs_media::write_json(path, self)?)
     }
 

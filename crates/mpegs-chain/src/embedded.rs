@@ -2,6 +2,11 @@
 //! persisted to one JSON file after every transaction, so `mpegs chain …` works with
 //! no node. Each transaction is its own block; gas is free (base fee 0) and every
 //! signer is funded at first use, since this chain exists for demos and tests.
+//!
+//! A state file is one chain shared by every `mpegs` process that opens it, so
+//! [`Embedded::open`] holds an exclusive lock on `<state>.lock` for as long as the
+//! chain is open: a second process waits instead of reading a state that the first
+//! is about to replace (which would silently drop the first one's transactions).
 
 use crate::chain::{revert_reason, Chain, Receipt};
 use crate::ChainError;
@@ -15,6 +20,7 @@ use revm::state::{AccountInfo, Bytecode};
 use revm::{Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Chain id of the embedded chain (Hardhat's and Anvil's local id).
@@ -53,6 +59,8 @@ struct AccountFile {
 /// An in-process EVM with a state file.
 pub struct Embedded {
     path: Option<PathBuf>,
+    /// The open lock file of `path`, locked exclusively; dropping it unlocks.
+    _lock: Option<File>,
     db: CacheDB<EmptyDB>,
     block_number: u64,
     timestamp: u64,
@@ -61,13 +69,19 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    /// Opens the chain stored at `path`, or starts a new one there.
+    /// Opens the chain stored at `path`, or starts a new one there (creating its
+    /// folder). Blocks until no other process has the chain open, and keeps it
+    /// locked until the returned value is dropped.
     pub fn open(path: &Path, signer: PrivateKeySigner) -> Result<Self, ChainError> {
+        crate::create_parent_dir(path)?;
+        let lock = lock_state(path)?;
+        // Read only now: what another process saved before unlocking is included.
         let mut chain = if path.exists() {
             Self::load(path, signer)?
         } else {
             Self::fresh(Some(path.to_path_buf()), signer)
         };
+        chain._lock = Some(lock);
         chain.fund(chain.sender());
         Ok(chain)
     }
@@ -82,6 +96,7 @@ impl Embedded {
     fn fresh(path: Option<PathBuf>, signer: PrivateKeySigner) -> Self {
         Embedded {
             path,
+            _lock: None,
             db: CacheDB::new(EmptyDB::default()),
             block_number: 0,
             timestamp: unix_now(),
@@ -327,6 +342,29 @@ impl Chain for Embedded {
     }
 }
 
+/// The lock file of a state file: `<state>.lock` beside it.
+pub fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Opens (creating) the lock file of `state` and waits for an exclusive lock on it.
+/// An advisory lock: it orders `mpegs` processes, which all take it; the lock file
+/// itself stays (removing it would let two processes lock different files).
+fn lock_state(state: &Path) -> Result<File, ChainError> {
+    let path = lock_path(state);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ChainError::Input(format!("cannot open {}: {e}", path.display())))?;
+    file.lock()
+        .map_err(|e| ChainError::Input(format!("cannot lock {}: {e}", path.display())))?;
+    Ok(file)
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -335,4 +373,56 @@ fn unix_now() -> u64 {
 
 fn bytes_empty(bytes: &Bytes) -> bool {
     bytes.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::dev_signer;
+
+    fn locked_by_someone(state: &Path) -> bool {
+        let file = File::open(lock_path(state)).unwrap();
+        match file.try_lock() {
+            Ok(()) => false,
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(e) => panic!("try_lock: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn open_creates_the_folder_and_holds_the_lock_while_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("fresh/home/chain/embedded.json");
+        let mut chain = Embedded::open(&state, dev_signer(0).unwrap()).unwrap();
+        chain.deploy(vec![0x00]).ok();
+        assert!(state.is_file(), "the state was written in the new folder");
+        assert!(locked_by_someone(&state));
+        drop(chain);
+        assert!(!locked_by_someone(&state));
+    }
+
+    #[test]
+    fn the_state_is_read_after_the_lock_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("chain.json");
+        let first = Embedded::open(&state, dev_signer(0).unwrap()).unwrap();
+        let opened = std::sync::mpsc::channel();
+        let path = state.clone();
+        let second = std::thread::spawn(move || {
+            let chain = Embedded::open(&path, dev_signer(0).unwrap()).unwrap();
+            opened.0.send(()).unwrap();
+            chain.block_number
+        });
+        // The second open waits for the first chain, which sends a transaction.
+        let mut first = first;
+        first
+            .send(Some(Address::ZERO), Bytes::new(), U256::ZERO)
+            .unwrap();
+        assert!(
+            opened.1.try_recv().is_err(),
+            "opened while the first held the lock"
+        );
+        drop(first);
+        assert_eq!(second.join().unwrap(), 1, "it saw the first one's block");
+    }
 }

@@ -49,3 +49,13 @@ pub enum ChainError {
     #[error(transparent)]
     Zk(#[from] mpegs_zk::ZkError),
 }
+
+/// Creates the folder `path` will be written in (a fresh `$MPEGS_HOME` has none).
+pub(crate) fn create_parent_dir(path: &std::path::Path) -> Result<(), ChainError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            ChainError::Input(format!("cannot create the folder {}: {e}", dir.display()))
+        }),
+        _ => Ok(()),
+    }
+}

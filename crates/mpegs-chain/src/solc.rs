@@ -6,6 +6,7 @@
 
 use crate::ChainError;
 use serde_json::{json, Value};
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,31 +16,40 @@ use std::process::{Command, Stdio};
 const COMPILE_SCRIPT: &str = include_str!("../../../contracts/compile.mjs");
 
 /// Where the `solc` npm package lives: `$MPEGS_SOLC_DIR` (a `node_modules` folder),
-/// else `contracts/node_modules` of this checkout, of the working directory or of
-/// a folder above the running executable.
+/// else `contracts/node_modules` of the checkout this crate was built from.
+/// Never a folder found from the working directory: running `mpegs` inside someone
+/// else's tree must not run their JavaScript.
 pub fn solc_dir() -> Result<PathBuf, ChainError> {
-    if let Some(dir) = std::env::var_os("MPEGS_SOLC_DIR") {
-        return Ok(PathBuf::from(dir));
+    find_solc(
+        std::env::var_os("MPEGS_SOLC_DIR").as_deref(),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts"),
+    )
+}
+
+/// [`solc_dir`] with its two inputs given: an explicit `node_modules` folder
+/// (which must hold solc), else `<contracts>/node_modules`.
+pub fn find_solc(explicit: Option<&OsStr>, contracts: &Path) -> Result<PathBuf, ChainError> {
+    let has_solc = |dir: &Path| dir.join("solc/package.json").is_file();
+    if let Some(dir) = explicit {
+        let dir = PathBuf::from(dir);
+        if !has_solc(&dir) {
+            return Err(ChainError::Tool(format!(
+                "MPEGS_SOLC_DIR={} holds no solc package (no solc/package.json)",
+                dir.display()
+            )));
+        }
+        return Ok(dir);
     }
-    let mut candidates = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts")];
-    if let Ok(cwd) = std::env::current_dir() {
-        candidates.extend(cwd.ancestors().map(|a| a.join("contracts")));
+    let dir = contracts.join("node_modules");
+    if has_solc(&dir) {
+        return Ok(dir);
     }
-    if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().map(|a| a.join("contracts")));
-    }
-    candidates
-        .into_iter()
-        .map(|c| c.join("node_modules"))
-        .find(|nm| nm.join("solc/package.json").is_file())
-        .ok_or_else(|| {
-            ChainError::Tool(
-                "the npm solc compiler is not installed: run `npm ci --prefix contracts` \
-                 in the mpegs checkout (scripts/setup.sh does), or set MPEGS_SOLC_DIR to a \
-                 node_modules folder that holds solc"
-                    .into(),
-            )
-        })
+    Err(ChainError::Tool(format!(
+        "the npm solc compiler is not installed in {}: run `npm ci --prefix contracts` \
+         in the mpegs checkout (scripts/setup.sh does), or set MPEGS_SOLC_DIR to a \
+         node_modules folder that holds solc",
+        dir.display()
+    )))
 }
 
 /// Compiles one source file and returns the creation bytecode of `contract`.
@@ -83,24 +93,20 @@ pub fn compile_many(
 
 /// Runs `node compile.mjs --stdin` on a standard-JSON input.
 fn run_solc(input: &Value) -> Result<Value, ChainError> {
-    let dir = solc_dir()?;
+    // Absolute: node runs in another folder.
+    let dir = std::path::absolute(solc_dir()?)?;
     let script_dir = tempfile::tempdir()?;
-    let script = script_dir.path().join("compile.mjs");
-    std::fs::write(&script, COMPILE_SCRIPT)?;
-    let mut child = Command::new("node")
-        .arg(&script)
+    let script = write_script(script_dir.path(), &dir)?;
+    let mut child = node_command(&script, &dir)
         .arg("--stdin")
-        .env("MPEGS_SOLC_DIR", &dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ChainError::Tool(format!("cannot run node (is Node.js installed?): {e}")))?;
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.to_string().as_bytes())?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.to_string().as_bytes())?;
+    }
     let out = child.wait_with_output()?;
     if !out.status.success() {
         return Err(ChainError::Tool(format!(
@@ -110,4 +116,128 @@ fn run_solc(input: &Value) -> Result<Value, ChainError> {
     }
     serde_json::from_slice(&out.stdout)
         .map_err(|e| ChainError::Tool(format!("solc printed no JSON: {e}")))
+}
+
+/// Writes the compile script into `dir` with `dir/node_modules` linking to
+/// `solc_dir`. The script loads solc next to itself first, and Node looks for
+/// `node_modules` in the script's folder and then in each folder above it (the
+/// temporary folder's parents, which others may write to): the link makes the
+/// first place looked in the right one.
+fn write_script(dir: &Path, solc_dir: &Path) -> Result<PathBuf, ChainError> {
+    let script = dir.join("compile.mjs");
+    std::fs::write(&script, COMPILE_SCRIPT)?;
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(solc_dir, dir.join("node_modules"))?;
+    Ok(script)
+}
+
+/// What the compiler's `node` may see of our environment: enough to find programs
+/// and solc, and nothing else. In particular never `MPEGS_CHAIN_KEY` (the signing
+/// key) nor `NODE_OPTIONS` (which could preload any script).
+const NODE_ENV: [&str; 1] = ["PATH"];
+
+/// `node SCRIPT` with a cleared environment: [`NODE_ENV`] from ours, plus
+/// `MPEGS_SOLC_DIR` (where compile.mjs falls back to for solc; give it absolute),
+/// run in the script's folder so the caller's working directory plays no part.
+pub fn node_command(script: &Path, solc_dir: &Path) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(script).env_clear();
+    for name in NODE_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env("MPEGS_SOLC_DIR", solc_dir);
+    if let Some(dir) = script.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_solc(node_modules: &Path) {
+        let solc = node_modules.join("solc");
+        std::fs::create_dir_all(&solc).unwrap();
+        std::fs::write(
+            solc.join("package.json"),
+            r#"{"name":"solc","main":"index.js"}"#,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn solc_is_looked_up_in_the_checkout_or_the_explicit_folder_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let contracts = dir.path().join("contracts");
+        let e = find_solc(None, &contracts).unwrap_err().to_string();
+        assert!(e.contains("npm ci --prefix contracts"), "{e}");
+        fake_solc(&contracts.join("node_modules"));
+        assert_eq!(
+            find_solc(None, &contracts).unwrap(),
+            contracts.join("node_modules")
+        );
+        // An explicit folder wins, and must hold solc.
+        let explicit = dir.path().join("elsewhere");
+        let e = find_solc(Some(explicit.as_os_str()), &contracts).unwrap_err();
+        assert!(e.to_string().contains("MPEGS_SOLC_DIR"), "{e}");
+        fake_solc(&explicit);
+        assert_eq!(
+            find_solc(Some(explicit.as_os_str()), &contracts).unwrap(),
+            explicit
+        );
+    }
+
+    #[test]
+    fn node_gets_only_path_and_the_solc_folder() {
+        let cmd = node_command(Path::new("/tmp/x/compile.mjs"), Path::new("/opt/nm"));
+        let mut names: Vec<_> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let expected: Vec<String> = ["MPEGS_SOLC_DIR", "PATH"]
+            .iter()
+            .filter(|n| **n != "PATH" || std::env::var_os("PATH").is_some())
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(names, expected);
+        assert_eq!(cmd.get_current_dir(), Some(Path::new("/tmp/x")));
+    }
+
+    /// The child itself: everything else in our environment (cargo sets plenty)
+    /// is gone.
+    #[test]
+    fn node_sees_no_other_environment_variable() {
+        if Command::new("node").arg("--version").output().is_err() {
+            eprintln!("node is not installed; skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("env.mjs");
+        std::fs::write(
+            &script,
+            "process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))",
+        )
+        .unwrap();
+        let out = node_command(&script, Path::new("/opt/nm"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        for name in &names {
+            assert!(
+                ["PATH", "MPEGS_SOLC_DIR"].contains(&name.as_str()),
+                "{names:?}"
+            );
+        }
+        assert!(names.contains(&"MPEGS_SOLC_DIR".to_string()), "{names:?}");
+    }
 }

@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use mpegs_chain::accounts::{dev_signer, key_from_file, parse_key};
+use mpegs_chain::accounts::{select_signer, KeySource};
 use mpegs_chain::alloy_primitives::{utils::parse_units, Address, B256, U256};
 use mpegs_chain::deployment::{deploy, Deployment};
 use mpegs_chain::embedded::Embedded;
@@ -27,11 +27,12 @@ pub struct ChainArgs {
     /// JSON-RPC URL of a node (default: the embedded EVM).
     #[arg(long, global = true, env = "MPEGS_RPC_URL")]
     rpc_url: Option<String>,
-    /// File holding the signing key (hex). Also: MPEGS_CHAIN_KEY.
+    /// File holding the signing key (hex), private to its owner (chmod 600).
+    /// Also: MPEGS_CHAIN_KEY (the key itself); the file wins if both are set.
     #[arg(long, global = true)]
     key_file: Option<PathBuf>,
     /// Use public development account N (0–3) instead of a key: the embedded
-    /// chain and local nodes only.
+    /// chain and local nodes only. An error together with a key.
     #[arg(long, global = true)]
     account: Option<usize>,
     /// State file of the embedded chain.
@@ -212,27 +213,18 @@ impl Session {
 
 fn open(args: &ChainArgs) -> Result<Session> {
     let home = mpegs_zk::keys::mpegs_home()?.join("chain");
-    let key = match (
-        &args.key_file,
-        std::env::var("MPEGS_CHAIN_KEY").ok(),
-        args.account,
-    ) {
-        (Some(file), _, _) => Some(key_from_file(file)?),
-        (None, Some(hex), None) => Some(parse_key(&hex).context("MPEGS_CHAIN_KEY")?),
-        _ => None,
-    };
+    let env_key = std::env::var("MPEGS_CHAIN_KEY").ok();
+    let (signer, source) =
+        select_signer(args.key_file.as_deref(), env_key.as_deref(), args.account)?;
     // Development accounts are for development chains only (checked below for nodes).
-    let explicit_key = key.is_some();
-    let signer = match key {
-        Some(k) => k,
-        None => dev_signer(args.account.unwrap_or(0))?,
-    };
+    let explicit_key = source == KeySource::Explicit;
     match &args.rpc_url {
         None => {
             let state = args
                 .state
                 .clone()
                 .unwrap_or_else(|| home.join("embedded.json"));
+            // Waits while another `mpegs chain` has this chain open.
             let chain = Embedded::open(&state, signer)?;
             let deployment_path = args
                 .deployment

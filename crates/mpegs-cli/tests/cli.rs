@@ -925,3 +925,120 @@ fn chain_benchmark_runs_at_a_small_size() {
         assert!(over < 15.0, "{line}");
     }
 }
+
+/// `mpegs ARGS` as `env.run` runs it, before it is started (to add variables).
+fn mpegs(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpegs"));
+    cmd.args(args)
+        .env("MPEGS_HOME", env.path("home"))
+        .env_remove("MPEGS_CHAIN_KEY")
+        .env_remove("MPEGS_RPC_URL")
+        .current_dir(env.dir.path());
+    cmd
+}
+
+/// What a new user does: README.md's commands in the order it lists them
+/// (keygen, attest, edit, verify, then chain deploy, register, status), with
+/// default paths, starting from a home folder that does not exist yet.
+#[test]
+fn the_readme_commands_work_in_order_on_a_fresh_home() {
+    let env = Env::new();
+    assert!(!env.path("home").exists());
+    write_image(&env.path("photo.png"), 16, 8);
+    for args in [
+        &["keygen", "-o", "device.key"][..],
+        &["attest", "photo.png", "--key", "device.key", "--tile", "8"],
+        &["edit", "photo.png", "--vf", "hflip", "-o", "out.png", "-q"],
+        &["verify", "out.png"],
+        &["verify", "photo.png"],
+        &["chain", "deploy"],
+        &["chain", "register", "out.png"],
+        &["chain", "status", "out.png"],
+    ] {
+        let o = mpegs(&env, args).output().unwrap();
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    }
+    assert!(env.path("home/chain/embedded.json").is_file());
+    assert!(env.path("home/chain/embedded.deployment.json").is_file());
+}
+
+/// Concurrent `mpegs chain` runs on one state file take turns: each of six
+/// deployments (two transactions each) is in the state, none overwritten by a
+/// run that read the state before another saved it.
+#[test]
+fn concurrent_chain_runs_lose_no_transaction() {
+    let env = Env::new();
+    const RUNS: usize = 6;
+    let children: Vec<_> = (0..RUNS)
+        .map(|_| {
+            mpegs(&env, &["chain", "--state", "s.json", "deploy", "--force"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path("s.json")).unwrap()).unwrap();
+    assert_eq!(state["block_number"], 2 * RUNS, "one block per transaction");
+    let deployer = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+    let nonce = state["accounts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(address, _)| address.to_lowercase() == deployer)
+        .map(|(_, account)| account["nonce"].clone());
+    assert_eq!(nonce, Some(serde_json::json!(2 * RUNS)));
+}
+
+#[test]
+fn chain_keys_conflicting_or_readable_by_others_are_refused() {
+    let env = Env::new();
+    let key = "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+    std::fs::write(env.path("chain.key"), key).unwrap();
+    let deploy = |extra: &[&str], env_key: Option<&str>| {
+        let mut args = vec!["chain", "--state", "s.json"];
+        args.extend_from_slice(extra);
+        args.push("deploy");
+        let mut cmd = mpegs(&env, &args);
+        if let Some(k) = env_key {
+            cmd.env("MPEGS_CHAIN_KEY", k);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = |o: &Output, needle: &str| {
+        assert_eq!(code(o), 2, "{}", stderr(o));
+        assert!(stderr(o).contains(needle), "{}", stderr(o));
+        assert!(!stderr(o).contains("panicked"));
+    };
+    refused(
+        &deploy(&["--account", "1"], Some(key)),
+        "--account 1 and MPEGS_CHAIN_KEY",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |mode| {
+        std::fs::set_permissions(env.path("chain.key"), std::fs::Permissions::from_mode(mode))
+            .unwrap()
+    };
+    chmod(0o600);
+    refused(
+        &deploy(&["--account", "1", "--key-file", "chain.key"], None),
+        "--account 1 and --key-file",
+    );
+    chmod(0o644);
+    refused(&deploy(&["--key-file", "chain.key"], None), "chmod 600");
+    assert!(!env.path("s.json").exists(), "nothing was sent");
+    chmod(0o600);
+    let o = deploy(&["--key-file", "chain.key"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let owner = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(owner),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

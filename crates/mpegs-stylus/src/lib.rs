@@ -2,7 +2,9 @@
 //! to `wasm32-unknown-unknown` by `scripts/build-stylus.sh`, ABI-compatible with the
 //! generated Solidity verifiers (`verifyProof(uint256[8], uint256[N])`, reverting
 //! `ProofInvalid()`, `PublicInputNotInField()`, or `ProofPointNotOnCurve(uint8)`),
-//! with the verifying key embedded at build time (`vk`, generated from our keys) and
+//! with the verifying key embedded at build time (`vk`, generated from a key and
+//! chosen by a cargo feature: there is no default, since the committed keys are
+//! forgeable test keys) and
 //! the curve work done by the EVM precompiles 0x06/0x07/0x08 through static calls
 //! (or, with `pairing-wasm`, by arkworks inside the WASM). The verifier logic
 //! (`groth16`) is generic over the curve backend so native tests run it against
@@ -11,7 +13,6 @@
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![cfg_attr(not(any(test, feature = "export-abi")), no_std)]
 
-#[macro_use]
 extern crate alloc;
 
 #[cfg(feature = "pairing-wasm")]
@@ -20,8 +21,6 @@ pub mod field;
 pub mod groth16;
 pub mod vk;
 
-// `Vec` is used by the code stylus-sdk's macros generate.
-use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::sol;
 use groth16::Bn254;
@@ -89,25 +88,18 @@ impl<H: Host + ?Sized> Bn254 for Precompiles<'_, H> {
     }
 }
 
-/// The verifier contract: no storage, one view function.
-#[storage]
-#[entrypoint]
-pub struct Groth16Verifier {}
-
-#[public]
-impl Groth16Verifier {
-    /// Returns nothing if `proof` verifies for `input` against the embedded key;
-    /// reverts otherwise (same ABI as the generated Solidity verifier).
-    #[selector(name = "verifyProof")]
-    pub fn verify_proof(
-        &self,
-        proof: [U256; 8],
-        input: [U256; vk::selected::INPUTS],
-    ) -> Result<(), VerifierError> {
-        #[cfg(not(feature = "pairing-wasm"))]
-        let mut curve = Precompiles { host: self.vm() };
-        #[cfg(feature = "pairing-wasm")]
-        let mut curve = ark::Arkworks;
-        groth16::verify(&mut curve, &vk::selected::VK, &proof, &input).map_err(Into::into)
-    }
-}
+/// The contract, which embeds the verifying key a cargo feature chose (see
+/// [`vk`]). Host builds without one (the workspace build, the native tests) have
+/// the verifier logic but no contract.
+#[cfg(any(
+    feature = "vk-deploy",
+    feature = "test-vk-storage-k2-d3",
+    feature = "test-vk-storage-k4-d9"
+))]
+mod contract;
+#[cfg(any(
+    feature = "vk-deploy",
+    feature = "test-vk-storage-k2-d3",
+    feature = "test-vk-storage-k4-d9"
+))]
+pub use contract::Groth16Verifier;
