@@ -45,4 +45,24 @@ ensure_node_deps() {
   fi
 }
 
+# A third-party Content Credentials reader for the C2PA interoperability tests: the
+# official Python bindings (c2pa-python, a prebuilt wheel) in scripts/.venv-c2pa.
+C2PA_PYTHON_VERSION=0.38.1
+ensure_c2pa_reader() {
+  local venv=scripts/.venv-c2pa
+  if [ ! -x "$venv/bin/python" ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+      echo "==> installing python3-venv (apt-get)"
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c "import c2pa, sys; sys.exit(c2pa.__version__ != '$C2PA_PYTHON_VERSION')" >/dev/null 2>&1; then
+    echo "==> installing the C2PA reader (pip c2pa-python==$C2PA_PYTHON_VERSION)"
+    "$venv/bin/pip" install -q --disable-pip-version-check "c2pa-python==$C2PA_PYTHON_VERSION"
+  fi
+  export MPEGS_C2PA_READER="$PWD/$venv/bin/python $PWD/scripts/c2pa-read.py"
+}
+
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -6,6 +6,8 @@ source "$(dirname "$0")/common.sh"
 ensure_packages
 ensure_rust
 ensure_node_deps
+# A third-party C2PA reader (Python bindings) for the Content Credentials tests.
+ensure_c2pa_reader
 # The Stylus contracts: crates/mpegs-stylus/tests/wasm_host.rs runs the built .wasm.
 ./scripts/build-stylus.sh
 cargo test --release --workspace "$@"

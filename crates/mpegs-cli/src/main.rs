@@ -7,6 +7,7 @@ mod bench;
 mod bench_chain;
 mod bench_storage;
 mod bench_transcode;
+mod c2pa;
 mod chain;
 mod progress;
 mod report;
@@ -94,12 +95,17 @@ enum Command {
         #[arg(long)]
         secret: Option<PathBuf>,
     },
-    /// Verify an image against its bundle, down to the device signature.
+    /// Verify an image against its bundle, down to the device signature. A file
+    /// with Content Credentials (`mpegs c2pa sign`) carries its bundle inside: both
+    /// the C2PA manifest and the proofs are checked.
     Verify {
         image: PathBuf,
-        /// Bundle (default: <image>.mpegs.json).
+        /// Bundle (default: the embedded C2PA manifest's, else <image>.mpegs.json).
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// PEM roots to trust for a C2PA signer (an untrusted signer is a warning).
+        #[arg(long)]
+        trust: Option<PathBuf>,
         /// For private media (an original whose bundle reveals no seed): its
         /// secret file (default: <image>.mpegs.secret.json, if present).
         #[arg(long)]
@@ -144,6 +150,11 @@ enum Command {
     },
     /// On-chain provenance and storage deals (embedded EVM by default, or --rpc-url).
     Chain(chain::ChainArgs),
+    /// Content Credentials (C2PA) that carry the proof bundle inside the image.
+    C2pa {
+        #[command(subcommand)]
+        action: c2pa::C2paAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -235,9 +246,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             image,
             bundle,
+            trust,
             secret,
             json,
-        } => return verify(&image, bundle, secret, json),
+        } => {
+            if bundle.is_none() {
+                if let Some(code) =
+                    c2pa::verify_embedded(&image, secret.clone(), trust, json, &store()?)?
+                {
+                    return Ok(code);
+                }
+            }
+            return verify(&image, bundle, secret, json);
+        }
         Command::Setup {
             vf,
             input,
@@ -277,6 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Storage { action } => return storage::run(action, store),
         Command::Transcode { action } => return transcode::run(action, store, &bars),
         Command::Chain(args) => return chain::run(args, store),
+        Command::C2pa { action } => return c2pa::run(action, store),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1042,3 +1042,124 @@ fn chain_keys_conflicting_or_readable_by_others_are_refused() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn content_credentials_sign_verify_and_refuse_tampering() {
+    let env = Env::new();
+    write_image(&env.path("photo.png"), 16, 8);
+    assert_eq!(code(&env.run(&["keygen", "-o", "device.key"])), 0);
+    let o = env.run(&["attest", "photo.png", "--key", "device.key", "--tile", "8"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&[
+        "edit",
+        "photo.png",
+        "--vf",
+        "crop=8:8:4:0,hflip",
+        "-o",
+        "out.png",
+        "-q",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = env.run(&["c2pa", "cert", "-o", "pki"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("UNTRUSTED"));
+    // The same folder again: the key is not overwritten.
+    assert_eq!(code(&env.run(&["c2pa", "cert", "-o", "pki"])), 2);
+
+    let sign = [
+        "c2pa",
+        "sign",
+        "out.png",
+        "--cert",
+        "pki/chain.pem",
+        "--key",
+        "pki/signer.key",
+    ];
+    let o = env.run(&sign);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // verify finds the manifest by itself: no sidecar next to out.c2pa.png.
+    assert!(!env.path("out.c2pa.png.mpegs.json").exists());
+    let o = env.run(&["verify", "out.c2pa.png"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("VALID: Content Credentials and mpegs proofs both verify"),
+        "{out}"
+    );
+    assert!(
+        out.contains("signingCredential.untrusted"),
+        "a warning: {out}"
+    );
+    let o = env.run(&["verify", "out.c2pa.png", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["c2pa"]["valid"], true);
+    assert_eq!(json["mpegs"]["valid"], true);
+    let o = env.run(&[
+        "c2pa",
+        "read",
+        "out.c2pa.png",
+        "--trust",
+        "pki/ca.pem",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["trusted"], true, "{json}");
+
+    // A changed pixel with the manifest kept: exit 1.
+    let mut tampered = load_image(&env.path("out.c2pa.png")).unwrap();
+    tampered.data[0] ^= 1;
+    save_png_atomic(&tampered, &env.path("t.png")).unwrap();
+    let mut signed = std::fs::read(env.path("out.c2pa.png")).unwrap();
+    let plain = std::fs::read(env.path("t.png")).unwrap();
+    // Swap the IDAT: keep everything else of the signed file.
+    let idat = |b: &[u8]| {
+        let at = b.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+        let len = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+        (at, at + 12 + len)
+    };
+    let (s0, s1) = idat(&signed);
+    let (p0, p1) = idat(&plain);
+    signed.splice(s0..s1, plain[p0..p1].iter().copied());
+    std::fs::write(env.path("tampered.c2pa.png"), &signed).unwrap();
+    let o = env.run(&["verify", "tampered.c2pa.png"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("INVALID") && out.contains("dataHash.mismatch"),
+        "{out}"
+    );
+
+    // A tampered output is never signed; bad keys are a usage error.
+    save_png_atomic(&tampered, &env.path("t2.png")).unwrap();
+    let o = env.run(&[
+        "c2pa",
+        "sign",
+        "t2.png",
+        "--bundle",
+        "out.png.mpegs.json",
+        "--cert",
+        "pki/chain.pem",
+        "--key",
+        "pki/signer.key",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(!env.path("t2.c2pa.png").exists());
+    let o = env.run(&[
+        "c2pa",
+        "sign",
+        "out.png",
+        "--cert",
+        "pki/signer.key",
+        "--key",
+        "pki/signer.key",
+        "-o",
+        "x.png",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    // A PNG without a manifest: `c2pa read` says so; `verify` uses the sidecar.
+    assert_eq!(code(&env.run(&["c2pa", "read", "out.png"])), 1);
+    assert_eq!(code(&env.run(&["verify", "out.png"])), 0);
+}
