@@ -232,6 +232,50 @@ fn tampering_breaks_the_binding_the_assertion_or_the_proof() {
         "{:?}",
         v.c2pa
     );
+
+    // One byte of the signed claim itself (its title): the claim signature fails.
+    let mut parts = chunks(&signed);
+    let manifest = &mut parts.iter_mut().find(|(k, _)| k == b"caBX").unwrap().1;
+    let needle = b"out.c2pa.png";
+    let at = manifest
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    manifest[at] ^= 1;
+    let v = verdict(&join(&parts), &f.frame);
+    assert!(!v.valid);
+    assert!(
+        v.c2pa
+            .failures
+            .iter()
+            .any(|c| c.starts_with("claimSignature.mismatch")),
+        "{:?}",
+        v.c2pa
+    );
+}
+
+/// JPEG files get the same manifest (mpegs outputs are PNG; a JPEG export of one
+/// carries the credentials, though its lossy pixels no longer match the proofs).
+#[test]
+fn jpeg_files_carry_the_manifest_too() {
+    let f = fixture();
+    let rgb = image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([x as u8 * 9, y as u8 * 20, 77]));
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    rgb.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let signed = sign(
+        jpeg.get_ref(),
+        &f.bundle,
+        f.pki.chain.as_bytes(),
+        f.pki.key.as_bytes(),
+        "out.c2pa.jpg",
+    )
+    .unwrap();
+    assert_eq!(mpegs_c2pa::format_of(&signed).unwrap(), "image/jpeg");
+    let r = report(&signed, None);
+    assert!(r.valid && r.has_mpegs, "{r:?}");
+    // Not a PNG or JPEG at all: a clear error.
+    let e = read(b"GIF89a....", None).unwrap_err();
+    assert!(e.to_string().contains("not a PNG or JPEG"), "{e}");
 }
 
 #[test]
