@@ -20,7 +20,7 @@ pub mod verify;
 
 pub use read::{read, C2paReport};
 pub use sign::sign;
-pub use verify::{verify, Verdict};
+pub use verify::{judge, verify, Verdict};
 
 /// Label of the assertion carrying the bundle. c2pa-rs strips a trailing `.vN` from
 /// custom labels, so the bundle's own `version` field carries the version.

@@ -29,16 +29,25 @@ pub fn verify(
     anchors: Option<&str>,
     store: &KeyStore,
 ) -> Result<Option<Verdict>, C2paError> {
-    let Some(c2pa) = read(file_bytes, anchors)? else {
-        return Ok(None);
-    };
+    Ok(read(file_bytes, anchors)?.map(|c2pa| judge(c2pa, frame, seed, store)))
+}
+
+/// Both verdicts from a manifest already read: the proofs of the bundle it carries
+/// checked against `frame`, and the C2PA validation, which must hold too.
+pub fn judge(c2pa: C2paReport, frame: &Frame, seed: Option<&Seed>, store: &KeyStore) -> Verdict {
     let (mpegs, mut reason) = match &c2pa.bundle {
-        None => (None, Some("the C2PA manifest carries no mpegs proof: its claims are the signer's word, not proven".to_string())),
+        None => (
+            None,
+            Some("the C2PA manifest carries no mpegs proof: its claims are the signer's word, not proven".to_string()),
+        ),
         Some(Err(e)) => (None, Some(format!("the manifest's mpegs bundle is malformed: {e}"))),
         Some(Ok(bundle)) => {
             let report = verify_private_media(frame, bundle, seed, store);
             let reason = (!report.valid).then(|| {
-                format!("the mpegs proofs do not verify: {}", report.reason.clone().unwrap_or_default())
+                format!(
+                    "the mpegs proofs do not verify: {}",
+                    report.reason.clone().unwrap_or_default()
+                )
             });
             (Some(report), reason)
         }
@@ -49,10 +58,10 @@ pub fn verify(
             c2pa.failures.join(", ")
         ));
     }
-    Ok(Some(Verdict {
+    Verdict {
         valid: reason.is_none(),
         reason,
         c2pa,
         mpegs,
-    }))
+    }
 }

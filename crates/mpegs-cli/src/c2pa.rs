@@ -193,17 +193,16 @@ pub fn verify_embedded(
     }
     let frame = load_image(image)?;
     let anchors = anchors(trust)?;
+    let Some(c2pa) = mpegs_c2pa::read(&bytes, anchors.as_deref())? else {
+        return Ok(None);
+    };
     // The seed of private media comes from the secret file; a published output
     // reveals its own in the bundle.
-    let seed = match mpegs_c2pa::read(&bytes, anchors.as_deref())? {
-        None => return Ok(None),
-        Some(r) => match &r.bundle {
-            Some(Ok(b)) => crate::input_seed(image, b, secret)?,
-            _ => None,
-        },
+    let seed = match &c2pa.bundle {
+        Some(Ok(b)) => crate::input_seed(image, b, secret)?,
+        _ => None,
     };
-    let verdict = mpegs_c2pa::verify(&bytes, &frame, seed.as_ref(), anchors.as_deref(), store)?
-        .context("the manifest disappeared between two reads")?;
+    let verdict = mpegs_c2pa::judge(c2pa, &frame, seed.as_ref(), store);
     if json {
         println!("{}", serde_json::to_string_pretty(&verdict)?);
     } else {
