@@ -55,7 +55,7 @@ fn fixture() -> Fixture {
     let prover = Prover {
         store: &store,
         progress: &Quiet,
-        seed: Some(5),
+        entropy: &mpegs_testkit::Seeded(5),
     };
     let chain = parse_filtergraph("crop=8:8:4:0,hflip").unwrap();
     let (output, bundle) = prover.edit(&original, attested, &seed, &chain).unwrap();

@@ -208,7 +208,7 @@ fn edit(
     let prover = Prover {
         store: &store,
         progress: bars,
-        seed: None,
+        entropy: &mpegs_provenance::prove::OsEntropy,
     };
 
     let t = Instant::now();

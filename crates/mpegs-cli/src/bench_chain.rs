@@ -104,7 +104,7 @@ fn edit_bundle(store: &KeyStore, vf: &str) -> Result<mpegs_provenance::Bundle> {
     let prover = Prover {
         store,
         progress: &Quiet,
-        seed: None,
+        entropy: &mpegs_provenance::prove::OsEntropy,
     };
     Ok(prover
         .edit(&frame, attested, &seed, &parse_filtergraph(vf)?)?

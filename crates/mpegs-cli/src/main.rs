@@ -280,7 +280,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let prover = Prover {
                 store: &store,
                 progress: &bars,
-                seed: None,
+                entropy: &mpegs_provenance::prove::OsEntropy,
             };
             let keys = prover.setup_chain(&chain, MediaHeader::new(info, tile)?)?;
             for (id, hash) in &keys {
@@ -381,7 +381,7 @@ fn edit(
     let prover = Prover {
         store: &store,
         progress: bars,
-        seed: None,
+        entropy: &mpegs_provenance::prove::OsEntropy,
     };
     let started = std::time::Instant::now();
     let (edited, bundle) = prover.edit(&frame, parent, &seed, &chain)?;

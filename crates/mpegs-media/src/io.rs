@@ -19,7 +19,14 @@ pub fn load_image(path: &Path) -> Result<Frame, MediaError> {
         path: shown.clone(),
         source,
     })?;
-    let format = image::guess_format(&bytes).map_err(|e| MediaError::Decode {
+    decode_image(&bytes, &shown)
+}
+
+/// Decodes PNG or JPEG bytes like [`load_image`]; `name` labels errors (an
+/// upload's field name, say).
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<Frame, MediaError> {
+    let shown = name.to_string();
+    let format = image::guess_format(bytes).map_err(|e| MediaError::Decode {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
@@ -30,11 +37,27 @@ pub fn load_image(path: &Path) -> Result<Frame, MediaError> {
         });
     }
     let img =
-        image::load_from_memory_with_format(&bytes, format).map_err(|e| MediaError::Decode {
+        image::load_from_memory_with_format(bytes, format).map_err(|e| MediaError::Decode {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
     frame_from_dynamic(img, &shown)
+}
+
+/// The width and height an image's header claims, read without decoding its
+/// pixels (so a size limit can be applied before any large allocation).
+pub fn image_dimensions(bytes: &[u8], name: &str) -> Result<(u32, u32), MediaError> {
+    image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| MediaError::Decode {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })?
+        .into_dimensions()
+        .map_err(|e| MediaError::Decode {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 fn frame_from_dynamic(img: DynamicImage, shown: &str) -> Result<Frame, MediaError> {
@@ -79,8 +102,8 @@ fn frame_from_dynamic(img: DynamicImage, shown: &str) -> Result<Frame, MediaErro
     }
 }
 
-/// Encodes a frame as PNG (lossless) and writes it atomically.
-pub fn save_png_atomic(frame: &Frame, path: &Path) -> Result<(), MediaError> {
+/// Encodes a frame as PNG (lossless).
+pub fn encode_png(frame: &Frame) -> Result<Vec<u8>, MediaError> {
     let color = match frame.format() {
         PixelFormat::Gray => image::ExtendedColorType::L8,
         PixelFormat::Rgb24 => image::ExtendedColorType::Rgb8,
@@ -89,9 +112,21 @@ pub fn save_png_atomic(frame: &Frame, path: &Path) -> Result<(), MediaError> {
     image::codecs::png::PngEncoder::new(&mut encoded)
         .write_image(&frame.data, frame.width(), frame.height(), color)
         .map_err(|e| MediaError::Write {
-            path: path.display().to_string(),
+            path: "(png)".into(),
             reason: e.to_string(),
         })?;
+    Ok(encoded)
+}
+
+/// Encodes a frame as PNG (lossless) and writes it atomically.
+pub fn save_png_atomic(frame: &Frame, path: &Path) -> Result<(), MediaError> {
+    let encoded = encode_png(frame).map_err(|e| match e {
+        MediaError::Write { reason, .. } => MediaError::Write {
+            path: path.display().to_string(),
+            reason,
+        },
+        other => other,
+    })?;
     write_atomic(path, &encoded)
 }
 

@@ -12,7 +12,8 @@ pub mod video;
 pub use commitment::{Commitment, MediaHeader, MerkleTree, Seed, TILE_BYTES_PER_ELEMENT};
 pub use frame::{Frame, FrameInfo, PixelFormat};
 pub use io::{
-    load_image, read_json, save_png_atomic, write_atomic, write_json, write_private_json,
+    decode_image, encode_png, image_dimensions, load_image, read_json, save_png_atomic,
+    write_atomic, write_json, write_private_json,
 };
 
 /// The BN254 scalar field, the field every commitment and proof lives in.

@@ -216,21 +216,34 @@ impl MediaSecret {
                 "{e} (the media is private: its blinding seed is in the secret file written by `mpegs attest`)"
             ))
         })?;
-        if secret.version != BUNDLE_VERSION || secret.kind != SECRET_KIND {
+        secret.seed_for(record, &path.display().to_string())
+    }
+
+    /// Parses a secret (an upload, say; `name` labels errors) and checks it
+    /// belongs to `record`.
+    pub fn from_json_for(
+        bytes: &[u8],
+        record: &MediaRecord,
+        name: &str,
+    ) -> Result<Seed, ProvenanceError> {
+        let secret: MediaSecret = serde_json::from_slice(bytes)
+            .map_err(|e| ProvenanceError::Input(format!("{name} is not a media secret: {e}")))?;
+        secret.seed_for(record, name)
+    }
+
+    fn seed_for(self, record: &MediaRecord, name: &str) -> Result<Seed, ProvenanceError> {
+        if self.version != BUNDLE_VERSION || self.kind != SECRET_KIND {
             return Err(ProvenanceError::Input(format!(
-                "{} is not an mpegs media secret (version {BUNDLE_VERSION})",
-                path.display()
+                "{name} is not an mpegs media secret (version {BUNDLE_VERSION})"
             )));
         }
-        if secret.commitment != record.commitment {
+        if self.commitment != record.commitment {
             return Err(ProvenanceError::Input(format!(
-                "{} is the secret of another media item ({}, bundle has {})",
-                path.display(),
-                secret.commitment,
-                record.commitment
+                "{name} is the secret of another media item ({}, bundle has {})",
+                self.commitment, record.commitment
             )));
         }
-        Ok(secret.seed)
+        Ok(self.seed)
     }
 }
 

@@ -48,7 +48,7 @@ fn fixture() -> &'static Fixture {
         let prover = Prover {
             store: &store,
             progress: &Quiet,
-            seed: Some(7),
+            entropy: &mpegs_testkit::Seeded(7),
         };
         let chain = parse_filtergraph(VF).unwrap();
         let (edited, bundle) = prover
@@ -322,7 +322,7 @@ fn editing_with_a_mismatched_bundle_is_refused() {
     let prover = Prover {
         store,
         progress: &Quiet,
-        seed: Some(1),
+        entropy: &mpegs_testkit::Seeded(1),
     };
     let chain = parse_filtergraph("hflip").unwrap();
     let err = prover

@@ -32,7 +32,7 @@ fn a_chain_of_new_filters_proves_verifies_and_rejects_tampering() {
     let prover = Prover {
         store: &store,
         progress: &Quiet,
-        seed: Some(11),
+        entropy: &mpegs_testkit::Seeded(11),
     };
     let logo = dir.path().join("logo.png");
     let logo_info = FrameInfo::new(PixelFormat::Rgb24, 6, 3);

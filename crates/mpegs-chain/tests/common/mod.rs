@@ -52,7 +52,7 @@ pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
     let prover = Prover {
         store: &store,
         progress: &Quiet,
-        seed: Some(11),
+        entropy: &mpegs_testkit::Seeded(11),
     };
     let (_, edited) = prover
         .edit(

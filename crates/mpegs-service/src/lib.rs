@@ -1,0 +1,115 @@
+//! `mpegs serve`: the prover service.
+//!
+//! An HTTP API (axum, JSON) over a durable job queue kept in a database (SQLite
+//! in `$MPEGS_HOME` by default, PostgreSQL to scale out). An edit job fans out into
+//! key-generation and tile-proof tasks that any number of workers — in the server
+//! process or `mpegs worker` processes on other machines — claim with leases, so a
+//! worker that dies loses nothing: its task is retried once the lease expires.
+//! docs/service.md describes the API, the queue and the failure behaviour.
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod db;
+mod error;
+pub mod files;
+pub mod metrics;
+pub mod queue;
+pub mod tokens;
+pub mod worker;
+
+pub use config::{Limits, QueueSettings, ServiceConfig};
+pub use db::Db;
+pub use error::ServiceError;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Milliseconds since the Unix epoch: the one clock of leases, heartbeats and
+/// timestamps (machines sharing a database keep their clocks in sync, e.g. NTP;
+/// leases are tens of seconds, so small skews do not matter).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A running service: its address and a way to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<Result<(), ServiceError>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight ones finish, and stops the
+    /// in-process workers (a task being proven is abandoned; its lease expires
+    /// and another worker retries it).
+    pub async fn stop(self) -> Result<(), ServiceError> {
+        let _ = self.shutdown.send(true);
+        for w in self.workers {
+            w.abort();
+        }
+        self.server
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+    }
+
+    /// Waits until the server ends (Ctrl-C or SIGTERM).
+    pub async fn wait(self) -> Result<(), ServiceError> {
+        let result = self
+            .server
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        for w in self.workers {
+            w.abort();
+        }
+        result
+    }
+}
+
+/// Starts the service: connects and migrates the database, starts
+/// `config.workers` in-process workers and serves the API on `config.listen`.
+pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let store = Arc::new(config.key_store()?);
+    let (shutdown, stopped) = watch::channel(false);
+    let mut workers = vec![];
+    for i in 0..config.workers {
+        let w = worker::Worker::new(
+            db.clone(),
+            store.clone(),
+            worker::worker_id(&format!("serve{i}")),
+            config.queue.clone(),
+        );
+        let stop = stopped.clone();
+        workers.push(tokio::spawn(async move { w.run(stop).await }));
+    }
+    let state = api::AppState::new(db, store, &config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServiceError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let app = api::router(state);
+    let mut stop = stopped.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    });
+    Ok(Running {
+        addr,
+        shutdown,
+        server,
+        workers,
+    })
+}
