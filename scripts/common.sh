@@ -17,6 +17,21 @@ ensure_packages() {
   fi
 }
 
+# PostgreSQL's server binaries for the scale-out tests (crates/mpegs-cli/tests/
+# service.rs starts a private cluster with initdb + pg_ctl in a temp dir; nothing
+# is started here). Exports MPEGS_PG_BIN, the folder holding initdb and pg_ctl.
+ensure_postgres() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    echo "==> installing postgresql (apt-get)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  export MPEGS_PG_BIN="$bin"
+}
+
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then

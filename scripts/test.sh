@@ -8,6 +8,8 @@ ensure_rust
 ensure_node_deps
 # A third-party C2PA reader (Python bindings) for the Content Credentials tests.
 ensure_c2pa_reader
+# PostgreSQL server binaries: the service tests start a private cluster.
+ensure_postgres
 # The Stylus contracts: crates/mpegs-stylus/tests/wasm_host.rs runs the built .wasm.
 ./scripts/build-stylus.sh
 cargo test --release --workspace "$@"

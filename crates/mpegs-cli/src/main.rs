@@ -11,6 +11,7 @@ mod c2pa;
 mod chain;
 mod progress;
 mod report;
+mod serve;
 mod storage;
 mod transcode;
 
@@ -155,6 +156,10 @@ enum Command {
         #[command(subcommand)]
         action: c2pa::C2paAction,
     },
+    /// Run the prover service: HTTP API, job queue and workers (docs/service.md).
+    Serve(serve::ServeArgs),
+    /// Run an extra worker for a service's queue (docs/service.md).
+    Worker(serve::WorkerArgs),
 }
 
 #[derive(Subcommand)]
@@ -299,6 +304,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Transcode { action } => return transcode::run(action, store, &bars),
         Command::Chain(args) => return chain::run(args, store),
         Command::C2pa { action } => return c2pa::run(action, store),
+        Command::Serve(args) => return serve::serve(args),
+        Command::Worker(args) => return serve::worker(args),
     }
     Ok(ExitCode::SUCCESS)
 }

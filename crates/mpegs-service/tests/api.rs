@@ -1,0 +1,454 @@
+//! The HTTP API end to end on the embedded default (SQLite, in-process worker):
+//! upload an attested original, prove an edit job, follow its events, download
+//! and verify the output; and every kind of bad request gets a 4xx JSON error
+//! with nothing stored.
+
+use mpegs_media::{encode_png, Frame, FrameInfo, PixelFormat, Seed};
+use mpegs_provenance::attest::DeviceKey;
+use mpegs_provenance::prove::attest;
+use mpegs_provenance::verify::verify_media;
+use mpegs_provenance::{Bundle, MediaSecret};
+use mpegs_service::{tokens, Db, Limits, QueueSettings, ServiceConfig};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use std::time::Duration;
+
+const TILE: u32 = 8;
+
+fn picture(seed: u8) -> Frame {
+    let (w, h) = (16u32, 8u32);
+    let data = (0..w * h * 3)
+        .map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed))
+        .collect();
+    Frame::new(FrameInfo::new(PixelFormat::Rgb24, w, h), data).unwrap()
+}
+
+struct Original {
+    png: Vec<u8>,
+    bundle: Bundle,
+    secret: Vec<u8>,
+}
+
+fn original(seed_byte: u8, reveal: bool) -> Original {
+    let frame = picture(seed_byte);
+    let key = DeviceKey::generate();
+    let seed = Seed::random();
+    let bundle = attest(&frame, &key, TILE, &seed, "test-camera", 1_700_000_000).unwrap();
+    let secret = MediaSecret::new(bundle.media.value().unwrap(), seed);
+    let bundle = if reveal { bundle.reveal(seed) } else { bundle };
+    Original {
+        png: encode_png(&frame).unwrap(),
+        bundle,
+        secret: serde_json::to_vec(&secret).unwrap(),
+    }
+}
+
+fn form(png: &[u8], bundle: &Bundle, secret: Option<&[u8]>) -> Form {
+    let mut f = Form::new()
+        .part("image", Part::bytes(png.to_vec()).file_name("image.png"))
+        .part(
+            "bundle",
+            Part::bytes(serde_json::to_vec(bundle).unwrap()).file_name("bundle.json"),
+        );
+    if let Some(s) = secret {
+        f = f.part("secret", Part::bytes(s.to_vec()).file_name("secret.json"));
+    }
+    f
+}
+
+struct Fixture {
+    _home: tempfile::TempDir,
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    running: Option<mpegs_service::Running>,
+    db: Db,
+}
+
+async fn start(max_upload_bytes: usize) -> Fixture {
+    let home = tempfile::tempdir().unwrap();
+    let url = mpegs_service::config::default_database_url(home.path());
+    let config = ServiceConfig {
+        home: home.path().to_path_buf(),
+        database_url: url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        workers: 1,
+        limits: Limits {
+            max_upload_bytes,
+            ..Limits::default()
+        },
+        queue: QueueSettings {
+            lease: Duration::from_secs(5),
+            heartbeat: Duration::from_secs(1),
+            poll: Duration::from_millis(100),
+            max_attempts: 3,
+        },
+    };
+    let running = mpegs_service::start(config).await.unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let token = tokens::create(&db, "tests").await.unwrap();
+    Fixture {
+        base: format!("http://{}", running.addr),
+        _home: home,
+        token,
+        http: reqwest::Client::new(),
+        running: Some(running),
+        db,
+    }
+}
+
+impl Fixture {
+    async fn upload(&self, form: Form, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/v1/media", self.base))
+            .multipart(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    async fn post_job(&self, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/jobs", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn media_count(&self) -> usize {
+        let (_, list) = self.get("/v1/media?limit=200").await;
+        list["items"].as_array().unwrap().len()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_edit_follow_download_and_verify() {
+    let f = start(4 << 20).await;
+    let private = original(3, false);
+
+    // A private original is uploaded with its secret; the service keeps the
+    // secret to prove edits and never serves it.
+    let (status, body) = f
+        .upload(
+            form(&private.png, &private.bundle, Some(&private.secret)),
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let input = body["commitment"].as_str().unwrap().to_string();
+    assert_eq!(body["kind"], "attestation");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(16), Some(8))
+    );
+    // Uploading it again is idempotent.
+    let (status, _) = f
+        .upload(
+            form(&private.png, &private.bundle, Some(&private.secret)),
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, item) = f.get(&format!("/v1/media/{input}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(item["kind"], "attestation");
+    assert_eq!(
+        item["device"].as_str().unwrap(),
+        private
+            .bundle
+            .attestation
+            .as_ref()
+            .unwrap()
+            .device
+            .to_ascii_lowercase()
+    );
+    assert_eq!(item["verification"]["status"], "valid");
+    let bundle_text = f
+        .http
+        .get(format!("{}/v1/media/{input}/bundle", f.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !bundle_text.contains("\"seed\""),
+        "a private original's seed is never served"
+    );
+
+    let (status, job) = f
+        .post_job(serde_json::json!({"input": input, "vf": "hflip"}))
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(job["progress"]["total"], 2);
+
+    // The event stream ends with the job: progress events, then `done`.
+    let events = tokio::time::timeout(
+        Duration::from_secs(600),
+        f.http
+            .get(format!("{}/v1/jobs/{id}/events", f.base))
+            .send()
+            .await
+            .unwrap()
+            .text(),
+    )
+    .await
+    .expect("the job finishes")
+    .unwrap();
+    assert!(events.contains("event: progress"), "{events}");
+    assert!(events.contains("event: done"), "{events}");
+
+    let (_, job) = f.get(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["progress"]["done"], 2);
+    let output = job["output"].as_str().unwrap().to_string();
+
+    let (_, out_item) = f.get(&format!("/v1/media/{output}")).await;
+    assert_eq!(out_item["kind"], "edit");
+    assert_eq!(out_item["parent"], input.as_str());
+    assert_eq!(out_item["steps"][0]["filter"], "hflip");
+    assert_eq!(out_item["steps"][0]["tiles"], 2);
+    let (_, in_item) = f.get(&format!("/v1/media/{input}")).await;
+    assert_eq!(in_item["children"][0], output.as_str());
+
+    // The downloaded output verifies on its own, like any reader would check it.
+    let png = f
+        .http
+        .get(format!("{}/v1/media/{output}/image", f.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let bundle: Bundle = f
+        .http
+        .get(format!("{}/v1/media/{output}/bundle", f.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let frame = mpegs_media::decode_image(&png, "output").unwrap();
+    let store = mpegs_zk::keys::KeyStore::open(f._home.path().join("keys")).unwrap();
+    let report = verify_media(&frame, &bundle, &store);
+    assert!(report.valid, "{:?}", report.reason);
+    assert_eq!(report.proofs_verified, 2);
+
+    // POST /v1/verify gives the same report; one changed pixel makes it invalid.
+    let resp = f
+        .http
+        .post(format!("{}/v1/verify", f.base))
+        .multipart(form(&png, &bundle, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let served: Value = resp.json().await.unwrap();
+    assert_eq!(served, serde_json::to_value(&report).unwrap());
+    let mut tampered = frame.clone();
+    tampered.data[5] ^= 1;
+    let resp = f
+        .http
+        .post(format!("{}/v1/verify", f.base))
+        .multipart(form(&encode_png(&tampered).unwrap(), &bundle, None))
+        .send()
+        .await
+        .unwrap();
+    let served: Value = resp.json().await.unwrap();
+    assert_eq!(served["valid"], false);
+    assert!(served["reason"].as_str().unwrap().contains("do not match"));
+
+    let metrics = f
+        .http
+        .get(format!("{}/metrics", f.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("mpegs_jobs{status=\"done\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("mpegs_tile_proofs_total 2"), "{metrics}");
+    f.running.unwrap().stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_json_errors_and_store_nothing() {
+    let f = start(64 << 10).await;
+    let good = original(5, true);
+    let other = original(6, true);
+
+    // Missing and unknown tokens.
+    let (status, body) = f.upload(form(&good.png, &good.bundle, None), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let fake = format!("mpegs_{}", "0".repeat(64));
+    let (status, _) = f
+        .upload(form(&good.png, &good.bundle, None), Some(&fake))
+        .await;
+    assert_eq!(status, 401);
+
+    // A truncated PNG.
+    let truncated = &good.png[..good.png.len() / 2];
+    let (status, body) = f
+        .upload(form(truncated, &good.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "bad_image");
+
+    // A bundle of another picture.
+    let (status, body) = f
+        .upload(form(&good.png, &other.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "invalid_bundle");
+    assert!(body["reason"].as_str().unwrap().contains("do not match"));
+
+    // A private original without its secret cannot be verified.
+    let private = original(7, false);
+    let (status, body) = f
+        .upload(form(&private.png, &private.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("invalid_bundle"))
+    );
+
+    // A secret of another picture.
+    let (status, body) = f
+        .upload(
+            form(&private.png, &private.bundle, Some(&good.secret)),
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("bad_secret")));
+
+    // An oversized upload (the limit here is 64 KiB).
+    let big = vec![7u8; 100 << 10];
+    let (status, body) = f
+        .upload(form(&big, &good.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+
+    // Missing fields, unknown fields, garbage bundles.
+    let (status, _) = f
+        .upload(
+            Form::new().part("image", Part::bytes(good.png.clone())),
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = f
+        .upload(
+            form(&good.png, &good.bundle, None).part("extra", Part::bytes(vec![1])),
+            Some(&f.token),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let garbage = Form::new()
+        .part("image", Part::bytes(good.png.clone()))
+        .part("bundle", Part::bytes(b"{not json".to_vec()));
+    let (status, body) = f.upload(garbage, Some(&f.token)).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("bad_bundle")));
+
+    assert_eq!(f.media_count().await, 0, "nothing was stored");
+
+    // Jobs: unknown filter, unknown input, malformed ids and bodies, no token.
+    let (status, body) = f
+        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let input = body["commitment"].as_str().unwrap().to_string();
+    let (status, body) = f
+        .post_job(serde_json::json!({"input": input, "vf": "frobnicate=3"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("bad_filter")),
+        "{body}"
+    );
+    let (status, body) = f
+        .post_job(serde_json::json!({"input": input, "vf": "crop=64:64:0:0"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("bad_filter")),
+        "{body}"
+    );
+    let missing = format!("0x{}", "1".repeat(64));
+    let (status, _) = f
+        .post_job(serde_json::json!({"input": missing, "vf": "hflip"}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = f
+        .post_job(serde_json::json!({"input": "0xZZ", "vf": "hflip"}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = f.post_job(serde_json::json!({"input": input})).await;
+    assert!((400..500).contains(&status), "{body}");
+    assert_eq!(body["error"], "bad_json");
+    let resp = f
+        .http
+        .post(format!("{}/v1/jobs", f.base))
+        .json(&serde_json::json!({"input": input, "vf": "hflip"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, _) = f.get("/v1/jobs/nothex").await;
+    assert_eq!(status, 400);
+    let (status, _) = f.get(&format!("/v1/jobs/{}", "a".repeat(32))).await;
+    assert_eq!(status, 404);
+    let (status, body) = f.get("/v1/nowhere").await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+
+    let (_, jobs) = (0, sqlx_count(&f.db, "SELECT COUNT(*) FROM jobs").await);
+    assert_eq!(jobs, 0, "no job was queued");
+    assert_eq!(f.media_count().await, 1);
+    let (status, health) = f.get("/healthz").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    f.running.unwrap().stop().await.unwrap();
+}
+
+async fn sqlx_count(db: &Db, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
