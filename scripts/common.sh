@@ -10,6 +10,7 @@ ensure_packages() {
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "==> installing ${missing[*]} (apt-get)"
     as_root apt-get update -qq

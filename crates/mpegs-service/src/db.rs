@@ -231,10 +231,13 @@ impl Db {
 
     /// Row locking for claim queries: PostgreSQL skips rows another worker has
     /// locked; SQLite runs one writer at a time, so it needs none.
-    pub(crate) fn skip_locked(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+    /// `alias` names the one table to lock when the query joins others (locking
+    /// the job row too would make concurrent claimers skip its other tasks).
+    pub(crate) fn skip_locked(&self, alias: Option<&str>) -> String {
+        match (self.backend, alias) {
+            (Backend::Postgres, Some(a)) => format!("FOR UPDATE OF {a} SKIP LOCKED"),
+            (Backend::Postgres, None) => "FOR UPDATE SKIP LOCKED".into(),
+            (Backend::Sqlite, _) => String::new(),
         }
     }
 }

@@ -146,7 +146,7 @@ pub async fn claim(
 ) -> Result<Option<Claim>, ServiceError> {
     let now = now_ms();
     let until = now + s.lease.as_millis() as i64;
-    let lock = db.skip_locked();
+    let lock = db.skip_locked(None);
     let row = sqlx::query(&format!(
         "UPDATE circuit_keys SET state = 'running', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \
@@ -171,6 +171,7 @@ pub async fn claim(
         }));
     }
     fail_exhausted(db, s).await?;
+    let lock_t = db.skip_locked(Some("t"));
     let row = sqlx::query(&format!(
         "UPDATE tasks SET state = 'running', lease_owner = $1, lease_until = $2, \
            attempts = attempts + 1 \
@@ -182,7 +183,7 @@ pub async fn claim(
                    WHERE k.id = t.circuit AND k.state = 'ready')) \
              AND (t.kind <> 'finish' OR NOT EXISTS (SELECT 1 FROM tasks u \
                    WHERE u.job_id = t.job_id AND u.kind = 'tile' AND u.state <> 'done')) \
-           ORDER BY j.created_at, t.kind DESC, t.step, t.tile LIMIT 1 {lock}) \
+           ORDER BY j.created_at, t.kind DESC, t.step, t.tile LIMIT 1 {lock_t}) \
          RETURNING id, job_id, kind, step, tile, circuit"
     ))
     .bind(worker)

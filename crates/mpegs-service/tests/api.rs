@@ -66,23 +66,31 @@ struct Fixture {
 }
 
 async fn start(max_upload_bytes: usize) -> Fixture {
+    start_with(max_upload_bytes, 1).await
+}
+
+fn settings() -> QueueSettings {
+    QueueSettings {
+        lease: Duration::from_secs(5),
+        heartbeat: Duration::from_secs(1),
+        poll: Duration::from_millis(100),
+        max_attempts: 3,
+    }
+}
+
+async fn start_with(max_upload_bytes: usize, workers: usize) -> Fixture {
     let home = tempfile::tempdir().unwrap();
     let url = mpegs_service::config::default_database_url(home.path());
     let config = ServiceConfig {
         home: home.path().to_path_buf(),
         database_url: url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
-        workers: 1,
+        workers,
         limits: Limits {
             max_upload_bytes,
             ..Limits::default()
         },
-        queue: QueueSettings {
-            lease: Duration::from_secs(5),
-            heartbeat: Duration::from_secs(1),
-            poll: Duration::from_millis(100),
-            max_attempts: 3,
-        },
+        queue: settings(),
     };
     let running = mpegs_service::start(config).await.unwrap();
     let db = Db::connect(&url).await.unwrap();
@@ -451,4 +459,68 @@ async fn sqlx_count(db: &Db, sql: &str) -> i64 {
         .unwrap()
         .try_get(0)
         .unwrap()
+}
+
+/// Workers must prove under the key the queue generated: a worker whose key
+/// store holds another key for the same circuit fails the task (and the job)
+/// with the reason, instead of producing proofs that do not fit the bundle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_another_key_fails_the_job_with_the_reason() {
+    use mpegs_provenance::prove::OsEntropy;
+    use mpegs_service::queue::{self, Claim};
+    use mpegs_service::worker::Worker;
+    use mpegs_zk::keys::KeyStore;
+    use std::sync::Arc;
+
+    let f = start_with(4 << 20, 0).await;
+    let good = original(9, true);
+    let (status, body) = f
+        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, job) = f
+        .post_job(serde_json::json!({"input": body["commitment"], "vf": "hflip"}))
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+
+    // Worker A generates the circuit's keys into the shared store.
+    let shared = Arc::new(KeyStore::open(f._home.path().join("keys")).unwrap());
+    let a = Worker::new(f.db.clone(), shared, "a".into(), settings());
+    let claim = queue::claim(&f.db, "a", &settings())
+        .await
+        .unwrap()
+        .unwrap();
+    let Claim::Keys { recipe, .. } = &claim else {
+        panic!("keys come first, got {claim:?}")
+    };
+    let recipe = recipe.clone();
+    a.process(claim).await;
+
+    // Worker C has its own store, holding a different key for the same circuit.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Arc::new(KeyStore::open(other_dir.path()).unwrap());
+    recipe.setup(&other, &OsEntropy).unwrap();
+    let c = Worker::new(f.db.clone(), other, "c".into(), settings());
+    let claim = queue::claim(&f.db, "c", &settings())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(claim, Claim::Tile { .. }), "{claim:?}");
+    c.process(claim).await;
+
+    let (_, status) = f.get(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    let error = status["error"].as_str().unwrap();
+    assert!(error.contains("different key"), "{error}");
+    assert_eq!(
+        status["progress"]["done"], 0,
+        "no proof under the wrong key was stored"
+    );
+    // A failed job's remaining tasks are not handed out again.
+    assert!(queue::claim(&f.db, "a", &settings())
+        .await
+        .unwrap()
+        .is_none());
+    f.running.unwrap().stop().await.unwrap();
 }
