@@ -27,6 +27,8 @@ pub fn verify_frame(
 /// The outcome of verifying a file: the proofs' report for a sidecar bundle,
 /// or both verdicts (C2PA and proofs) for a file with Content Credentials. It
 /// serializes as the report (or verdict) itself.
+// Both variants are a few hundred bytes and one value is made per verification.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Verification {
