@@ -9,8 +9,8 @@
 //!   (feature `vk-deploy`, docs/stylus.md). It refuses the fixed-seed keys.
 
 use anyhow::{bail, Context, Result};
-use mpegs_chain::fixtures::{circuit_id, keys, SHAPES};
 use mpegs_chain::stylus_vk::{module_name, rust_source};
+use mpegs_testkit::chain::{circuit_id, keys, SHAPES};
 use mpegs_zk::keys::KeyStore;
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! example keys: `cargo run --release -p mpegs-chain --example gen-verifiers`.
 //! `tests/verifier.rs` checks that the committed files match the keys.
 
-use mpegs_chain::fixtures::{circuit_id, keys, SHAPES};
+use mpegs_testkit::chain::{circuit_id, keys, SHAPES};
 use std::path::Path;
 
 fn main() -> anyhow::Result<()> {

@@ -11,13 +11,13 @@ pub mod chain;
 pub mod deployment;
 pub mod embedded;
 pub mod escrow;
-pub mod fixtures;
 pub mod registry;
 pub mod rpc;
 pub mod solc;
 pub mod stylus_vk;
 pub mod verifier;
 
+pub use alloy::signers::local::PrivateKeySigner;
 pub use alloy_primitives;
 pub use chain::{Chain, Receipt};
 

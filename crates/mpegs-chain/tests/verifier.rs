@@ -6,9 +6,9 @@ use alloy_primitives::{keccak256, Bytes, U256};
 use ark_bn254::Fr;
 use mpegs_chain::accounts::dev_signer;
 use mpegs_chain::embedded::Embedded;
-use mpegs_chain::fixtures::{circuit_id, example, keys, SHAPES};
 use mpegs_chain::verifier::{bytecodes, input_words, proof_words, solidity};
 use mpegs_chain::{Chain, ChainError};
+use mpegs_testkit::chain::{circuit_id, example, keys, SHAPES};
 
 /// Calldata of `verifyProof(uint256[8], uint256[n])`.
 fn calldata(proof: &[U256; 8], inputs: &[U256]) -> Bytes {

@@ -3,22 +3,20 @@
 //! The default chain is embedded (revm, state in `$MPEGS_HOME/chain/embedded.json`);
 //! `--rpc-url` talks to a node instead. Exit codes: 0 ok, 1 rejected on-chain (a
 //! revert: bad proof, signature, replay…) or not registered, 2 bad input.
+//!
+//! The session (which chain, as whom) and the provenance use cases — deploy,
+//! register (verified here first), status, revoke — are `mpegs_app::chain`;
+//! storage deals call the escrow flows of `mpegs_chain` over that session.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use mpegs_chain::accounts::{select_signer, KeySource};
-use mpegs_chain::alloy_primitives::{utils::parse_units, Address, B256, U256};
-use mpegs_chain::deployment::{deploy, Deployment};
-use mpegs_chain::embedded::Embedded;
+use mpegs_app::chain::{parse_address, parse_amount, ChainStatus, Mode, Session};
+use mpegs_app::ChainSettings;
+use mpegs_chain::alloy_primitives::U256;
 use mpegs_chain::escrow::{self, Settlement};
-use mpegs_chain::registry::{self, Mode};
-use mpegs_chain::rpc::Rpc;
-use mpegs_chain::{Chain, ChainError};
-use mpegs_media::{load_image, read_json, Commitment};
-use mpegs_provenance::verify::verify_private_media;
-use mpegs_provenance::{sidecar_path, Bundle};
+use mpegs_media::read_json;
 use mpegs_storage::epoch::{EpochProof, Public, Secret};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Where and as whom to act.
@@ -75,6 +73,7 @@ pub enum ChainAction {
         /// current account). Anchors are each account's own claims.
         #[arg(long)]
         anchored_by: Option<String>,
+        /// Print the status (valid, reason, entries, …) as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -185,293 +184,132 @@ pub enum StorageDeal {
     },
 }
 
-/// A refusal that is a verdict (exit 1), not a usage error.
-#[derive(Debug)]
-struct Rejected(String);
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Rejected {}
-
-/// An opened chain and where its deployment file lives.
-struct Session {
-    chain: Box<dyn Chain>,
-    deployment_path: PathBuf,
-}
-
-impl Session {
-    fn deployment(&mut self) -> Result<Deployment> {
-        let d = Deployment::load(&self.deployment_path)?;
-        d.check(self.chain.as_mut())?;
-        Ok(d)
-    }
-}
-
-fn open(args: &ChainArgs) -> Result<Session> {
-    let home = mpegs_zk::keys::mpegs_home()?.join("chain");
-    let env_key = std::env::var("MPEGS_CHAIN_KEY").ok();
-    let (signer, source) =
-        select_signer(args.key_file.as_deref(), env_key.as_deref(), args.account)?;
-    // Development accounts are for development chains only (checked below for nodes).
-    let explicit_key = source == KeySource::Explicit;
-    match &args.rpc_url {
-        None => {
-            let state = args
-                .state
-                .clone()
-                .unwrap_or_else(|| home.join("embedded.json"));
-            // Waits while another `mpegs chain` has this chain open.
-            let chain = Embedded::open(&state, signer)?;
-            let deployment_path = args
-                .deployment
-                .clone()
-                .unwrap_or_else(|| state.with_extension("deployment.json"));
-            Ok(Session {
-                chain: Box::new(chain),
-                deployment_path,
-            })
+impl ChainArgs {
+    fn settings(&self) -> ChainSettings {
+        ChainSettings {
+            rpc_url: self.rpc_url.clone(),
+            key_file: self.key_file.clone(),
+            key: std::env::var("MPEGS_CHAIN_KEY").ok(),
+            account: self.account,
+            state: self.state.clone(),
+            deployment: self.deployment.clone(),
         }
-        Some(url) => {
-            let chain = Rpc::connect(url, signer)?;
-            if chain.chain_id() != 31337 && !explicit_key {
-                bail!(
-                    "chain {} is not a development chain: give a key with --key-file or MPEGS_CHAIN_KEY",
-                    chain.chain_id()
+    }
+}
+
+pub fn run(args: ChainArgs) -> Result<ExitCode> {
+    let mut config = crate::config()?;
+    config.chain = args.settings();
+    let mut session = Session::open(&config)?;
+    let store = || config.key_store();
+    match args.action {
+        ChainAction::Deploy { force } => {
+            let done = mpegs_app::chain::deploy(&mut session, force)?;
+            let d = &done.deployment;
+            if done.new {
+                println!(
+                    "deployed on chain {} by {}\n  MediaRegistry {} ({} gas)\n  StorageEscrow {} ({} gas)\n  → {}",
+                    d.chain_id,
+                    d.owner,
+                    d.registry,
+                    d.registry_deploy_gas,
+                    d.escrow,
+                    d.escrow_deploy_gas,
+                    done.path.display()
+                );
+            } else {
+                println!(
+                    "already deployed on chain {}: MediaRegistry {}, StorageEscrow {} (use --force to deploy again)",
+                    d.chain_id, d.registry, d.escrow
                 );
             }
-            let deployment_path = args.deployment.clone().unwrap_or_else(|| {
-                home.join(format!("chain-{}.deployment.json", chain.chain_id()))
-            });
-            Ok(Session {
-                chain: Box::new(chain),
-                deployment_path,
-            })
         }
-    }
-}
-
-pub fn run(
-    args: ChainArgs,
-    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
-) -> Result<ExitCode> {
-    let mut session = open(&args)?;
-    let outcome = match args.action {
-        ChainAction::Deploy { force } => deploy_contracts(&mut session, force),
         ChainAction::Register {
             media,
             bundle,
             anchor,
-        } => register(&mut session, &media, bundle, anchor, &store()?),
+        } => {
+            let store = store()?;
+            // Nothing is sent unless it verifies here first.
+            let verified =
+                mpegs_app::chain::verify_for_registration(&media, bundle.as_deref(), &store)?;
+            let mode = if anchor { Mode::Anchor } else { Mode::Auto };
+            eprintln!(
+                "registering {} (new circuits get verifiers compiled with solc first)…",
+                media.display()
+            );
+            let done = mpegs_app::chain::register_verified(&mut session, &verified, mode, &store)?;
+            for r in &done.items {
+                let proofs = if r.proofs > 0 {
+                    format!(", {} proofs verified", r.proofs)
+                } else {
+                    String::new()
+                };
+                let gas = if r.gas_used > 0 {
+                    format!(" ({} gas{proofs})", r.gas_used)
+                } else {
+                    String::new()
+                };
+                println!("{} {}{gas}", r.commitment, r.outcome);
+            }
+        }
         ChainAction::Status {
             target,
             bundle,
             anchored_by,
             json,
-        } => return status(&mut session, &target, bundle, anchored_by, json),
+        } => {
+            let status = mpegs_app::chain::status(
+                &mut session,
+                &target,
+                bundle.as_deref(),
+                anchored_by.as_deref(),
+            )?;
+            if json {
+                crate::print_json(&status)?;
+            } else {
+                print_status(&status);
+            }
+            return Ok(crate::verdict(status.valid));
+        }
         ChainAction::Revoke {
             target,
             bundle,
             reason,
             device_key,
             valid_for,
-        } => revoke(
-            &mut session,
-            &target,
-            bundle,
-            &reason,
-            device_key,
-            valid_for,
-        ),
-        ChainAction::Address => {
-            println!("{}", session.chain.sender());
-            Ok(())
+        } => {
+            let r = mpegs_app::chain::revoke(
+                &mut session,
+                &target,
+                bundle.as_deref(),
+                &reason,
+                device_key.as_deref(),
+                valid_for,
+            )?;
+            println!("{} revoked ({} gas)", r.commitment, r.gas_used);
         }
+        ChainAction::Address => println!("{}", session.chain.sender()),
         ChainAction::Advance { seconds } => {
             session.chain.advance_time(seconds)?;
             println!(
                 "clock moved {seconds} s; now {}",
                 session.chain.timestamp()?
             );
-            Ok(())
         }
-        ChainAction::Storage { action } => storage(&mut session, action, &store),
-    };
-    match outcome {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => {
-            if let Some(Rejected(reason)) = e.downcast_ref::<Rejected>() {
-                eprintln!("rejected: {reason}");
-                return Ok(ExitCode::from(1));
-            }
-            match e.downcast_ref::<ChainError>() {
-                Some(ChainError::Revert(reason)) => {
-                    eprintln!("rejected on-chain: {reason}");
-                    Ok(ExitCode::from(1))
-                }
-                _ => Err(e),
-            }
-        }
+        ChainAction::Storage { action } => storage(&mut session, action, &store)?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn deploy_contracts(session: &mut Session, force: bool) -> Result<()> {
-    if !force {
-        if let Ok(d) = session.deployment() {
-            println!(
-                "already deployed on chain {}: MediaRegistry {}, StorageEscrow {} (use --force to deploy again)",
-                d.chain_id, d.registry, d.escrow
-            );
-            return Ok(());
-        }
+/// The history as recorded, newest first; revocations and a device mismatch
+/// go to stderr (the verdict is the exit code).
+fn print_status(s: &ChainStatus) {
+    if s.entries.is_empty() {
+        println!("{}: not registered on chain {}", s.commitment, s.chain_id);
+        return;
     }
-    let d = deploy(session.chain.as_mut())?;
-    d.save(&session.deployment_path)?;
-    println!(
-        "deployed on chain {} by {}\n  MediaRegistry {} ({} gas)\n  StorageEscrow {} ({} gas)\n  → {}",
-        d.chain_id,
-        d.owner,
-        d.registry,
-        d.registry_deploy_gas,
-        d.escrow,
-        d.escrow_deploy_gas,
-        session.deployment_path.display()
-    );
-    Ok(())
-}
-
-fn register(
-    session: &mut Session,
-    media: &Path,
-    bundle: Option<PathBuf>,
-    anchor: bool,
-    store: &mpegs_zk::keys::KeyStore,
-) -> Result<()> {
-    let bundle_path = bundle.unwrap_or_else(|| sidecar_path(media));
-    let bundle = Bundle::load(&bundle_path)?;
-    let frame = load_image(media)?;
-    let seed = crate::input_seed(media, &bundle, None)?;
-    // Never put a history on-chain that does not verify here first.
-    let report = verify_private_media(&frame, &bundle, seed.as_ref(), store);
-    if !report.valid {
-        return Err(Rejected(format!(
-            "not sent: the bundle does not verify here: {}",
-            report.reason.unwrap_or_default()
-        ))
-        .into());
-    }
-    let mut d = session.deployment()?;
-    let mode = if anchor { Mode::Anchor } else { Mode::Auto };
-    eprintln!(
-        "registering {} (new circuits get verifiers compiled with solc first)…",
-        media.display()
-    );
-    let result = registry::register(session.chain.as_mut(), &mut d, store, &bundle, mode);
-    d.save(&session.deployment_path)?;
-    for r in result? {
-        let proofs = if r.proofs > 0 {
-            format!(", {} proofs verified", r.proofs)
-        } else {
-            String::new()
-        };
-        let gas = if r.gas_used > 0 {
-            format!(" ({} gas{proofs})", r.gas_used)
-        } else {
-            String::new()
-        };
-        println!("{} {}{gas}", r.commitment, r.outcome);
-    }
-    Ok(())
-}
-
-/// The commitment a `status`/`revoke` target names, and the device its bundle
-/// claims (for a media file).
-fn target_commitment(target: &str, bundle: Option<PathBuf>) -> Result<(B256, Option<String>)> {
-    if target.starts_with("0x") && !Path::new(target).exists() {
-        let c = target
-            .parse::<B256>()
-            .with_context(|| format!("{target:?} is not a 32-byte 0x… commitment"))?;
-        return Ok((c, None));
-    }
-    let media = Path::new(target);
-    let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(media)))?;
-    let frame = load_image(media)?;
-    let seed = crate::input_seed(media, &bundle, None)?.with_context(|| {
-        format!(
-            "{} keeps its media private: its secret file is needed to recompute the commitment",
-            media.display()
-        )
-    })?;
-    let c = Commitment::of_frame(&frame, bundle.media.header.tile, &seed)?;
-    let hex = mpegs_media::poseidon::fr_to_hex(&c.value);
-    let device = bundle
-        .origin()
-        .attestation
-        .as_ref()
-        .map(|a| a.device.to_lowercase());
-    Ok((hex.parse::<B256>().context("commitment")?, device))
-}
-
-fn parse_address(text: &str, what: &str) -> Result<Address> {
-    text.parse::<Address>()
-        .with_context(|| format!("{what} {text:?} is not a 0x… address"))
-}
-
-fn status(
-    session: &mut Session,
-    target: &str,
-    bundle: Option<PathBuf>,
-    anchored_by: Option<String>,
-    json: bool,
-) -> Result<ExitCode> {
-    let (commitment, expected_device) = target_commitment(target, bundle)?;
-    let anchorer = match anchored_by {
-        Some(a) => parse_address(&a, "--anchored-by")?,
-        None => session.chain.sender(),
-    };
-    let d = session.deployment()?;
-    let entries = registry::status(session.chain.as_mut(), &d, commitment, anchorer)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
-    }
-    if entries.is_empty() {
-        if !json {
-            println!("{commitment}: not registered on chain {}", d.chain_id);
-        }
-        return Ok(ExitCode::from(1));
-    }
-    if !json {
-        print_status(&entries);
-    }
-    let mut verdict = ExitCode::SUCCESS;
-    if let Some(revoked) = entries.iter().find(|e| e.revoked_at.is_some()) {
-        eprintln!(
-            "REVOKED: {} was revoked at {}; do not rely on this history",
-            revoked.commitment,
-            revoked.revoked_at.unwrap_or_default()
-        );
-        verdict = ExitCode::from(1);
-    }
-    let origin_device = entries
-        .iter()
-        .find(|e| e.kind == "original")
-        .and_then(|e| e.device);
-    if let (Some(device), Some(recorded)) = (expected_device, origin_device) {
-        if format!("{recorded:#x}") != device {
-            eprintln!(
-                "MISMATCH: the chain records device {recorded:#x}, the bundle names {device}"
-            );
-            verdict = ExitCode::from(1);
-        }
-    }
-    Ok(verdict)
-}
-
-fn print_status(entries: &[registry::StatusEntry]) {
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in s.entries.iter().enumerate() {
         let indent = "  ".repeat(i);
         println!("{indent}{} {} — {}", e.commitment, e.kind, e.verification);
         let device = e
@@ -490,64 +328,24 @@ fn print_status(entries: &[registry::StatusEntry]) {
             e.registrant, e.registered_at
         );
     }
-}
-
-fn revoke(
-    session: &mut Session,
-    target: &str,
-    bundle: Option<PathBuf>,
-    reason: &str,
-    device_key: Option<PathBuf>,
-    valid_for: u64,
-) -> Result<()> {
-    let (commitment, _) = target_commitment(target, bundle)?;
-    let d = session.deployment()?;
-    let chain = session.chain.as_mut();
-    let gas = match device_key {
-        Some(path) => {
-            let key = mpegs_provenance::attest::DeviceKey::load(&path)?;
-            let deadline = chain.timestamp()?.max(unix_now()) + valid_for;
-            registry::revoke_by_device(chain, &d, commitment, reason, deadline, &key)?
-        }
-        None => registry::revoke(chain, &d, commitment, reason)?,
-    };
-    println!("{commitment} revoked ({gas} gas)");
-    Ok(())
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// `3ether`, `1.5ether`, `20gwei`, `1000wei` or plain wei.
-fn parse_amount(text: &str) -> Result<U256> {
-    let t = text.trim();
-    let (number, decimals) = if let Some(n) = t.strip_suffix("ether") {
-        (n, 18)
-    } else if let Some(n) = t.strip_suffix("gwei") {
-        (n, 9)
-    } else if let Some(n) = t.strip_suffix("wei") {
-        (n, 0)
-    } else {
-        (t, 0)
-    };
-    let number = number.trim();
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    let bad = || anyhow::anyhow!("{text:?} is not an amount (e.g. 3ether, 1.5ether, 20gwei, 1000)");
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > decimals {
-        return Err(bad());
+    if let Some(r) = &s.revoked {
+        eprintln!(
+            "REVOKED: {} was revoked at {}; do not rely on this history",
+            r.commitment, r.at
+        );
     }
-    let value = parse_units(number, decimals as u8).map_err(|_| bad())?;
-    Ok(value.get_absolute())
+    if let Some(m) = &s.device_mismatch {
+        eprintln!(
+            "MISMATCH: the chain records device {:#x}, the bundle names {}",
+            m.recorded, m.claimed
+        );
+    }
 }
 
 fn storage(
     session: &mut Session,
     action: StorageDeal,
-    store: &impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
+    store: &impl Fn() -> Result<mpegs_zk::keys::KeyStore, mpegs_app::AppError>,
 ) -> Result<()> {
     let mut d = session.deployment()?;
     let chain = session.chain.as_mut();

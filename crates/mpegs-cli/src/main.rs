@@ -1,35 +1,30 @@
 //! `mpegs`: attest media, apply ffmpeg-style filter chains with zero-knowledge
 //! proofs, and verify the result back to the capturing device.
 //!
+//! This crate is a front end: clap arguments, printing and exit codes. Every
+//! use case and policy lives in `mpegs-app` (docs/app.md).
+//!
 //! Exit codes: 0 ok / valid, 1 verification failed, 2 usage or input error.
 
-mod bench;
-mod bench_chain;
-mod bench_storage;
-mod bench_transcode;
 mod c2pa;
 mod chain;
-mod progress;
 mod report;
 mod serve;
 mod storage;
 mod transcode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use mpegs_filters::{parse_filtergraph, FILTERS};
-use mpegs_media::{load_image, save_png_atomic, FrameInfo, MediaHeader, PixelFormat, Seed};
-use mpegs_provenance::attest::DeviceKey;
-use mpegs_provenance::prove::{attest, Prover};
-use mpegs_provenance::verify::verify_private_media;
-use mpegs_provenance::{secret_path, sidecar_path, Bundle, MediaSecret};
+use mpegs_app::attest::{AttestFiles, AttestOptions};
+use mpegs_app::edit::EditFiles;
+use mpegs_app::progress::Bars;
+use mpegs_app::verify::{Verification, VerifyFiles};
+use mpegs_app::{AppError, Config, DEFAULT_TILE};
+use mpegs_filters::FILTERS;
+use mpegs_media::{load_image, FrameInfo, PixelFormat};
 use mpegs_zk::keys::KeyStore;
-use progress::Bars;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Default tile size (pixels per side); part of every commitment.
-const DEFAULT_TILE: u32 = 64;
 
 #[derive(Parser)]
 #[command(
@@ -95,6 +90,10 @@ enum Command {
         /// (default: <image>.mpegs.secret.json).
         #[arg(long)]
         secret: Option<PathBuf>,
+        /// Only apply the filters: write the edited PNG as an unproven preview,
+        /// with no proofs and no bundle (the input's history is still verified).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Verify an image against its bundle, down to the device signature. A file
     /// with Content Credentials (`mpegs c2pa sign`) carries its bundle inside: both
@@ -111,7 +110,7 @@ enum Command {
         /// secret file (default: <image>.mpegs.secret.json, if present).
         #[arg(long)]
         secret: Option<PathBuf>,
-        /// Print a machine-readable JSON report.
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -137,8 +136,6 @@ enum Command {
     },
     /// List the supported filters and their options.
     Filters,
-    /// Measure constraints, proving and verification (see BENCHMARKS.md).
-    Bench(bench::BenchArgs),
     /// Proof of storage for video segments: register, reveal, prove, verify.
     Storage {
         #[command(subcommand)]
@@ -186,25 +183,70 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
-        Err(e) => {
+        Err(e) => exit_for(&e),
+    }
+}
+
+/// Rejections (a policy refused something that does not verify, or the chain
+/// reverted) are verdicts, exit 1; everything else is a usage or input error.
+fn exit_for(e: &anyhow::Error) -> ExitCode {
+    let revert = |e: &mpegs_chain::ChainError| match e {
+        mpegs_chain::ChainError::Revert(reason) => Some(reason.clone()),
+        _ => None,
+    };
+    let app = e.downcast_ref::<AppError>();
+    let reverted = match app {
+        Some(AppError::Chain(c)) => revert(c),
+        _ => e.downcast_ref::<mpegs_chain::ChainError>().and_then(revert),
+    };
+    if let Some(reason) = reverted {
+        eprintln!("rejected on-chain: {reason}");
+        return ExitCode::from(1);
+    }
+    match app {
+        Some(a @ AppError::Rejected(_)) => {
+            eprintln!("rejected: {a}");
+            ExitCode::from(1)
+        }
+        Some(a @ AppError::MissingSecret { .. }) => {
+            eprintln!("error: {a} (pass --secret)");
+            ExitCode::from(2)
+        }
+        _ => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
+/// The configuration under `$MPEGS_HOME` (or `~/.cache/mpegs`).
+fn config() -> Result<Config> {
+    Ok(Config::from_env()?)
+}
+
 fn store() -> Result<KeyStore> {
-    KeyStore::default_location().context("opening the key store")
+    Ok(config()?.key_store()?)
+}
+
+/// 0 for valid, 1 for invalid.
+fn verdict(valid: bool) -> ExitCode {
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The one typed outcome of a command, as `--json` prints it.
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
     let bars = Bars::new(cli.quiet);
     match cli.command {
-        Command::Keygen { output } => {
-            let key = DeviceKey::generate();
-            key.save(&output)?;
-            println!("{}", key.address());
-        }
+        Command::Keygen { output } => println!("{}", mpegs_app::attest::keygen(&output)?),
         Command::Attest {
             image,
             key,
@@ -215,26 +257,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             secret,
             reveal,
         } => {
-            let frame = load_image(&image)?;
-            let key = DeviceKey::load(&key)?;
-            let at = captured_at.unwrap_or_else(now);
-            let seed = Seed::random();
-            let mut bundle = attest(&frame, &key, tile, &seed, &device_id, at)?;
-            let path = output.unwrap_or_else(|| sidecar_path(&image));
-            let secret_file = secret.unwrap_or_else(|| secret_path(&image));
-            MediaSecret::new(bundle.media.value()?, seed).save(&secret_file)?;
-            if reveal {
-                bundle = bundle.reveal(seed);
-            }
-            bundle.save(&path)?;
+            let files = AttestFiles {
+                image,
+                key,
+                bundle: output,
+                secret,
+            };
+            let options = AttestOptions {
+                tile,
+                device_id,
+                captured_at: captured_at.unwrap_or_else(mpegs_app::input::unix_now),
+                reveal,
+            };
+            let a = mpegs_app::attest::attest_file(&files, &options)?;
             println!(
                 "attested {} ({}) by {} → {} (secret seed → {}{})",
-                image.display(),
-                frame.info,
-                key.address(),
-                path.display(),
-                secret_file.display(),
-                if reveal {
+                a.image.display(),
+                a.media,
+                a.device,
+                a.bundle.display(),
+                a.secret.display(),
+                if a.revealed {
                     ", also revealed in the bundle"
                 } else {
                     "; keep it private"
@@ -247,7 +290,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output,
             bundle,
             secret,
-        } => edit(&image, &vf, &output, bundle, secret, &bars)?,
+            dry_run,
+        } => {
+            let files = EditFiles {
+                image,
+                output,
+                bundle,
+                secret,
+            };
+            let store = store()?;
+            if dry_run {
+                let p = mpegs_app::edit::preview_file(&files, &vf, &store)?;
+                println!(
+                    "preview {} → {} ({}): UNPROVEN — filters applied, nothing proven, no bundle written",
+                    p.image.display(),
+                    p.output.display(),
+                    p.media
+                );
+            } else {
+                let e = mpegs_app::edit::edit_file(&files, &vf, &store, &bars)?;
+                println!(
+                    "edited {} → {} ({}), {} proofs in {:.1}s → {}",
+                    e.image.display(),
+                    e.output.display(),
+                    e.media,
+                    e.proofs,
+                    e.seconds,
+                    e.bundle.display()
+                );
+            }
+        }
         Command::Verify {
             image,
             bundle,
@@ -255,14 +327,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             secret,
             json,
         } => {
-            if bundle.is_none() {
-                if let Some(code) =
-                    c2pa::verify_embedded(&image, secret.clone(), trust, json, &store()?)?
-                {
-                    return Ok(code);
+            let files = VerifyFiles {
+                image,
+                bundle,
+                secret,
+                trust,
+            };
+            let outcome = mpegs_app::verify::verify_file(&files, &store()?)?;
+            if json {
+                print_json(&outcome)?;
+            } else {
+                let name = files.image.display().to_string();
+                match &outcome {
+                    Verification::Bundle(report) => print!("{}", report::render(&name, report)),
+                    Verification::ContentCredentials(v) => c2pa::print_verdict(&name, v),
                 }
             }
-            return verify(&image, bundle, secret, json);
+            return Ok(verdict(outcome.valid()));
         }
         Command::Setup {
             vf,
@@ -273,21 +354,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let info = match (input, size) {
                 (Some(path), None) => load_image(&path)?.info,
-                (None, Some(size)) => FrameInfo::new(
-                    format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?,
-                    parse_size(&size)?.0,
-                    parse_size(&size)?.1,
-                ),
+                (None, Some(size)) => {
+                    let (w, h) = mpegs_app::input::parse_size(&size)?;
+                    let format = format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?;
+                    FrameInfo::new(format, w, h)
+                }
                 _ => bail!("give the image shape with --input IMAGE or --size WxH"),
             };
-            let chain = parse_filtergraph(&vf)?;
             let store = store()?;
-            let prover = Prover {
-                store: &store,
-                progress: &bars,
-                entropy: &mpegs_provenance::prove::OsEntropy,
-            };
-            let keys = prover.setup_chain(&chain, MediaHeader::new(info, tile)?)?;
+            let keys = mpegs_app::keys::setup(&vf, info, tile, &store, &bars)?;
             for (id, hash) in &keys {
                 println!("{id} {hash}");
             }
@@ -299,138 +374,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Keys { action } => keys(action)?,
         Command::Filters => print_filters(),
-        Command::Bench(args) => bench::run(args, &bars)?,
-        Command::Storage { action } => return storage::run(action, store),
-        Command::Transcode { action } => return transcode::run(action, store, &bars),
-        Command::Chain(args) => return chain::run(args, store),
-        Command::C2pa { action } => return c2pa::run(action, store),
+        Command::Storage { action } => return storage::run(action),
+        Command::Transcode { action } => return transcode::run(action, &bars),
+        Command::Chain(args) => return chain::run(args),
+        Command::C2pa { action } => return c2pa::run(action),
         Command::Serve(args) => return serve::serve(args),
         Command::Worker(args) => return serve::worker(args),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32)> {
-    let (w, h) = s
-        .split_once('x')
-        .context("size must be WxH, e.g. 1280x720")?;
-    let w: u32 = w.parse().context("width must be a positive integer")?;
-    let h: u32 = h.parse().context("height must be a positive integer")?;
-    if w == 0 || h == 0 {
-        bail!("size must be positive");
-    }
-    Ok((w, h))
-}
-
-/// The seed of an input's commitment: revealed in its bundle, or from its
-/// secret file (`explicit`, or the default beside the image when present).
-fn input_seed(image: &Path, bundle: &Bundle, explicit: Option<PathBuf>) -> Result<Option<Seed>> {
-    if let Some(seed) = bundle.media.seed {
-        return Ok(Some(seed));
-    }
-    let path = match explicit {
-        Some(p) => p,
-        None => {
-            let default = secret_path(image);
-            if !default.exists() {
-                return Ok(None);
-            }
-            default
-        }
-    };
-    Ok(Some(MediaSecret::load_for(&path, &bundle.media)?))
-}
-
-fn edit(
-    image: &Path,
-    vf: &str,
-    output: &Path,
-    bundle: Option<PathBuf>,
-    secret: Option<PathBuf>,
-    bars: &Bars,
-) -> Result<()> {
-    if output
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        != Some("png".into())
-    {
-        bail!("the output must be a .png file (lossless, so its pixels keep matching the proofs)");
-    }
-    let chain = parse_filtergraph(vf)?;
-    let frame = load_image(image)?;
-    let bundle_path = bundle.unwrap_or_else(|| sidecar_path(image));
-    let parent = Bundle::load(&bundle_path)?;
-    let seed = input_seed(image, &parent, secret)?.with_context(|| {
-        format!(
-            "{} keeps the input private and its secret file {} is missing (pass --secret)",
-            bundle_path.display(),
-            secret_path(image).display()
-        )
-    })?;
-    let store = store()?;
-    // Refuse to build on a history that does not verify.
-    let report = verify_private_media(&frame, &parent, Some(&seed), &store);
-    if !report.valid {
-        bail!(
-            "the input's bundle {} does not verify: {}",
-            bundle_path.display(),
-            report.reason.unwrap_or_default()
-        );
-    }
-    let prover = Prover {
-        store: &store,
-        progress: bars,
-        entropy: &mpegs_provenance::prove::OsEntropy,
-    };
-    let started = std::time::Instant::now();
-    let (edited, bundle) = prover.edit(&frame, parent, &seed, &chain)?;
-    let out_bundle = sidecar_path(output);
-    save_png_atomic(&edited, output)?;
-    bundle.save(&out_bundle)?;
-    let proofs: usize = bundle
-        .edit
-        .as_ref()
-        .map_or(0, |e| e.steps.iter().map(|s| s.tiles.len()).sum());
-    println!(
-        "edited {} → {} ({}), {} proofs in {:.1}s → {}",
-        image.display(),
-        output.display(),
-        edited.info,
-        proofs,
-        started.elapsed().as_secs_f64(),
-        out_bundle.display()
-    );
-    Ok(())
-}
-
-fn verify(
-    image: &Path,
-    bundle: Option<PathBuf>,
-    secret: Option<PathBuf>,
-    json: bool,
-) -> Result<ExitCode> {
-    let frame = load_image(image)?;
-    let bundle = Bundle::load(&bundle.unwrap_or_else(|| sidecar_path(image)))?;
-    let seed = input_seed(image, &bundle, secret)?;
-    let report = verify_private_media(&frame, &bundle, seed.as_ref(), &store()?);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", report::render(&image.display().to_string(), &report));
-    }
-    Ok(if report.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn keys(action: KeysAction) -> Result<()> {

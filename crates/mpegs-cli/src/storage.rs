@@ -2,11 +2,13 @@
 //!
 //! register (client) → reveal (client, each epoch) → prove (worker) → verify
 //! (anyone). Exit codes: 0 ok / valid, 1 the proof does not verify, 2 bad input.
+//! Verification is `mpegs_app::storage`; register, reveal and prove are the
+//! storage crate's own steps.
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use mpegs_media::{read_json, write_json};
-use mpegs_storage::epoch::{self, EpochProof, Public, Secret};
+use mpegs_storage::epoch::{self, Public, Secret};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,6 +52,9 @@ pub enum StorageAction {
         challenge: PathBuf,
         #[arg(long)]
         epoch: u32,
+        /// Print the verdict as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -61,10 +66,7 @@ fn public_path(secret: &Path) -> PathBuf {
     secret.with_file_name(format!("{stem}.public.json"))
 }
 
-pub fn run(
-    action: StorageAction,
-    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
-) -> Result<ExitCode> {
+pub fn run(action: StorageAction) -> Result<ExitCode> {
     match action {
         StorageAction::Register {
             segment,
@@ -72,7 +74,7 @@ pub fn run(
             k,
             output,
         } => {
-            let (secret, public) = epoch::register(&segment, epochs, k, None)?;
+            let (secret, public) = epoch::register(&segment, epochs, k)?;
             let public_file = public_path(&output);
             if public_file == output {
                 anyhow::bail!("choose an output name that does not end in .public.json");
@@ -107,7 +109,7 @@ pub fn run(
             output,
         } => {
             let p: Public = read_json(&challenge)?;
-            let proof = epoch::prove(&segment, &p, epoch, None, &store()?)
+            let proof = epoch::prove(&segment, &p, epoch, None, &crate::store()?)
                 .with_context(|| format!("proving epoch {epoch}"))?;
             write_json(&output, &proof)?;
             println!("epoch {epoch}: proof → {}", output.display());
@@ -116,20 +118,18 @@ pub fn run(
             proof,
             challenge,
             epoch,
+            json,
         } => {
-            let p: Public = read_json(&challenge)?;
-            let proof: EpochProof = read_json(&proof)?;
-            let expected = epoch::Expected { epoch, deal: None };
-            return Ok(match epoch::verify(&proof, &p, &expected, &store()?) {
-                Ok(()) => {
-                    println!("epoch {epoch}: VALID");
-                    ExitCode::SUCCESS
+            let v = mpegs_app::storage::verify_files(&proof, &challenge, epoch, &crate::store()?)?;
+            if json {
+                crate::print_json(&v)?;
+            } else {
+                match &v.reason {
+                    None => println!("epoch {epoch}: VALID"),
+                    Some(reason) => println!("epoch {epoch}: INVALID — {reason}"),
                 }
-                Err(reason) => {
-                    println!("epoch {epoch}: INVALID — {reason}");
-                    ExitCode::from(1)
-                }
-            });
+            }
+            return Ok(crate::verdict(v.valid));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,19 +5,18 @@
 //! verify, names other videos, was made under another beacon than the verifier's
 //! or falls below its floors, 2 bad input. Verifying without `--beacon` is still
 //! exit 0 when the proof holds, under a WARNING line: the prover chose the
-//! challenge.
+//! challenge. Verification and its policy are `mpegs_app::transcode`.
 
-use crate::progress::Bars;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use mpegs_media::poseidon::fr_to_hex;
+use mpegs_app::progress::Bars;
+use mpegs_app::transcode::{commitment_of, secret_path, ChallengeKind, TranscodeCheck};
 use mpegs_media::{read_json, write_json, write_private_json, Seed};
 use mpegs_transcode::proof::{
-    self, Challenge, Options, Policy, TranscodeProof, VideoSeeds, DEFAULT_MIN_SAMPLES,
-    DEFAULT_MIN_THRESHOLD,
+    self, Options, Policy, VideoSeeds, DEFAULT_MIN_SAMPLES, DEFAULT_MIN_THRESHOLD,
 };
 use mpegs_transcode::ssim::frame_ssim;
-use mpegs_transcode::video::{commit, Frames};
+use mpegs_transcode::video::Frames;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -70,6 +69,10 @@ pub enum TranscodeAction {
         /// Refuse proofs with a lower SSIM threshold.
         #[arg(long, default_value_t = DEFAULT_MIN_THRESHOLD)]
         min_threshold: f64,
+        /// Print the verdict as JSON (the warning about a self-chosen challenge
+        /// is a field of it, and goes to stderr).
+        #[arg(long)]
+        json: bool,
     },
     /// Per-frame luma SSIM as `ffmpeg -lavfi ssim` prints it (source downscaled
     /// with the exact scale when the rendition is smaller).
@@ -85,11 +88,7 @@ pub enum TranscodeAction {
     },
 }
 
-pub fn run(
-    action: TranscodeAction,
-    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
-    bars: &Bars,
-) -> Result<ExitCode> {
+pub fn run(action: TranscodeAction, bars: &Bars) -> Result<ExitCode> {
     match action {
         TranscodeAction::Prove {
             source,
@@ -110,7 +109,7 @@ pub fn run(
                 beacon,
                 seeds,
             };
-            let outcome = proof::prove(&source, &rendition, &options, &store()?, bars)?;
+            let outcome = proof::prove(&source, &rendition, &options, &crate::store()?, bars)?;
             write_private_json(&secret_path(&output), &seeds)?;
             write_json(&output, &outcome.proof)?;
             println!(
@@ -121,25 +120,64 @@ pub fn run(
             );
         }
         TranscodeAction::Verify {
-            proof: path,
+            proof,
             source,
             rendition,
             secret,
             beacon,
             min_samples,
             min_threshold,
+            json,
         } => {
-            let policy = Policy {
-                beacon,
-                min_samples,
-                min_threshold,
+            let check = TranscodeCheck {
+                proof,
+                source,
+                rendition,
+                secret,
+                policy: Policy {
+                    beacon,
+                    min_samples,
+                    min_threshold,
+                },
             };
-            let videos = (source.as_deref(), rendition.as_deref());
-            return verify(&path, videos, secret, &policy, &store);
+            let v = mpegs_app::transcode::verify(&check, &crate::store()?)?;
+            if json {
+                if let Some(w) = &v.warning {
+                    eprintln!("{w}");
+                }
+                crate::print_json(&v)?;
+            } else {
+                if let Some(w) = &v.warning {
+                    println!("{w}");
+                }
+                match &v.reason {
+                    None => {
+                        let how = match v.challenge {
+                            ChallengeKind::VerifierChosen => {
+                                "samples drawn with the verifier's beacon"
+                            }
+                            ChallengeKind::SelfChosen => "SELF-CHOSEN challenge",
+                        };
+                        println!(
+                            "VALID: {} sampled macroblocks have SSIM ≥ {} ({}x{}, {} frames; {how})",
+                            v.samples,
+                            v.threshold,
+                            v.rendition.width,
+                            v.rendition.height,
+                            v.rendition.frames
+                        );
+                    }
+                    Some(reason) => println!("INVALID — {reason}"),
+                }
+            }
+            return Ok(crate::verdict(v.valid));
         }
         TranscodeAction::Ssim { source, rendition } => ssim(&source, &rendition)?,
         TranscodeAction::Commit { video, size, seed } => {
-            let size = size.as_deref().map(crate::parse_size).transpose()?;
+            let size = size
+                .as_deref()
+                .map(mpegs_app::input::parse_size)
+                .transpose()?;
             let seed = match seed {
                 Some(hex) => Seed::from_hex(&hex)?,
                 None => {
@@ -155,96 +193,6 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `transcode verify`: the verifier's policy first (a malformed one is bad input),
-/// then the named videos, then the proof.
-fn verify(
-    path: &Path,
-    (source, rendition): (Option<&Path>, Option<&Path>),
-    secret: Option<PathBuf>,
-    policy: &Policy,
-    store: impl Fn() -> Result<mpegs_zk::keys::KeyStore>,
-) -> Result<ExitCode> {
-    policy.check()?;
-    let p: TranscodeProof = read_json(path)?;
-    if policy.beacon.is_none() {
-        println!("{}", self_chosen_warning(p.beacon.as_deref()));
-    }
-    let size = (p.rendition.width, p.rendition.height);
-    let mut checks = vec![];
-    if source.is_some() || rendition.is_some() {
-        let seeds = load_seeds(secret.unwrap_or_else(|| secret_path(path)))?;
-        if let Some(s) = source {
-            checks.push((
-                "source",
-                commitment_of(s, Some(size), &seeds.source)?,
-                &p.source.commitment,
-            ));
-        }
-        if let Some(r) = rendition {
-            checks.push((
-                "rendition",
-                commitment_of(r, None, &seeds.rendition)?,
-                &p.rendition.commitment,
-            ));
-        }
-    }
-    let named = checks.iter().find(|(_, got, want)| got != *want);
-    let verdict = match named {
-        Some((which, _, _)) => Err(format!("the proof is about another {which} video")),
-        None => proof::verify(&p, policy, &store()?).map_err(|e| e.to_string()),
-    };
-    Ok(match verdict {
-        Ok(v) => {
-            let how = match v.challenge {
-                Challenge::VerifierChosen => "samples drawn with the verifier's beacon",
-                Challenge::SelfChosen => "SELF-CHOSEN challenge",
-            };
-            println!(
-                "VALID: {} sampled macroblocks have SSIM ≥ {} ({}x{}, {} frames; {how})",
-                v.samples, v.threshold, p.rendition.width, p.rendition.height, p.rendition.frames
-            );
-            ExitCode::SUCCESS
-        }
-        Err(reason) => {
-            println!("INVALID — {reason}");
-            ExitCode::from(1)
-        }
-    })
-}
-
-/// The warning for a proof whose samples the prover's own beacon picked.
-fn self_chosen_warning(beacon: Option<&str>) -> String {
-    format!(
-        "WARNING: self-chosen challenge — the prover picked the sampling beacon ({}) and \
-         could retry it until every sample landed on a good macroblock. Pass --beacon with \
-         randomness the prover could not know in advance (e.g. a block hash after both \
-         commitments were registered).",
-        beacon.unwrap_or("none")
-    )
-}
-
-/// `proof.json` → `proof.json.secret.json`: where `prove` keeps the seeds.
-fn secret_path(proof: &Path) -> PathBuf {
-    let mut s = proof.as_os_str().to_owned();
-    s.push(".secret.json");
-    PathBuf::from(s)
-}
-
-fn load_seeds(path: PathBuf) -> Result<VideoSeeds> {
-    read_json(&path).with_context(|| {
-        format!(
-            "the proof's commitments are blinded: comparing them with videos needs the seeds \
-             file written by `transcode prove` ({} not readable; pass --secret)",
-            path.display()
-        )
-    })
-}
-
-fn commitment_of(video: &Path, size: Option<(u32, u32)>, seed: &Seed) -> Result<String> {
-    let c = commit(Frames::open(video, size)?, seed, || {})?;
-    Ok(fr_to_hex(&c.value))
 }
 
 fn ssim(source: &Path, rendition: &Path) -> Result<()> {

@@ -4,10 +4,12 @@ use crate::registry::lookup;
 use crate::{Filter, FilterError};
 use mpegs_media::FrameInfo;
 
-/// A parsed linear chain of filters.
-#[derive(Debug)]
+/// A parsed linear chain of filters. Filters are shared, not copied, when a
+/// chain is cloned: an instance may carry constants its canonical text only
+/// names by hash (overlay's watermark pixels), so re-parsing is no copy.
+#[derive(Clone, Debug)]
 pub struct FilterChain {
-    pub filters: Vec<Box<dyn Filter>>,
+    pub filters: Vec<std::sync::Arc<dyn Filter>>,
 }
 
 impl FilterChain {
@@ -58,7 +60,7 @@ pub fn parse_filtergraph(text: &str) -> Result<FilterChain, FilterError> {
                 None => (item, None),
             };
             let spec = lookup(name).ok_or_else(|| FilterError::UnknownFilter(name.into()))?;
-            (spec.parse)(args)
+            (spec.parse)(args).map(std::sync::Arc::from)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FilterChain { filters })

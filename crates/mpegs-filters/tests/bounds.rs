@@ -123,7 +123,7 @@ fn worst_cases(watermark: &str) -> Vec<Case> {
 }
 
 /// The filter of `vf`, configured for `input`, or the error refusing it.
-fn configure(vf: &str, input: FrameInfo) -> Result<Box<dyn Filter>, FilterError> {
+fn configure(vf: &str, input: FrameInfo) -> Result<std::sync::Arc<dyn Filter>, FilterError> {
     let mut chain = parse_filtergraph(vf)?;
     let filter = chain.filters.remove(0);
     filter.output_info(input)?;

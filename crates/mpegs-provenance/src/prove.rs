@@ -232,9 +232,9 @@ impl EditPlan {
         chain: &FilterChain,
         seeds: &[Seed],
     ) -> Result<Self, ProvenanceError> {
-        // The plan owns its chain: a canonical filtergraph parses back to the same
-        // chain (verifiers rely on that too), so re-parsing is a faithful copy.
-        let chain = mpegs_filters::parse_filtergraph(&chain.canonical())?;
+        // The plan shares the chain's filter instances (an overlay's watermark
+        // pixels live only in its instance, not in its canonical text).
+        let chain = chain.clone();
         if seeds.len() != chain.filters.len() {
             return Err(ProvenanceError::Input(format!(
                 "{} output seeds for a chain of {} filters",

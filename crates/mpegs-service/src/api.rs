@@ -17,10 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::Stream;
+use mpegs_app::verify::verify_frame;
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{decode_image, image_dimensions, Seed};
 use mpegs_provenance::prove::{blinding_seed, EditWork, OsEntropy};
-use mpegs_provenance::verify::{verify_private_media, Report};
+use mpegs_provenance::verify::Report;
 use mpegs_provenance::{Bundle, MediaSecret};
 use mpegs_zk::keys::KeyStore;
 use serde::Deserialize;
@@ -292,7 +293,7 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
     let (image, bundle, report) = tokio::task::spawn_blocking(move || {
         let frame = decode_image(&image, "image")
             .map_err(|e| ApiError::unprocessable("bad_image", e.to_string()))?;
-        let report = verify_private_media(&frame, &bundle, secret.as_ref(), &store);
+        let report = verify_frame(&frame, &bundle, secret.as_ref(), &store);
         Ok::<_, ApiError>((image, bundle, report))
     })
     .await
@@ -443,6 +444,7 @@ async fn create_job(
             ),
         ));
     }
+    refuse_server_files(&req.vf)?;
     let chain = parse_filtergraph(&req.vf)
         .map_err(|e| ApiError::unprocessable("bad_filter", e.to_string()))?;
     let source = catalog::source(&state.db, &req.input)
@@ -474,6 +476,23 @@ async fn create_job(
         Json(json!({"id": id, "status": "queued", "progress": {"done": 0, "total": work.total_tiles()}})),
     )
         .into_response())
+}
+
+/// Filters that read constants from files (overlay's watermark) are refused
+/// before parsing: parsing would open a path *on the server* that a client
+/// chose, and workers elsewhere could not read it anyway.
+fn refuse_server_files(vf: &str) -> ApiResult<()> {
+    for item in vf.split(',') {
+        let name = item.split('=').next().unwrap_or_default().trim();
+        if name == "overlay" {
+            return Err(ApiError::unprocessable(
+                "bad_filter",
+                "overlay takes its watermark from a file, which the service does not accept \
+                 in jobs; prove watermarks with `mpegs edit`",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_job_id(id: &str) -> ApiResult<()> {

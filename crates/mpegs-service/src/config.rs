@@ -2,7 +2,7 @@
 //! defaulted (docs/service.md §Limits).
 
 use crate::ServiceError;
-use mpegs_zk::keys::{mpegs_home, KeyStore};
+use mpegs_zk::keys::KeyStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -144,7 +144,13 @@ impl ServiceConfig {
     /// The embedded default: SQLite in `$MPEGS_HOME/service.db`, one worker, on
     /// 127.0.0.1:8420, limits and queue settings from the environment.
     pub fn embedded() -> Result<Self, ServiceError> {
-        let home = mpegs_home()?;
+        Self::for_app(&mpegs_app::Config::from_env()?)
+    }
+
+    /// The embedded default under the application's configuration (its home
+    /// and the key store it trusts).
+    pub fn for_app(app: &mpegs_app::Config) -> Result<Self, ServiceError> {
+        let home = app.home.clone();
         Ok(Self {
             database_url: default_database_url(&home),
             home,
@@ -155,8 +161,9 @@ impl ServiceConfig {
         })
     }
 
+    /// The key store of the application's configuration under `home`.
     pub fn key_store(&self) -> Result<KeyStore, ServiceError> {
-        Ok(KeyStore::open(self.home.join("keys"))?)
+        Ok(mpegs_app::Config::at(&self.home).key_store()?)
     }
 
     pub fn media_dir(&self) -> PathBuf {

@@ -10,6 +10,8 @@ pub enum ServiceError {
     #[error("{0}")]
     Provenance(#[from] ProvenanceError),
     #[error(transparent)]
+    App(#[from] mpegs_app::AppError),
+    #[error(transparent)]
     Media(#[from] mpegs_media::MediaError),
     #[error(transparent)]
     Keys(#[from] mpegs_zk::ZkError),

@@ -7,11 +7,11 @@ use crate::catalog::{self, NewMedia};
 use crate::files::read_blob;
 use crate::queue::{self, Claim};
 use crate::{Db, QueueSettings, ServiceError};
+use mpegs_app::verify::verify_frame;
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{decode_image, encode_png};
 use mpegs_provenance::bundle::TileProof;
 use mpegs_provenance::prove::{EditPlan, OsEntropy};
-use mpegs_provenance::verify::verify_media;
 use mpegs_provenance::Bundle;
 use mpegs_zk::backend::{vk_hash, Pk};
 use mpegs_zk::keys::KeyStore;
@@ -339,7 +339,7 @@ impl Worker {
             let bundle = plan
                 .bundle(parent, proofs, &hashes)
                 .map_err(ServiceError::from)?;
-            let report = verify_media(plan.output(), &bundle, &store);
+            let report = verify_frame(plan.output(), &bundle, None, &store);
             let png = encode_png(plan.output()).map_err(ServiceError::from)?;
             Ok((bundle, report, png))
         })

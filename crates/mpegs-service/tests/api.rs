@@ -416,6 +416,25 @@ async fn bad_requests_get_json_errors_and_store_nothing() {
         (422, Some("bad_filter")),
         "{body}"
     );
+    // A filter that would read a file on the server is refused before parsing.
+    let server_file = f._home.path().join("logo.png");
+    std::fs::write(&server_file, encode_png(&picture(1)).unwrap()).unwrap();
+    let vf = format!(
+        "hflip,overlay=x=0:y=0:format=rgb:file={}",
+        server_file.display()
+    );
+    let (status, body) = f
+        .post_job(serde_json::json!({"input": input, "vf": vf}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("bad_filter")),
+        "{body}"
+    );
+    assert!(
+        body["reason"].as_str().unwrap().contains("watermark"),
+        "{body}"
+    );
     let missing = format!("0x{}", "1".repeat(64));
     let (status, _) = f
         .post_job(serde_json::json!({"input": missing, "vf": "hflip"}))

@@ -276,22 +276,31 @@ pub fn hash_regions(
     ))
 }
 
-/// Registration: `epochs` secret challenges of `k` indices each.
-pub fn register(
+/// Registration: `epochs` secret challenges of `k` indices each, drawn from
+/// the operating system's randomness (the client's secret: a worker that could
+/// predict it would keep only the challenged frames' hashes).
+pub fn register(path: &Path, epochs: u32, k: u32) -> Result<(Secret, Public), StorageError> {
+    register_with(
+        path,
+        epochs,
+        k,
+        &mut rand_chacha::ChaCha20Rng::from_entropy(),
+    )
+}
+
+/// [`register`] with the caller's generator (tests pass a seeded one to get
+/// the same challenges on every run).
+pub fn register_with(
     path: &Path,
     epochs: u32,
     k: u32,
-    seed: Option<u64>,
+    rng: &mut (impl rand::RngCore + rand::CryptoRng),
 ) -> Result<(Secret, Public), StorageError> {
     if epochs == 0 || k == 0 {
         return Err(StorageError::Challenge(
             "epochs and k must be at least 1".into(),
         ));
     }
-    let mut rng = match seed {
-        Some(s) => rand_chacha::ChaCha20Rng::seed_from_u64(s),
-        None => rand_chacha::ChaCha20Rng::from_entropy(),
-    };
     let frames = LumaFrames::open(path)?;
     let (width, height) = (frames.width, frames.height);
     let side = region_side(width, height)?;
@@ -314,7 +323,7 @@ pub fn register(
     for (e, (region, h)) in regions.into_iter().zip(hashes).enumerate() {
         let tree = SegmentTree::new(h);
         depth = tree.depth() as u32;
-        let mut indices = rand::seq::index::sample(&mut rng, segment.frames as usize, k as usize)
+        let mut indices = rand::seq::index::sample(rng, segment.frames as usize, k as usize)
             .into_iter()
             .map(|i| i as u32)
             .collect::<Vec<_>>();

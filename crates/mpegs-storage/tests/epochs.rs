@@ -3,11 +3,18 @@
 //! old epoch's proof does not pass for a new epoch, nor for the epoch the verifier
 //! asks about when the file names its own; forged reveals and proofs fail.
 
-use mpegs_storage::epoch::{register, reveal, verify, Address, DealContext, EpochProof, Expected};
+use mpegs_storage::epoch::{
+    register, register_with, reveal, verify, Address, DealContext, EpochProof, Expected,
+};
 use mpegs_storage::StorageError;
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
 use std::process::Command;
+
+/// Challenges that are the same on every run.
+fn seeded(seed: u64) -> rand_chacha::ChaCha20Rng {
+    rand::SeedableRng::seed_from_u64(seed)
+}
 
 fn clip(path: &Path, seconds: &str, bitrate: &str) {
     let status = Command::new("ffmpeg")
@@ -39,7 +46,7 @@ fn a_storage_deal_through_three_epochs() {
     clip(&truncated, "1.5", "1M");
     clip(&rendition, "2", "80k");
 
-    let (secret, mut public) = register(&segment, 3, 2, Some(42)).unwrap();
+    let (secret, mut public) = register_with(&segment, 3, 2, &mut seeded(42)).unwrap();
     assert_eq!(public.segment.frames, 60);
     assert_eq!(public.depth, 6);
     assert_eq!(public.commitments.len(), 3);
@@ -121,7 +128,7 @@ fn a_proof_is_bound_to_one_deal() {
     let store = KeyStore::open(dir.path().join("keys")).unwrap();
     let segment = dir.path().join("segment.mp4");
     clip(&segment, "1", "1M");
-    let (secret, mut public) = register(&segment, 1, 2, Some(7)).unwrap();
+    let (secret, mut public) = register_with(&segment, 1, 2, &mut seeded(7)).unwrap();
     reveal(&secret, &mut public, 0).unwrap();
     let addr = |b: u8| Address([b; 20]);
     let deal_a = DealContext {
@@ -182,10 +189,12 @@ fn registration_refuses_bad_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let segment = dir.path().join("segment.mp4");
     clip(&segment, "0.5", "1M");
-    assert!(register(&segment, 0, 2, Some(1)).is_err());
-    let e = register(&segment, 2, 100, Some(1)).unwrap_err().to_string();
+    assert!(register_with(&segment, 0, 2, &mut seeded(1)).is_err());
+    let e = register_with(&segment, 2, 100, &mut seeded(1))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("exceeds"), "{e}");
-    let e = register(&dir.path().join("missing.mp4"), 2, 2, None)
+    let e = register(&dir.path().join("missing.mp4"), 2, 2)
         .unwrap_err()
         .to_string();
     assert!(e.contains("cannot decode"), "{e}");

@@ -18,9 +18,9 @@ use alloy_primitives::{Bytes, U256};
 use host::meter::{hostio_ink, instrument};
 use mpegs_chain::accounts::dev_signer;
 use mpegs_chain::embedded::Embedded;
-use mpegs_chain::fixtures::{example, SHAPES};
 use mpegs_chain::verifier::{bytecodes, input_words, proof_words};
 use mpegs_chain::Chain;
+use mpegs_testkit::chain::{example, SHAPES};
 
 const INK_PER_GAS: u64 = 10_000;
 
@@ -32,7 +32,7 @@ fn calldata_gas(data: &[u8]) -> u64 {
 fn solidity_gas(data: &[Vec<u8>]) -> Result<Vec<u64>, String> {
     let vks: Vec<_> = SHAPES
         .iter()
-        .map(|s| mpegs_chain::fixtures::keys(*s).1)
+        .map(|s| mpegs_testkit::chain::keys(*s).1)
         .collect();
     let codes = bytecodes(&vks).map_err(|e| e.to_string())?;
     let mut chain = Embedded::in_memory(dev_signer(0).map_err(|e| e.to_string())?);

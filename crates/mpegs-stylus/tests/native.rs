@@ -8,11 +8,11 @@ use alloy_primitives::{keccak256, U256};
 use alloy_sol_types::SolError;
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, Field, PrimeField};
-use mpegs_chain::fixtures::{circuit_id, example, keys, Shape, SHAPES};
 use mpegs_chain::stylus_vk::{module_name, rust_source};
 use mpegs_chain::verifier::{input_words, proof_words};
 use mpegs_stylus::groth16::{self, Bn254, Error, Vk};
 use mpegs_stylus::vk::{storage_inclusion_k2_d3_v1 as k2, storage_inclusion_k4_d9_v1 as k4};
+use mpegs_testkit::chain::{circuit_id, example, keys, Shape, SHAPES};
 
 /// BN254 by revm's precompiles (the same code an EVM node runs).
 #[derive(Default)]

@@ -8,8 +8,8 @@ mod host;
 
 use alloy_primitives::U256;
 use host::{calldata, error_selector, load, run, Outcome};
-use mpegs_chain::fixtures::{example, SHAPES};
 use mpegs_chain::verifier::{input_words, proof_words};
+use mpegs_testkit::chain::{example, SHAPES};
 
 fn expect_revert(out: &Outcome, error: &str, what: &str) {
     assert_eq!(out.status, 1, "{what}: expected a revert, got {out:?}");

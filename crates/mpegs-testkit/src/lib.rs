@@ -5,6 +5,8 @@
 //! prove false statements. This crate is only ever a `[dev-dependencies]` entry
 //! (and of benchmarks), so no production crate exposes it.
 
+pub mod chain;
+
 use mpegs_provenance::prove::Entropy;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;

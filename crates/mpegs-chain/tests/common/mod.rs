@@ -12,8 +12,10 @@ use mpegs_filters::parse_filtergraph;
 use mpegs_media::{Frame, FrameInfo, PixelFormat};
 use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::bundle::Bundle;
+use mpegs_provenance::prove::Entropy;
 use mpegs_provenance::prove::{attest, Prover, Quiet};
-use mpegs_storage::epoch::{register, Public, Secret};
+use mpegs_storage::epoch::{register_with, Public, Secret};
+use mpegs_testkit::Seeded;
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
 use std::process::Command;
@@ -232,7 +234,7 @@ pub fn storage_fixture(dir: &Path) -> StorageFixture {
     let store = KeyStore::open(dir.join("keys")).unwrap();
     let path = dir.join("segment.mp4");
     segment(&path);
-    let (secret, public) = register(&path, 3, 2, Some(5)).unwrap();
+    let (secret, public) = register_with(&path, 3, 2, &mut Seeded(5).rng(0)).unwrap();
     StorageFixture {
         store,
         segment: path,

@@ -2,7 +2,7 @@
 //! `cargo run --release -p mpegs-chain --example gen-stylus-vk` (never hand-edited).
 //!
 //! The committed modules are the fixed-seed example keys of
-//! `mpegs_chain::fixtures`: their seed is public, so anyone can forge proofs that
+//! `mpegs_testkit::chain`: their seed is public, so anyone can forge proofs that
 //! they accept. They are always compiled (native tests check them) but a contract
 //! embeds one only when a `test-vk-*` feature asks for it. A contract to deploy
 //! embeds `deploy.rs`, generated from the deployer's own key

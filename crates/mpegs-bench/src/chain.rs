@@ -1,4 +1,4 @@
-//! `mpegs bench chain`: the gas numbers in BENCHMARKS.md, measured by executing the
+//! `mpegs-bench chain`: the gas numbers in BENCHMARKS.md, measured by executing the
 //! real compiled contracts in revm (Cancun rules, as on a node):
 //!
 //! - gas per Groth16 verification for each circuit family, next to the EIP-1108
@@ -10,7 +10,7 @@
 //! Every proof is real: a small edit, the storage epoch circuit and a transcode
 //! proof over generated clips.
 
-use crate::bench_storage::{ffmpeg, testsrc2};
+use crate::storage::{ffmpeg, testsrc2};
 use anyhow::{Context, Result};
 use ark_bn254::Fr;
 use clap::Args;
@@ -20,11 +20,12 @@ use mpegs_chain::deployment::deploy;
 use mpegs_chain::embedded::Embedded;
 use mpegs_chain::registry::{self, Mode};
 use mpegs_chain::verifier::{bytecodes, input_words, proof_words};
-use mpegs_chain::{escrow, fixtures, Chain};
+use mpegs_chain::{escrow, Chain};
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{Frame, FrameInfo, PixelFormat};
 use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::prove::{attest, Prover, Quiet};
+use mpegs_testkit::chain as fixtures;
 use mpegs_zk::backend::{Groth16Proof, Vk};
 use mpegs_zk::keys::KeyStore;
 use std::path::Path;
@@ -264,7 +265,7 @@ fn storage_deal(
 ) -> Result<()> {
     let segment = dir.join("segment.mp4");
     testsrc2(160, 96, 1, "medium", &segment)?;
-    let (secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4, None)?;
+    let (secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4)?;
     let ether = U256::from(1_000_000_000_000_000_000u128);
     let worker = dev_signer(1)?;
     let offer = escrow::Offer {

@@ -1,4 +1,5 @@
-//! `mpegs bench`: the numbers in BENCHMARKS.md.
+//! `mpegs-bench`: the numbers in BENCHMARKS.md
+//! (`cargo run --release -p mpegs-bench -- <what>`, or `target/release/mpegs-bench`).
 //!
 //! - `constraints`: constraints per input/output byte and per output pixel of every
 //!   filter on an interior tile, split into range checks, hashing and filter
@@ -7,12 +8,21 @@
 //!   of that tile.
 //! - `edit`: the whole pipeline on a random image — key generation, proving (per tile
 //!   and total), peak memory, and verification (commitment recomputation and proofs).
-//! - `storage`: proof of storage (see `bench_storage`).
-//! - `transcode`: proof of transcode (see `bench_transcode`).
+//! - `storage`: proof of storage (see `storage`).
+//! - `transcode`: proof of transcode (see `transcode`).
+//! - `chain`: on-chain gas (see `chain`).
+//!
+//! Exit codes: 0 ok, 2 bad input or a failed measurement.
 
-use crate::progress::Bars;
+mod chain;
+mod service;
+mod storage;
+mod transcode;
+
 use anyhow::Result;
-use clap::{Args, Subcommand};
+use clap::{Parser, Subcommand};
+use mpegs_app::progress::Bars;
+use mpegs_app::DEFAULT_TILE;
 use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::parse_filtergraph;
 use mpegs_filters::plan::Step;
@@ -24,8 +34,16 @@ use mpegs_zk::keys::KeyStore;
 use serde_json::json;
 use std::time::Instant;
 
-#[derive(Args)]
-pub struct BenchArgs {
+#[derive(Parser)]
+#[command(
+    name = "mpegs-bench",
+    version,
+    about = "Measure constraints, proving, verification and gas (see BENCHMARKS.md)."
+)]
+struct Cli {
+    /// Hide progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     what: BenchWhat,
 }
@@ -34,7 +52,7 @@ pub struct BenchArgs {
 enum BenchWhat {
     /// Constraint counts per filter (fast, no proving).
     Constraints {
-        #[arg(long, default_value_t = crate::DEFAULT_TILE)]
+        #[arg(long, default_value_t = DEFAULT_TILE)]
         tile: u32,
         /// Also generate keys for and prove one interior tile per filter (slow).
         #[arg(long)]
@@ -49,7 +67,7 @@ enum BenchWhat {
         size: String,
         #[arg(long, default_value = "format=gray")]
         vf: String,
-        #[arg(long, default_value_t = crate::DEFAULT_TILE)]
+        #[arg(long, default_value_t = DEFAULT_TILE)]
         tile: u32,
         /// Pixel format of the random input image.
         #[arg(long, default_value = "rgb24")]
@@ -59,16 +77,31 @@ enum BenchWhat {
         verify_runs: usize,
     },
     /// Proof of storage: segment decode + pHash + tree, the epoch proof, pHash robustness.
-    Storage(crate::bench_storage::StorageBench),
+    Storage(crate::storage::StorageBench),
     /// Proof of transcode: constraints per sample, commit, key generation, prove, verify.
-    Transcode(crate::bench_transcode::TranscodeBench),
+    Transcode(crate::transcode::TranscodeBench),
     /// On-chain gas: verification per circuit vs the EIP-1108 floor, deployments,
     /// registry and escrow operations (embedded revm).
-    Chain(crate::bench_chain::ChainBench),
+    Chain(crate::chain::ChainBench),
+    /// The prover service: tile proofs/s with 1 and 2 workers vs the CLI alone,
+    /// API latency under concurrent clients.
+    Service(crate::service::ServiceBench),
 }
 
-pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
-    match args.what {
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let bars = Bars::new(cli.quiet);
+    match run(cli.what, &bars) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(what: BenchWhat, bars: &Bars) -> Result<()> {
+    match what {
         BenchWhat::Constraints { tile, prove, only } => constraints(tile, prove, only.as_deref()),
         BenchWhat::Edit {
             size,
@@ -80,9 +113,10 @@ pub fn run(args: BenchArgs, bars: &Bars) -> Result<()> {
             let format = format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?;
             edit(&size, &vf, tile, format, verify_runs, bars)
         }
-        BenchWhat::Storage(args) => crate::bench_storage::run(args),
-        BenchWhat::Transcode(args) => crate::bench_transcode::run(args),
-        BenchWhat::Chain(args) => crate::bench_chain::run(args),
+        BenchWhat::Storage(args) => crate::storage::run(args),
+        BenchWhat::Transcode(args) => crate::transcode::run(args),
+        BenchWhat::Chain(args) => crate::chain::run(args),
+        BenchWhat::Service(args) => crate::service::run(args),
     }
 }
 
@@ -189,7 +223,7 @@ fn edit(
     verify_runs: usize,
     bars: &Bars,
 ) -> Result<()> {
-    let (w, h) = crate::parse_size(size)?;
+    let (w, h) = mpegs_app::input::parse_size(size)?;
     let info = FrameInfo::new(format, w, h);
     // Deterministic pseudo-random pixels (xorshift), so runs are comparable.
     let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -1,11 +1,11 @@
-//! `mpegs bench transcode`: the proof-of-transcode numbers in BENCHMARKS.md —
+//! `mpegs-bench transcode`: the proof-of-transcode numbers in BENCHMARKS.md —
 //! constraints per sampled macroblock (SSIM part and openings), committing both
 //! videos, key generation, proving `k` samples and verification.
 //!
 //! Without inputs a pair is generated: a testsrc2 source (libx264 `medium`) and a
 //! libx264 rendition of it at `--bitrate`.
 
-use crate::bench_storage::{ffmpeg, testsrc2};
+use crate::storage::{ffmpeg, testsrc2};
 use anyhow::Result;
 use ark_bn254::Fr;
 use clap::Args;
@@ -63,7 +63,7 @@ impl Progress for Timeline {
 }
 
 fn generate(args: &TranscodeBench, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    let (w, h) = crate::parse_size(&args.size)?;
+    let (w, h) = mpegs_app::input::parse_size(&args.size)?;
     let (src, ren) = (dir.join("source.mp4"), dir.join("rendition.mp4"));
     let s = |p: &Path| p.to_string_lossy().into_owned();
     eprintln!("generating a {w}x{h} {} s pair …", args.seconds);

@@ -1,4 +1,4 @@
-//! `mpegs bench storage`: the proof-of-storage numbers in BENCHMARKS.md.
+//! `mpegs-bench storage`: the proof-of-storage numbers in BENCHMARKS.md.
 //!
 //! - the worker's per-epoch work on a segment: decode + pHash of one region in
 //!   every frame + the Poseidon tree;
@@ -104,7 +104,7 @@ pub fn run(args: StorageBench) -> Result<()> {
 
 /// Encodes the synthetic segment the benchmark measures.
 fn generate(args: &StorageBench, dir: &Path) -> Result<PathBuf> {
-    let (w, h) = crate::parse_size(&args.size)?;
+    let (w, h) = mpegs_app::input::parse_size(&args.size)?;
     ensure!(args.seconds >= 1, "seconds must be at least 1");
     let out = dir.join("segment.mp4");
     eprintln!(

@@ -1,7 +1,8 @@
 //! Fixed-seed circuits, keys and proofs for tests, benchmarks and the committed
-//! example verifiers (`contracts/verifiers/`). Seeded setup is for tests only:
-//! whoever knows the seed can forge proofs, so these keys must never guard
-//! anything real (docs/chain.md).
+//! example verifiers (`contracts/verifiers/`) and Stylus test keys. Seeded setup
+//! is for tests only: whoever knows the seed can forge proofs, so these keys
+//! must never guard anything real (docs/chain.md). They used to live in
+//! `mpegs_chain::fixtures`; here no production crate can reach them.
 
 use ark_bn254::Fr;
 use mpegs_storage::circuit::InclusionCircuit;
