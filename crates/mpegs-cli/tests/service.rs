@@ -486,26 +486,18 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
 
     // Download the output; `mpegs verify` passes.
     let output = status["output"].as_str().unwrap().to_string();
-    rt.block_on(async {
-        let png = http
-            .get(format!("{base}/v1/media/{output}/image"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        std::fs::write(p("out.png"), png).unwrap();
-        let bundle = http
-            .get(format!("{base}/v1/media/{output}/bundle"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        std::fs::write(p("out.png.mpegs.json"), bundle).unwrap();
-    });
+    for (part, file) in [("image", "out.png"), ("bundle", "out.png.mpegs.json")] {
+        let bytes = rt.block_on(async {
+            let resp = http
+                .get(format!("{base}/v1/media/{output}/{part}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success());
+            resp.bytes().await.unwrap()
+        });
+        std::fs::write(p(file), bytes).unwrap();
+    }
     let verified = run_ok({
         let mut c = mpegs(&home);
         c.arg("verify").arg(p("out.png"));

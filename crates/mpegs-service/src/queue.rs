@@ -224,35 +224,40 @@ pub async fn claim(
 /// Fails the jobs of tasks and keys that ran out of attempts (their workers kept
 /// dying: a task that crashes every worker must not circle forever).
 async fn fail_exhausted(db: &Db, s: &QueueSettings) -> Result<(), ServiceError> {
-    let now = now_ms();
-    let exhausted = "state = 'running' AND lease_until < $1 AND attempts >= $2";
-    let failed = sqlx::query(&format!(
-        "UPDATE tasks SET state = 'failed', error = COALESCE(error, 'its worker stopped responding \
-         on every attempt') WHERE {exhausted} RETURNING job_id, error"
-    ))
-    .bind(now)
-    .bind(s.max_attempts)
-    .fetch_all(db.pool())
-    .await?;
-    for row in failed {
-        let job: String = row.try_get("job_id")?;
-        let error = opt_text(&row, "error")?.unwrap_or_default();
+    for (job, error) in expire(db, "tasks", "job_id", s).await? {
         fail_job(db, &job, &error).await?;
     }
-    let keys = sqlx::query(&format!(
-        "UPDATE circuit_keys SET state = 'failed', error = COALESCE(error, 'its worker stopped \
-         responding on every attempt') WHERE {exhausted} RETURNING id, error"
+    for (circuit, error) in expire(db, "circuit_keys", "id", s).await? {
+        fail_jobs_of_circuit(db, &circuit, &error).await?;
+    }
+    Ok(())
+}
+
+/// Marks the rows of `table` whose last lease expired with no attempt left as
+/// failed; returns their `key` column and error.
+async fn expire(
+    db: &Db,
+    table: &str,
+    key: &str,
+    s: &QueueSettings,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let rows = sqlx::query(&format!(
+        "UPDATE {table} SET state = 'failed', error = COALESCE(error, 'its worker stopped \
+         responding on every attempt') \
+         WHERE state = 'running' AND lease_until < $1 AND attempts >= $2 RETURNING {key}, error"
     ))
-    .bind(now)
+    .bind(now_ms())
     .bind(s.max_attempts)
     .fetch_all(db.pool())
     .await?;
-    for row in keys {
-        let id: String = row.try_get("id")?;
-        let error = opt_text(&row, "error")?.unwrap_or_default();
-        fail_jobs_of_circuit(db, &id, &error).await?;
-    }
-    Ok(())
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>(key)?,
+                opt_text(row, "error")?.unwrap_or_default(),
+            ))
+        })
+        .collect()
 }
 
 async fn fail_jobs_of_circuit(db: &Db, circuit: &str, error: &str) -> Result<(), ServiceError> {

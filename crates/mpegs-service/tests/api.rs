@@ -141,6 +141,34 @@ impl Fixture {
         (resp.status().as_u16(), resp.json().await.unwrap())
     }
 
+    /// The body of `GET path`.
+    async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.bytes().await.unwrap().to_vec()
+    }
+
+    async fn get_text(&self, path: &str) -> String {
+        String::from_utf8(self.get_bytes(path).await).unwrap()
+    }
+
+    /// `POST /v1/verify` with `form`.
+    async fn verify(&self, form: Form) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/verify", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
     async fn media_count(&self) -> usize {
         let (_, list) = self.get("/v1/media?limit=200").await;
         list["items"].as_array().unwrap().len()
@@ -190,15 +218,7 @@ async fn upload_edit_follow_download_and_verify() {
             .to_ascii_lowercase()
     );
     assert_eq!(item["verification"]["status"], "valid");
-    let bundle_text = f
-        .http
-        .get(format!("{}/v1/media/{input}/bundle", f.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let bundle_text = f.get_text(&format!("/v1/media/{input}/bundle")).await;
     assert!(
         !bundle_text.contains("\"seed\""),
         "a private original's seed is never served"
@@ -241,25 +261,9 @@ async fn upload_edit_follow_download_and_verify() {
     assert_eq!(in_item["children"][0], output.as_str());
 
     // The downloaded output verifies on its own, like any reader would check it.
-    let png = f
-        .http
-        .get(format!("{}/v1/media/{output}/image", f.base))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let bundle: Bundle = f
-        .http
-        .get(format!("{}/v1/media/{output}/bundle", f.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let png = f.get_bytes(&format!("/v1/media/{output}/image")).await;
+    let bundle: Bundle =
+        serde_json::from_slice(&f.get_bytes(&format!("/v1/media/{output}/bundle")).await).unwrap();
     let frame = mpegs_media::decode_image(&png, "output").unwrap();
     let store = mpegs_zk::keys::KeyStore::open(f._home.path().join("keys")).unwrap();
     let report = verify_media(&frame, &bundle, &store);
@@ -267,38 +271,18 @@ async fn upload_edit_follow_download_and_verify() {
     assert_eq!(report.proofs_verified, 2);
 
     // POST /v1/verify gives the same report; one changed pixel makes it invalid.
-    let resp = f
-        .http
-        .post(format!("{}/v1/verify", f.base))
-        .multipart(form(&png, &bundle, None))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let served: Value = resp.json().await.unwrap();
+    let (status, served) = f.verify(form(&png, &bundle, None)).await;
+    assert_eq!(status, 200);
     assert_eq!(served, serde_json::to_value(&report).unwrap());
     let mut tampered = frame.clone();
     tampered.data[5] ^= 1;
-    let resp = f
-        .http
-        .post(format!("{}/v1/verify", f.base))
-        .multipart(form(&encode_png(&tampered).unwrap(), &bundle, None))
-        .send()
-        .await
-        .unwrap();
-    let served: Value = resp.json().await.unwrap();
+    let (_, served) = f
+        .verify(form(&encode_png(&tampered).unwrap(), &bundle, None))
+        .await;
     assert_eq!(served["valid"], false);
     assert!(served["reason"].as_str().unwrap().contains("do not match"));
 
-    let metrics = f
-        .http
-        .get(format!("{}/metrics", f.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = f.get_text("/metrics").await;
     assert!(
         metrics.contains("mpegs_jobs{status=\"done\"} 1"),
         "{metrics}"
@@ -541,5 +525,46 @@ async fn a_worker_with_another_key_fails_the_job_with_the_reason() {
         .await
         .unwrap()
         .is_none());
+    f.running.unwrap().stop().await.unwrap();
+}
+
+/// A task that kills its worker on every attempt must not circle forever: once
+/// its attempts are used up and the last lease expires, its job fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_whose_workers_keep_dying_fails_its_job() {
+    use mpegs_service::queue;
+
+    let f = start_with(4 << 20, 0).await;
+    let good = original(11, true);
+    let (_, body) = f
+        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
+        .await;
+    let (_, job) = f
+        .post_job(serde_json::json!({"input": body["commitment"], "vf": "vflip"}))
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let once = QueueSettings {
+        lease: Duration::from_millis(300),
+        max_attempts: 1,
+        ..settings()
+    };
+    // A worker claims the key generation and dies (never reports back).
+    let claim = queue::claim(&f.db, "ghost", &once).await.unwrap();
+    assert!(
+        matches!(claim, Some(queue::Claim::Keys { .. })),
+        "{claim:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The next worker to look finds no work, and the job failed with the reason.
+    assert!(queue::claim(&f.db, "next", &once).await.unwrap().is_none());
+    let (_, status) = f.get(&format!("/v1/jobs/{id}")).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped responding"),
+        "{status}"
+    );
     f.running.unwrap().stop().await.unwrap();
 }
