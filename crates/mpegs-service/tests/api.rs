@@ -79,6 +79,14 @@ fn settings() -> QueueSettings {
 }
 
 async fn start_with(max_upload_bytes: usize, workers: usize) -> Fixture {
+    let limits = Limits {
+        max_upload_bytes,
+        ..Limits::default()
+    };
+    start_limited(limits, workers).await
+}
+
+async fn start_limited(limits: Limits, workers: usize) -> Fixture {
     let home = tempfile::tempdir().unwrap();
     let url = mpegs_service::config::default_database_url(home.path());
     let config = ServiceConfig {
@@ -86,10 +94,7 @@ async fn start_with(max_upload_bytes: usize, workers: usize) -> Fixture {
         database_url: url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
         workers,
-        limits: Limits {
-            max_upload_bytes,
-            ..Limits::default()
-        },
+        limits,
         queue: settings(),
     };
     let running = mpegs_service::start(config).await.unwrap();
@@ -167,6 +172,20 @@ impl Fixture {
             .await
             .unwrap();
         (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// Uploads a fresh published original and queues `vf` on it; the job id.
+    async fn queued_job(&self, salt: u8, vf: &str) -> String {
+        let good = original(salt, true);
+        let (status, body) = self
+            .upload(form(&good.png, &good.bundle, None), Some(&self.token))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, job) = self
+            .post_job(serde_json::json!({"input": body["commitment"], "vf": vf}))
+            .await;
+        assert_eq!(status, 202, "{job}");
+        job["id"].as_str().unwrap().to_string()
     }
 
     async fn media_count(&self) -> usize {
@@ -476,16 +495,7 @@ async fn a_worker_with_another_key_fails_the_job_with_the_reason() {
     use std::sync::Arc;
 
     let f = start_with(4 << 20, 0).await;
-    let good = original(9, true);
-    let (status, body) = f
-        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, job) = f
-        .post_job(serde_json::json!({"input": body["commitment"], "vf": "hflip"}))
-        .await;
-    assert_eq!(status, 202, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
+    let id = f.queued_job(9, "hflip").await;
 
     // Worker A generates the circuit's keys into the shared store.
     let shared = Arc::new(KeyStore::open(f._home.path().join("keys")).unwrap());
@@ -535,14 +545,7 @@ async fn work_whose_workers_keep_dying_fails_its_job() {
     use mpegs_service::queue;
 
     let f = start_with(4 << 20, 0).await;
-    let good = original(11, true);
-    let (_, body) = f
-        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
-        .await;
-    let (_, job) = f
-        .post_job(serde_json::json!({"input": body["commitment"], "vf": "vflip"}))
-        .await;
-    let id = job["id"].as_str().unwrap().to_string();
+    let id = f.queued_job(11, "vflip").await;
     let once = QueueSettings {
         lease: Duration::from_millis(300),
         max_attempts: 1,
@@ -566,5 +569,32 @@ async fn work_whose_workers_keep_dying_fails_its_job() {
             .contains("stopped responding"),
         "{status}"
     );
+    f.running.unwrap().stop().await.unwrap();
+}
+
+/// The pixel limit is applied to the image header before any decoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_over_the_pixel_limit_are_refused_before_decoding() {
+    let limits = Limits {
+        max_upload_pixels: 100,
+        ..Limits::default()
+    };
+    let f = start_limited(limits, 0).await;
+    let good = original(13, true); // 16×8 = 128 pixels
+    let (status, body) = f
+        .upload(form(&good.png, &good.bundle, None), Some(&f.token))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    assert!(body["reason"]
+        .as_str()
+        .unwrap()
+        .contains("MPEGS_MAX_UPLOAD_PIXELS"));
+    let (status, _) = f.verify(form(&good.png, &good.bundle, None)).await;
+    assert_eq!(status, 413);
+    assert_eq!(f.media_count().await, 0);
     f.running.unwrap().stop().await.unwrap();
 }
