@@ -3,9 +3,11 @@ pragma solidity 0.8.28;
 
 /// @title Groth16Call
 /// @notice Calls a generated Groth16 verifier whose public-input count is only known at run time.
-/// @dev The verifiers are generated per circuit (gnark / taceo-groth16-sol template, contract `Verifier`, or the
-///      Stylus verifier with the same ABI) and expose `verifyProof(uint256[8] calldata proof, uint256[N] calldata
-///      input) public view`, which reverts on an invalid proof and returns nothing on success. Because N is part of the
+/// @dev The verifiers are generated per circuit (mpegs' Groth16 verifier with a committed-wire commitment, contract
+///      `Verifier`, or the Stylus verifier with the same ABI) and expose `verifyProof(uint256[12] calldata proof,
+///      uint256[N] calldata input) public view`, which reverts on an invalid proof and returns nothing on success. The
+///      proof is A, B, C, the commitment D and its proof of knowledge P; the lookup challenges are derived inside the
+///      verifier from the key, the inputs and D, so N counts only the statement's inputs. Because N is part of the
 ///      signature, each circuit has a different selector, so the registry and the escrow cannot use a fixed Solidity
 ///      interface. This library builds the selector from N and the static-array calldata by hand instead.
 ///
@@ -22,9 +24,10 @@ library Groth16Call {
     ///      callers turn `false` into a user-facing reason. An address without code must be rejected explicitly,
     ///      because a call to it would succeed and look like a valid proof.
     /// @param verifier the deployed verifier contract
-    /// @param proof the eight proof words (A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y) in the verifier's order
+    /// @param proof the twelve proof words (A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y, D.x, D.y, P.x, P.y) in the
+    ///        verifier's order
     /// @param input the public inputs, in circuit order; its length selects the verifier's signature
-    function verify(address verifier, uint256[8] memory proof, uint256[] memory input) internal view returns (bool) {
+    function verify(address verifier, uint256[12] memory proof, uint256[] memory input) internal view returns (bool) {
         if (verifier.code.length == 0) {
             return false;
         }
@@ -42,7 +45,7 @@ library Groth16Call {
         if (verifier.code.length == 0) {
             return false;
         }
-        uint256[8] memory probe = [
+        uint256[12] memory probe = [
             uint256(1),
             2,
             // G2 generator, (x1, x0, y1, y0) in the verifiers' order
@@ -51,15 +54,20 @@ library Groth16Call {
             4082367875863433681332203403145435568316851327593401208105741076214120093531,
             8495653923123431417604973247489272438418190587263600148770280649306958101930,
             1,
+            2,
+            // D and P: the G1 generator too
+            1,
+            2,
+            1,
             2
         ];
         (bool ok, bytes memory out) = verifier.staticcall(abi.encodePacked(selector(n), probe, new uint256[](n)));
         return !ok && out.length == 4 && bytes4(out) == PROOF_INVALID;
     }
 
-    /// @notice Selector of `verifyProof(uint256[8],uint256[n])`.
+    /// @notice Selector of `verifyProof(uint256[12],uint256[n])`.
     function selector(uint256 n) internal pure returns (bytes4) {
-        return bytes4(keccak256(abi.encodePacked("verifyProof(uint256[8],uint256[", toDecimal(n), "])")));
+        return bytes4(keccak256(abi.encodePacked("verifyProof(uint256[12],uint256[", toDecimal(n), "])")));
     }
 }
 

@@ -73,7 +73,7 @@ contract MediaRegistry {
     struct TileProof {
         bytes32 vkHash;
         uint256[] tail;
-        uint256[8] proof;
+        uint256[12] proof;
     }
 
     /// @notice One edit step: a filter applied to the previous commitment, giving `output`.

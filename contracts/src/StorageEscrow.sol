@@ -281,7 +281,7 @@ contract StorageEscrow {
     }
 
     /// @notice Prove `epoch`'s revealed challenge inside its proof window and be paid for the epoch.
-    function submit(uint256 id, uint32 epoch, uint256[8] calldata proof) external {
+    function submit(uint256 id, uint32 epoch, uint256[12] calldata proof) external {
         Deal storage d = _deal(id);
         require(msg.sender == d.terms.worker, "only the deal's worker");
         Epoch storage e = _epoch(id, d, epoch);

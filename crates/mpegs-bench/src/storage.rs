@@ -19,7 +19,7 @@ use mpegs_storage::epoch::region_side;
 use mpegs_storage::phash::{hamming, phash, Region};
 use mpegs_storage::tree::SegmentTree;
 use mpegs_storage::video::LumaFrames;
-use mpegs_zk::{backend, ConstraintSynthesizer, ConstraintSystem};
+use mpegs_zk::backend;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -184,9 +184,9 @@ fn hash_segment(path: &Path, region: Option<Region>) -> Result<Hashed> {
 }
 
 fn constraints(k: usize, depth: usize) -> Result<usize> {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    InclusionCircuit::blank(k, depth).generate_constraints(cs.clone())?;
-    Ok(cs.num_constraints())
+    Ok(mpegs_zk::backend::constraints(InclusionCircuit::blank(
+        k, depth,
+    ))?)
 }
 
 /// Constraint split, key generation, proving and verification of one epoch proof.

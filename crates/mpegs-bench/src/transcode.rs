@@ -7,13 +7,11 @@
 
 use crate::storage::{ffmpeg, testsrc2};
 use anyhow::Result;
-use ark_bn254::Fr;
 use clap::Args;
 use mpegs_provenance::prove::Progress;
 use mpegs_transcode::circuit::{ssim_constraints, Shape, TranscodeCircuit};
 use mpegs_transcode::proof::{self, frame_header, Options};
 use mpegs_zk::keys::KeyStore;
-use mpegs_zk::{ConstraintSynthesizer, ConstraintSystem};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -81,9 +79,9 @@ fn generate(args: &TranscodeBench, dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 fn constraints(shape: Shape) -> Result<usize> {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    TranscodeCircuit::blank(shape).generate_constraints(cs.clone())?;
-    Ok(cs.num_constraints())
+    Ok(mpegs_zk::backend::constraints(TranscodeCircuit::blank(
+        shape,
+    ))?)
 }
 
 pub fn run(args: TranscodeBench) -> Result<()> {

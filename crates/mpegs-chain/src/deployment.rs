@@ -195,7 +195,8 @@ pub fn ensure_verifiers(
     Ok(())
 }
 
-/// The number of public inputs a verifying key takes.
+/// The number of public inputs a verifying key's statement takes (the lookup
+/// challenges are derived by the verifier, not passed).
 pub fn public_inputs(vk: &mpegs_zk::backend::Vk) -> usize {
-    vk.gamma_abc_g1.len() - 1
+    vk.statement_inputs()
 }

@@ -5,7 +5,7 @@
 
 use ark_bn254::{Fq, G1Affine, G2Affine};
 use ark_ff::PrimeField;
-use mpegs_zk::backend::Vk;
+use mpegs_zk::backend::{vk_digest, Vk};
 use std::fmt::Write;
 
 /// The module (file stem) holding the key of circuit `id`.
@@ -25,7 +25,12 @@ fn g1(p: &G1Affine) -> String {
 
 /// A G2 point negated, coordinates in precompile order `[x.c1, x.c0, y.c1, y.c0]`.
 fn g2_neg(p: &G2Affine) -> String {
-    let n = -*p;
+    g2(&-*p)
+}
+
+/// A G2 point, coordinates in precompile order `[x.c1, x.c0, y.c1, y.c0]`.
+fn g2(p: &G2Affine) -> String {
+    let n = *p;
     format!(
         "[\n        {},\n        {},\n        {},\n        {},\n    ]",
         word(n.x.c1),
@@ -37,7 +42,8 @@ fn g2_neg(p: &G2Affine) -> String {
 
 /// The Rust source of the key module for circuit `id`.
 pub fn rust_source(id: &str, vk: &Vk) -> String {
-    let n = vk.gamma_abc_g1.len() - 1;
+    let n = vk.statement_inputs();
+    let challenges = vk.challenges as usize;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -53,8 +59,11 @@ pub fn rust_source(id: &str, vk: &Vk) -> String {
     let _ = writeln!(s);
     let _ = writeln!(s, "pub const ID: &str = \"{id}\";");
     let _ = writeln!(s, "pub const INPUTS: usize = {n};");
+    let _ = writeln!(s, "pub const CHALLENGES: usize = {challenges};");
     let _ = writeln!(s);
-    let _ = writeln!(s, "pub const VK: Vk<INPUTS> = Vk {{");
+    let _ = writeln!(s, "pub const VK: Vk<INPUTS, CHALLENGES> = Vk {{");
+    let digest: Vec<String> = vk_digest(vk).iter().map(|b| format!("0x{b:02x}")).collect();
+    let _ = writeln!(s, "    digest: [{}],", digest.join(", "));
     let _ = writeln!(s, "    alpha: {},", g1(&vk.alpha_g1));
     for (name, p) in [
         ("beta_neg", &vk.beta_g2),
@@ -63,9 +72,15 @@ pub fn rust_source(id: &str, vk: &Vk) -> String {
     ] {
         let _ = writeln!(s, "    {name}: {},", g2_neg(p));
     }
-    let _ = writeln!(s, "    ic0: {},", g1(&vk.gamma_abc_g1[0]));
+    let _ = writeln!(s, "    sigma_gamma: {},", g2(&vk.sigma_gamma_g2));
+    let _ = writeln!(s, "    ic0: {},", g1(&vk.ic[0]));
     let _ = writeln!(s, "    ic: [");
-    for p in &vk.gamma_abc_g1[1..] {
+    for p in &vk.ic[1..=n] {
+        let _ = writeln!(s, "        {},", g1(p).replace('\n', "\n    "));
+    }
+    let _ = writeln!(s, "    ],");
+    let _ = writeln!(s, "    ic_challenges: [");
+    for p in &vk.ic[n + 1..] {
         let _ = writeln!(s, "        {},", g1(p).replace('\n', "\n    "));
     }
     let _ = writeln!(s, "    ],");

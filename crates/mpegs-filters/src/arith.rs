@@ -15,7 +15,7 @@
 //! fields are private so that no kernel can claim a bound it did not earn.
 
 use ark_bn254::Fr;
-use mpegs_zk::range::{witness_bits, ByteVar};
+use mpegs_zk::range::{enforce_range, witness_range, ByteVar};
 use mpegs_zk::{Builder, Num, SynthesisError};
 
 /// A bound that overflowed `u64`: nothing derived from it is trusted.
@@ -122,7 +122,8 @@ impl<'a> Arith<'a> {
 
     /// ⌊v / 2^k⌋, bounded by `v.max() >> k`.
     ///
-    /// In-circuit: v = q·2^k + r with q < 2^bits(max >> k) and r < 2^k. Because
+    /// In-circuit: q < 2^bits(max >> k) is witnessed and r = v − q·2^k (a linear
+    /// combination) is range-checked below 2^k, so no constraint ties them. Because
     /// `max` is derived from range-checked bytes and constant non-negative weights,
     /// v ≤ max really holds, both sides stay far below the field's modulus, and q
     /// is pinned to the true quotient. A value whose bound overflowed is refused.
@@ -140,9 +141,9 @@ impl<'a> Arith<'a> {
             });
         };
         let q_bits = (64 - max.leading_zeros()) as usize;
-        let (q_num, _) = witness_bits(b, Some(q), q_bits)?;
-        let (r_num, _) = witness_bits(b, Some(v.value & ((1 << k) - 1)), k as usize)?;
-        b.enforce_equal(&q_num.scale(Fr::from(1u64 << k)).add(&r_num), &v.to_num())?;
+        let q_num = witness_range(b, Some(q), q_bits)?;
+        let r_num = v.to_num().sub(&q_num.scale(Fr::from(1u64 << k)));
+        enforce_range(b, &r_num, k as usize)?;
         Ok(Val {
             value: q,
             max,
@@ -175,7 +176,7 @@ mod tests {
         assert_eq!(s.max(), 4006);
         let q = a.shr(&s, 4).unwrap();
         assert_eq!((q.value(), q.max()), (3007 >> 4, 4006 >> 4));
-        assert!(cs.is_satisfied().unwrap());
+        assert!(b.is_satisfied().unwrap());
         assert_eq!(Arith::native().shr(&s, 4).unwrap().value(), q.value());
 
         // A prover claiming v = 3007 for a value of 3008 cannot satisfy it.
@@ -183,7 +184,7 @@ mod tests {
         let b = Builder::new(cs.clone());
         let a = Arith::circuit(&b);
         a.shr(&witness(&b, 3007, 3008, 4000), 4).unwrap();
-        assert!(!cs.is_satisfied().unwrap());
+        assert!(!b.is_satisfied().unwrap());
     }
 
     #[test]

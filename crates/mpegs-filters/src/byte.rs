@@ -34,9 +34,9 @@ impl OutByte {
         Self(Num::constant(Fr::from(255u64)).sub(&v.num))
     }
 
-    /// `table[v]`, selected by `v`'s boolean bits: exactly one entry, a `u8`.
+    /// `table[v]`: exactly one entry of a table of `u8`s (a two-column lookup).
     pub fn lookup(b: &Builder, v: &ByteVar, table: &[u8; 256]) -> Result<Self, SynthesisError> {
-        Ok(Self(lookup_byte(b, &v.bits, table)?))
+        Ok(Self(lookup_byte(b, v, table)?))
     }
 
     /// A region kernel's output. Refused (unsatisfiable for every witness, so no key

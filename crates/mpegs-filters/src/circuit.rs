@@ -19,8 +19,9 @@ use mpegs_media::commitment::tile_bytes;
 use mpegs_media::commitment::TileOpening;
 use mpegs_media::{Commitment, Frame};
 use mpegs_zk::commitment::{open_tile, Opening};
+use mpegs_zk::lookup::{HashChallenger, Part};
 use mpegs_zk::range::{witness_bytes, ByteVar};
-use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError};
+use mpegs_zk::{Builder, Circuit, Num, RangeMode, SynthesisError};
 
 /// One output tile's circuit with its witness.
 pub struct TileCircuit<'a> {
@@ -202,27 +203,19 @@ fn pointwise_bytes(
 /// Constraints of one tile circuit by part.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct Breakdown {
-    /// Range checks of the input window's bytes.
+    /// Range checks of the input window's bytes (with lookups: one per byte plus
+    /// the lookup argument's tables and sums).
     pub range_checks: usize,
     /// Tile digests, Merkle paths and commitments (input and output).
     pub hashing: usize,
-    /// The filter's own arithmetic (including its internal range checks).
+    /// The filter's own arithmetic (including its internal range checks and
+    /// table lookups).
     pub filter: usize,
     pub total: usize,
 }
 
 impl TileCircuit<'_> {
-    fn synthesize(
-        &self,
-        b: &Builder,
-        mut parts: Option<&mut Breakdown>,
-    ) -> Result<(), SynthesisError> {
-        let count = || b.cs.num_constraints();
-        let mut mark = |field: fn(&mut Breakdown) -> &mut usize, since: usize| {
-            if let Some(p) = parts.as_deref_mut() {
-                *field(p) += count() - since;
-            }
-        };
+    fn synthesize(&self, b: &Builder) -> Result<(), SynthesisError> {
         let c_in = b.input(Some(self.c_in))?;
         let c_out = b.input(Some(self.c_out))?;
         let coord = |v: u32| b.input(Some(Fr::from(v as u64)));
@@ -231,44 +224,51 @@ impl TileCircuit<'_> {
         for (i, &(x, y)) in self.plan.window.iter().enumerate() {
             let (tx, ty) = (coord(x)?, coord(y)?);
             let values: Vec<Option<u8>> = self.inputs[i].iter().map(|v| Some(*v)).collect();
-            let start = count();
+            b.set_part(Part::Range);
             let bytes = witness_bytes(b, &values)?;
-            mark(|p| &mut p.range_checks, start);
             let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
             let opening = Opening::witness(b, &self.input_openings[i])?;
-            let start = count();
+            b.set_part(Part::Hashing);
             open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &opening)?;
-            mark(|p| &mut p.hashing, start);
             slots.push(bytes);
         }
-        let start = count();
+        b.set_part(Part::Filter);
         let out: Vec<Num> = self
             .output_bytes(b, &slots)?
             .iter()
             .map(|v| v.num().clone())
             .collect();
-        mark(|p| &mut p.filter, start);
         let opening = Opening::witness(b, &self.output_opening)?;
-        let start = count();
+        b.set_part(Part::Hashing);
         open_tile(b, &self.step.output, &c_out, &ox, &oy, &out, &opening)?;
-        mark(|p| &mut p.hashing, start);
-        if let Some(p) = parts {
-            p.total = count();
-        }
+        b.set_part(Part::Other);
         Ok(())
     }
 
-    /// Synthesizes the circuit on a fresh constraint system and counts by part.
-    pub fn breakdown(&self) -> Result<Breakdown, SynthesisError> {
+    /// Synthesizes the circuit in `mode` on a fresh constraint system, closes its
+    /// lookup argument and counts by part.
+    pub fn breakdown_in(&self, mode: RangeMode) -> Result<Breakdown, SynthesisError> {
         let cs = mpegs_zk::ConstraintSystem::<Fr>::new_ref();
-        let mut parts = Breakdown::default();
-        self.synthesize(&Builder::new(cs), Some(&mut parts))?;
-        Ok(parts)
+        let b = Builder::with_mode(cs.clone(), mode);
+        self.synthesize(&b)?;
+        b.finalize(Some(&mut HashChallenger))?;
+        let parts = b.parts();
+        Ok(Breakdown {
+            range_checks: parts.range + parts.other,
+            hashing: parts.hashing,
+            filter: parts.filter,
+            total: cs.num_constraints(),
+        })
+    }
+
+    /// [`TileCircuit::breakdown_in`] for the default backend (lookups).
+    pub fn breakdown(&self) -> Result<Breakdown, SynthesisError> {
+        self.breakdown_in(RangeMode::Lookup)
     }
 }
 
-impl ConstraintSynthesizer<Fr> for TileCircuit<'_> {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        self.synthesize(&Builder::new(cs), None)
+impl Circuit for TileCircuit<'_> {
+    fn synthesize(self, b: &Builder) -> Result<(), SynthesisError> {
+        TileCircuit::synthesize(&self, b)
     }
 }

@@ -13,8 +13,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever a circuit's constraints change, so old keys are never reused
-/// (3: blinded tile digests, commitment v2).
-pub const CIRCUIT_VERSION: u32 = 3;
+/// (3: blinded tile digests, commitment v2; 4: range checks and tables by lookups,
+/// proofs with a commitment to the looked-up wires).
+pub const CIRCUIT_VERSION: u32 = 4;
 
 /// One filter applied to one committed frame shape.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ use mpegs_filters::{
 };
 use mpegs_media::{Commitment, Frame, FrameInfo, MediaHeader, PixelFormat, Seed};
 use mpegs_zk::range::witness_bytes;
-use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystem, SynthesisError};
+use mpegs_zk::{Builder, Circuit, ConstraintSystem, SynthesisError};
 mod common;
 use common::random_frame;
 
@@ -159,7 +159,7 @@ fn check_pointwise(f: &dyn Filter, input: FrameInfo, output: FrameInfo) {
         let want: Vec<Option<Fr>> = native.iter().map(|n| Some(Fr::from(*n as u64))).collect();
         assert_eq!(got, want, "{}: pixel {pixel:?}", f.canonical());
     }
-    assert!(cs.is_satisfied().unwrap(), "{}", f.canonical());
+    assert!(b.is_satisfied().unwrap(), "{}", f.canonical());
 }
 
 /// Checks one accepted worst case; returns the largest output bound seen.
@@ -269,20 +269,17 @@ fn an_output_past_255_is_refused_even_where_its_digest_would_open() {
     let c_out = Commitment::of_frame(&forged, TILE, &Seed::PUBLIC).unwrap();
     let plans = step.plans();
     let circuit = TileCircuit::new(&step, &plans[0], &input, &c_in, &c_out);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    let laid_out = circuit.generate_constraints(cs.clone());
+    let b = Builder::new(ConstraintSystem::<Fr>::new_ref());
+    let laid_out = circuit.synthesize(&b);
     assert!(
-        laid_out.is_err() || !cs.is_satisfied().unwrap(),
+        laid_out.is_err() || !b.is_satisfied().unwrap(),
         "a 257 opened the forged tile"
     );
     assert_eq!(laid_out, Err(SynthesisError::Unsatisfiable));
     // No key either: setup lays out the same constraints.
     let blank = TileCircuit::blank(&step, &plans[0]);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    assert_eq!(
-        blank.generate_constraints(cs),
-        Err(SynthesisError::Unsatisfiable)
-    );
+    let b = Builder::new(ConstraintSystem::<Fr>::new_ref());
+    assert_eq!(blank.synthesize(&b), Err(SynthesisError::Unsatisfiable));
     // Natively the same bound is refused, whatever the pixels (even all zeros).
     let black = Frame::new(info, vec![0; info.byte_len()]).unwrap();
     let e = apply(&PlusTwo, &black).unwrap_err().to_string();

@@ -7,8 +7,6 @@ use mpegs_filters::circuit::TileCircuit;
 use mpegs_filters::plan::{Shape, Step};
 use mpegs_filters::{apply, parse_filtergraph};
 use mpegs_media::{Commitment, Frame, MediaHeader, PixelFormat, Seed};
-use mpegs_zk::ConstraintSynthesizer;
-use mpegs_zk::ConstraintSystem;
 mod common;
 use common::random_frame;
 
@@ -17,8 +15,7 @@ const TILE: u32 = 4;
 /// Whether the circuit can be built and its constraints hold (a witness the
 /// circuit refuses to even lay out counts as rejected).
 fn satisfied(circuit: TileCircuit<'_>) -> bool {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit.generate_constraints(cs.clone()).is_ok() && cs.is_satisfied().unwrap()
+    mpegs_zk::backend::satisfied(circuit)
 }
 
 /// Checks every output tile of `vf` on `input` and returns the number of tiles.

@@ -110,7 +110,8 @@ pub struct TileProof {
     pub circuit: String,
     /// The public inputs (hex), recomputed and compared by verifiers.
     pub public_inputs: Vec<String>,
-    /// Compressed Groth16 proof (128 bytes), hex.
+    /// Compressed Groth16 proof with its wire commitment and proof of knowledge
+    /// (192 bytes), hex.
     pub proof: String,
 }
 

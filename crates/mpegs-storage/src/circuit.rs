@@ -12,9 +12,7 @@
 use ark_bn254::Fr;
 use mpegs_media::poseidon::tag;
 use mpegs_zk::commitment::{index_bits, merkle_root};
-use mpegs_zk::{
-    poseidon, Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError,
-};
+use mpegs_zk::{poseidon, Builder, Circuit, Num, SynthesisError};
 
 use crate::tree::{Opening, TAG_LEAF};
 
@@ -52,9 +50,9 @@ impl InclusionCircuit {
     }
 }
 
-impl ConstraintSynthesizer<Fr> for InclusionCircuit {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let b = Builder::new(cs);
+impl Circuit for InclusionCircuit {
+    fn synthesize(self, b: &Builder) -> Result<(), SynthesisError> {
+        let b = b.clone();
         let root = b.input(Some(self.root))?;
         let nonce = b.input(Some(self.nonce))?;
         // nonce · 1 = nonce: puts the nonce in a constraint so the proof binds it.

@@ -28,8 +28,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// Version of the challenge files and of the inclusion circuit.
+/// Version of the challenge files.
 pub const VERSION: u32 = 1;
+/// Version of the inclusion circuit: 2 is the lookup backend's proof shape
+/// (Groth16 with a committed-wire commitment, docs/lookups.md).
+pub const CIRCUIT_VERSION: u32 = 2;
 /// Version of the epoch-proof file: 2 added the deal context.
 pub const PROOF_VERSION: u32 = 2;
 
@@ -219,13 +222,13 @@ pub struct EpochProof {
     pub commitment: String,
     pub circuit: String,
     pub vk_hash: String,
-    /// Groth16 proof, `0x` + 128 bytes hex.
+    /// Groth16 proof with its commitment, `0x` + 192 bytes hex.
     pub proof: String,
 }
 
 /// The circuit id for `k` openings in a tree of `depth`.
 pub fn circuit_id(k: u32, depth: u32) -> String {
-    format!("storage-inclusion-k{k}-d{depth}-v{VERSION}")
+    format!("storage-inclusion-k{k}-d{depth}-v{CIRCUIT_VERSION}")
 }
 
 /// The region side registration picks for a `width × height` segment: the largest
@@ -409,7 +412,7 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
 /// What the inclusion circuit for (k, depth) is, as stored beside its keys and
 /// compared whenever a key is loaded.
 pub fn circuit_description(k: u32, depth: u32) -> serde_json::Value {
-    serde_json::json!({"circuit": "storage-inclusion", "k": k, "depth": depth, "version": VERSION})
+    serde_json::json!({"circuit": "storage-inclusion", "k": k, "depth": depth, "version": CIRCUIT_VERSION})
 }
 
 /// Ensures the inclusion circuit's keys exist in `store` (generated with OS randomness

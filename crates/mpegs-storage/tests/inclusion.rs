@@ -5,7 +5,7 @@
 use ark_bn254::Fr;
 use mpegs_storage::circuit::InclusionCircuit;
 use mpegs_storage::tree::{verify_opening, SegmentTree};
-use mpegs_zk::{backend, ConstraintSynthesizer, ConstraintSystem};
+use mpegs_zk::{backend, Builder, Circuit, ConstraintSystem};
 use rand::{Rng, SeedableRng};
 
 fn tree(frames: usize, seed: u64) -> SegmentTree {
@@ -23,8 +23,7 @@ fn circuit(t: &SegmentTree, nonce: u64, indices: &[u32]) -> InclusionCircuit {
 }
 
 fn satisfied(c: InclusionCircuit) -> bool {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.generate_constraints(cs.clone()).is_ok() && cs.is_satisfied().unwrap()
+    mpegs_zk::backend::satisfied(c)
 }
 
 #[test]
@@ -63,11 +62,9 @@ fn honest_openings_satisfy_and_tampering_does_not() {
     assert!(!satisfied(c));
 
     // Counting constraints: k = 4 paths of depth 9.
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit(&t, 9, &idx)
-        .generate_constraints(cs.clone())
-        .unwrap();
-    let n = cs.num_constraints();
+    let b = Builder::new(ConstraintSystem::<Fr>::new_ref());
+    circuit(&t, 9, &idx).synthesize(&b).unwrap();
+    let n = b.cost();
     assert!(n > 4 * 9 * 264 && n < 4 * 12_000, "{n} constraints");
 }
 

@@ -49,10 +49,9 @@ pub fn circuit_id(shape: Shape) -> String {
     mpegs_storage::epoch::circuit_id(shape.k as u32, depth(shape.frames) as u32)
 }
 
-/// A valid proof for `shape` over pseudo-random frame hashes; `salt` varies the
-/// statement (indices and nonce).
-pub fn example(shape: Shape, salt: u64) -> Example {
-    let (pk, vk) = keys(shape);
+/// The inclusion circuit of `shape` over pseudo-random frame hashes, with its
+/// public inputs; `salt` varies the statement (indices and nonce).
+pub fn example_statement(shape: Shape, salt: u64) -> (InclusionCircuit, Vec<Fr>) {
     let hashes: Vec<u64> = (0..shape.frames as u64)
         .map(|i| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt)
         .collect();
@@ -71,10 +70,47 @@ pub fn example(shape: Shape, salt: u64) -> Example {
             .collect(),
     };
     let inputs = InclusionCircuit::public_inputs(tree.root(), nonce, &indices);
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(salt);
+    (circuit, inputs)
+}
+
+/// A valid proof for `shape` over pseudo-random frame hashes; `salt` varies the
+/// statement (indices and nonce).
+pub fn example(shape: Shape, salt: u64) -> Example {
+    example_proven_with(shape, salt, salt)
+}
+
+/// [`example`] with the prover's randomness from `prover_seed`: another proof of
+/// the same statement.
+pub fn example_proven_with(shape: Shape, salt: u64, prover_seed: u64) -> Example {
+    let (pk, vk) = keys(shape);
+    let (circuit, inputs) = example_statement(shape, salt);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(prover_seed);
     let proof = backend::prove(&pk, circuit, &mut rng).expect("the example proves");
     Example {
         id: circuit_id(shape),
+        pk,
+        vk,
+        proof,
+        inputs,
+    }
+}
+
+/// Keys (fixed seed) and a valid proof of [`crate::forge::TableCircuit`], a circuit
+/// whose key has two challenges (a two-column table), over `bytes`.
+pub fn table_example(bytes: &[u8], salt: u64) -> Example {
+    let circuit = crate::forge::TableCircuit {
+        bytes: bytes.to_vec(),
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(0x7461_626c);
+    let blank = crate::forge::TableCircuit {
+        bytes: vec![0; bytes.len()],
+    };
+    let (pk, vk) = backend::setup(blank, &mut rng).expect("the table circuit synthesizes");
+    let inputs = circuit.public_inputs();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(salt);
+    let proof = backend::prove(&pk, circuit, &mut rng).expect("the example proves");
+    Example {
+        id: format!("testkit-table-{}", bytes.len()),
         pk,
         vk,
         proof,

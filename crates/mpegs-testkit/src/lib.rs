@@ -6,6 +6,7 @@
 //! (and of benchmarks), so no production crate exposes it.
 
 pub mod chain;
+pub mod forge;
 
 use mpegs_provenance::prove::Entropy;
 use rand::SeedableRng;

@@ -34,8 +34,9 @@ use mpegs_media::MediaHeader;
 use mpegs_zk::commitment::{
     commit_root, merkle_root, tile_digest, video_value, Opening as TileWitness,
 };
-use mpegs_zk::range::{enforce_range, weighted_sum, witness_bytes};
-use mpegs_zk::{Builder, ConstraintSynthesizer, ConstraintSystemRef, Num, SynthesisError};
+use mpegs_zk::lookup::{HashChallenger, Part};
+use mpegs_zk::range::{enforce_range, to_bits, weighted_sum, witness_bytes};
+use mpegs_zk::{Builder, Circuit, Num, SynthesisError};
 
 /// Bits of `2¹⁶·N − q·D` (it is below D < 2⁵⁸).
 const REMAINDER_BITS: usize = 58;
@@ -347,8 +348,7 @@ fn enforce_ssim(
 /// windows, the threshold check), without the openings or edge flags: for
 /// benchmarks.
 pub fn ssim_constraints() -> Result<usize, SynthesisError> {
-    let cs = mpegs_zk::ConstraintSystem::<Fr>::new_ref();
-    let b = Builder::new(cs.clone());
+    let b = Builder::new(mpegs_zk::ConstraintSystem::<Fr>::new_ref());
     let bytes = |b: &Builder| -> Result<Vec<Num>, SynthesisError> {
         (0..MB * MB)
             .map(|_| b.witness(Some(Fr::from(0u64))))
@@ -357,13 +357,16 @@ pub fn ssim_constraints() -> Result<usize, SynthesisError> {
     let (a, c) = (bytes(&b)?, bytes(&b)?);
     let tau = b.witness(Some(Fr::from(0u64)))?;
     let zeros = [0u8; MB * MB];
+    b.set_part(Part::Filter);
     enforce_ssim(&b, &a, &c, (&zeros, &zeros), &tau, &Weights::all())?;
-    Ok(cs.num_constraints())
+    b.set_part(Part::Other);
+    b.finalize(Some(&mut HashChallenger))?;
+    Ok(b.parts().filter)
 }
 
-impl ConstraintSynthesizer<Fr> for TranscodeCircuit {
-    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-        let b = Builder::new(cs);
+impl Circuit for TranscodeCircuit {
+    fn synthesize(self, b: &Builder) -> Result<(), SynthesisError> {
+        let b = b.clone();
         let shape = self.shape;
         let source = b.input(Some(self.source))?;
         let rendition = b.input(Some(self.rendition))?;
@@ -386,7 +389,7 @@ impl ConstraintSynthesizer<Fr> for TranscodeCircuit {
         let tiles_x = Fr::from(shape.header.tiles_x() as u64);
         let tiles_x_inv = tiles_x.inverse().expect("non-zero");
         for (sample, g) in self.samples.iter().zip(&positions) {
-            let bits = enforce_range(&b, g, dt + df)?;
+            let bits = to_bits(&b, g, dt + df)?;
             let (tile_bits, frame_bits) = bits.split_at(dt);
             let tile = weighted_sum(tile_bits);
             // tile = ty·tiles_x + tx with tx, ty below the sampleable columns and

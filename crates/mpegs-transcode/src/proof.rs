@@ -32,8 +32,9 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// 2: blinded video commitments, and edge macroblocks are sampled (new circuit,
-/// new sampling; v1 keys and proofs are never reused).
-pub const VERSION: u32 = 2;
+/// new sampling; v1 keys and proofs are never reused). 3: the lookup backend
+/// (range checks by lookups, 192-byte proofs with a commitment).
+pub const VERSION: u32 = 3;
 const SAMPLE_DOMAIN: &[u8] = b"mpegs.transcode.samples.v2";
 
 /// A committed video as the proof names it.

@@ -11,7 +11,7 @@ use mpegs_transcode::grid::{Grid, Windows};
 use mpegs_transcode::proof::{frame_header, position_input, sample_positions, Position};
 use mpegs_transcode::ssim::{macroblock_score, passes, score_to_ssim, threshold_fixed};
 use mpegs_transcode::video::TILE;
-use mpegs_zk::{ConstraintSynthesizer, ConstraintSystem};
+use mpegs_zk::{Builder, Circuit, ConstraintSystem};
 use rand::{Rng, SeedableRng};
 
 const W: u32 = 48;
@@ -125,9 +125,17 @@ fn worst_ssim(src: &[Frame], ren: &[Frame], positions: &[Position]) -> f64 {
 }
 
 fn satisfied(c: TranscodeCircuit) -> bool {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.generate_constraints(cs.clone()).unwrap();
-    cs.is_satisfied().unwrap()
+    mpegs_zk::backend::satisfied(c)
+}
+
+/// Synthesizes the honest circuit, checks it and returns the statement's public
+/// inputs as allocated (before the lookup argument adds its challenges).
+fn satisfied_with_instance(c: TranscodeCircuit) -> Vec<Fr> {
+    let b = Builder::new(ConstraintSystem::<Fr>::new_ref());
+    c.synthesize(&b).unwrap();
+    let instance = b.cs.instance_assignment().unwrap();
+    assert!(b.is_satisfied().unwrap());
+    instance[1..].to_vec()
 }
 
 fn positions() -> Vec<Position> {
@@ -154,12 +162,8 @@ fn positions() -> Vec<Position> {
 fn honest_samples_satisfy_and_the_public_inputs_match() {
     let (src, ren) = videos(5, 6, 1);
     let c = case(&src, &ren, &positions(), 0.8);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.circuit.clone().generate_constraints(cs.clone()).unwrap();
-    assert!(cs.is_satisfied().unwrap());
     // The instance is [1, public inputs…] in allocation order.
-    let instance = cs.borrow().unwrap().instance_assignment().unwrap().to_vec();
-    assert_eq!(&instance[1..], &c.public[..]);
+    assert_eq!(satisfied_with_instance(c.circuit.clone()), c.public);
 }
 
 #[test]
@@ -274,11 +278,7 @@ fn honest_edge_macroblocks_satisfy_and_scores_agree_with_the_native_ones() {
     let (src, ren) = videos_of(EW, EH, 2, 30, 6);
     let p = vec![at(0, 2, 2), at(0, 1, 2), at(1, 2, 0), at(1, 1, 1)];
     let c = case(&src, &ren, &p, 0.5);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    c.circuit.clone().generate_constraints(cs.clone()).unwrap();
-    assert!(cs.is_satisfied().unwrap());
-    let instance = cs.borrow().unwrap().instance_assignment().unwrap().to_vec();
-    assert_eq!(&instance[1..], &c.public[..]);
+    assert_eq!(satisfied_with_instance(c.circuit.clone()), c.public);
     // The circuit's weighted score is the native one: satisfiable just below the
     // worst sample's SSIM over its windows inside the frame, not just above.
     let worst = worst_ssim(&src, &ren, &p);
@@ -349,11 +349,9 @@ fn edge_flags_cost_nine_constraints_a_sample() {
                 frames: 5,
                 k,
             };
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            TranscodeCircuit::blank(shape)
-                .generate_constraints(cs.clone())
-                .unwrap();
-            cs.num_constraints()
+            let b = Builder::new(ConstraintSystem::<Fr>::new_ref());
+            TranscodeCircuit::blank(shape).synthesize(&b).unwrap();
+            b.cost()
         };
         count(2) - count(1)
     };

@@ -1,21 +1,28 @@
 //! mpegs-zk owns everything inside the proof system: a thin R1CS layer ([`num`]),
-//! the one range-check gadget ([`range`]), Poseidon and media-commitment gadgets that
-//! mirror `mpegs-media` exactly, byte lookup tables ([`lut`]), the Groth16 backend
-//! behind a small interface ([`backend`]) and the verifying/proving key store
-//! ([`keys`]).
+//! the one range-check gadget ([`range`]) and the lookup argument behind it
+//! ([`lookup`]), Poseidon and media-commitment gadgets that mirror `mpegs-media`
+//! exactly, byte lookup tables ([`lut`]), the Groth16 backend with committed wires
+//! ([`groth16`], [`transcript`]) behind a small interface ([`backend`]), the
+//! previous backend kept for comparisons ([`legacy`]) and the verifying/proving key
+//! store ([`keys`]).
 
 pub mod backend;
 pub mod commitment;
+pub mod groth16;
 pub mod keys;
+pub mod legacy;
+pub mod lookup;
 pub mod lut;
 pub mod num;
 pub mod poseidon;
 pub mod range;
+pub mod transcript;
 
 pub use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, SynthesisError,
 };
-pub use num::{Builder, Num};
+pub use backend::Circuit;
+pub use num::{Builder, Num, RangeMode};
 
 /// Errors from proving, verifying and the key store.
 #[derive(Debug, thiserror::Error)]

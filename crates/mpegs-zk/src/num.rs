@@ -6,9 +6,12 @@
 //! that the constraint system inlines at the end, which dominated synthesis time on
 //! tile-sized circuits. Here combinations are built directly and kept compact.
 
+use crate::lookup::{Log, Part};
 use ark_bn254::Fr;
 use ark_ff::{One, Zero};
 use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisError, Variable};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 pub type Lc = LinearCombination<Fr>;
 
@@ -75,15 +78,79 @@ impl Num {
     }
 }
 
-/// Allocation and multiplication on a constraint system.
+/// How range checks and table lookups are proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeMode {
+    /// Log-derivative lookups against fixed tables, closed by [`Builder::finalize`]
+    /// with challenges derived from a commitment to the looked-up wires
+    /// (docs/lookups.md). The default.
+    Lookup,
+    /// Bit decomposition (one constraint a bit), as before the lookup argument: kept
+    /// to measure the old backend beside the new one and to cross-check circuits.
+    Bits,
+}
+
+/// Allocation and multiplication on a constraint system, plus the lookups the
+/// circuit has queued (shared by every clone of the builder).
 #[derive(Clone)]
 pub struct Builder {
     pub cs: ConstraintSystemRef<Fr>,
+    mode: RangeMode,
+    pub(crate) log: Rc<RefCell<Log>>,
 }
 
 impl Builder {
+    /// A builder whose range checks are lookups (the default backend).
     pub fn new(cs: ConstraintSystemRef<Fr>) -> Self {
-        Self { cs }
+        Self::with_mode(cs, RangeMode::Lookup)
+    }
+
+    /// A builder for the given range-check strategy.
+    pub fn with_mode(cs: ConstraintSystemRef<Fr>, mode: RangeMode) -> Self {
+        Self {
+            cs,
+            mode,
+            log: Rc::new(RefCell::new(Log::default())),
+        }
+    }
+
+    pub fn mode(&self) -> RangeMode {
+        self.mode
+    }
+
+    /// True when table lookups are available (they are in [`RangeMode::Lookup`]).
+    pub fn has_lookups(&self) -> bool {
+        self.mode == RangeMode::Lookup
+    }
+
+    /// Constraints so far, counting each queued lookup as the one constraint it
+    /// will cost when the argument is closed (its limbs are decided then; a range
+    /// query counts its limbs at 8 bits each until then).
+    pub fn cost(&self) -> usize {
+        self.cs.num_constraints() + self.log.borrow().pending_cost()
+    }
+
+    /// Attributes what follows (constraints and queued lookups) to `part`, for
+    /// breakdowns; returns the previous part.
+    pub fn set_part(&self, part: Part) -> Part {
+        let mut log = self.log.borrow_mut();
+        let now = self.cs.num_constraints();
+        log.switch_part(part, now)
+    }
+
+    /// Closes the lookup argument with a keyless challenger (if not closed yet) and
+    /// checks every constraint: for tests of circuits and gadgets, which need no
+    /// keys. Proofs close the argument through the backend instead.
+    pub fn is_satisfied(&self) -> Result<bool, SynthesisError> {
+        if self.log.borrow().closed_once().is_none() {
+            self.finalize(Some(&mut crate::lookup::HashChallenger))?;
+        }
+        self.cs.is_satisfied()
+    }
+
+    /// Constraints by part, once the lookup argument is closed.
+    pub fn parts(&self) -> crate::lookup::PartCounts {
+        self.log.borrow().part_counts(self.cs.num_constraints())
     }
 
     fn var(v: Variable, value: Option<Fr>) -> Num {

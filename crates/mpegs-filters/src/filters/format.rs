@@ -9,17 +9,24 @@
 //! ```
 //! Algebraically, for 8-bit inputs t ∈ [1024, 15040], so `min` never clips and the
 //! clamp never fires, and the nested shifts fold into one floor division:
-//! `Y = (38154·t − 38008785) >> 21`. The circuit proves exactly that with two
-//! range-checked divisions (55 constraints a pixel); a unit test checks the folded
-//! form against the original on all 2^24 colours.
+//! `Y = (38154·t − 38008785) >> 21`; a unit test checks the folded form against the
+//! original on all 2^24 colours.
+//!
+//! In-circuit (lookups): t is a witness with `S − 512·t` in [0, 512) (one lookup),
+//! and Y = g(t) is a non-decreasing step function of t, proven by looking up Y's
+//! bucket of t and t's offset in it ([`mpegs_zk::lut::monotone_byte`]): five
+//! constraints a pixel. With bit decomposition ([`RangeMode::Bits`], the previous
+//! backend) it is two range-checked divisions, 55 constraints a pixel.
 
 use crate::options::{OptionSpec, Options};
 use crate::registry::FilterSpec;
 use crate::{Filter, FilterError, Kernel, OutByte, PixelKernel};
 use ark_bn254::Fr;
 use mpegs_media::{FrameInfo, PixelFormat};
-use mpegs_zk::range::{witness_bits, witness_bytes, ByteVar};
-use mpegs_zk::{Builder, Num, SynthesisError};
+use mpegs_zk::lut::{monotone_byte, MonotoneByte};
+use mpegs_zk::range::{enforce_range, witness_bits, witness_bytes, ByteVar};
+use mpegs_zk::{Builder, Num, RangeMode, SynthesisError};
+use std::sync::OnceLock;
 
 pub static SPEC: FilterSpec = FilterSpec {
     name: "format",
@@ -67,6 +74,20 @@ const Y_SCALE: u64 = 38_154;
 pub fn rgb_to_gray(r: u8, g: u8, b: u8) -> u8 {
     let t = luma_sum(r, g, b) >> T_REM_BITS;
     ((Y_SCALE * t - Y_OFFSET) >> Y_REM_BITS) as u8
+}
+
+/// Y as a function of t on its whole range, for the monotone lookup.
+fn gray_of_t() -> &'static MonotoneByte {
+    static TABLE: OnceLock<MonotoneByte> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let (lo, hi) = (
+            luma_sum(0, 0, 0) >> T_REM_BITS,
+            luma_sum(255, 255, 255) >> T_REM_BITS,
+        );
+        MonotoneByte::new("gray-bt601", lo, hi, |t| {
+            ((Y_SCALE * t - Y_OFFSET) >> Y_REM_BITS) as u8
+        })
+    })
 }
 
 fn luma_sum(r: u8, g: u8, b: u8) -> u64 {
@@ -124,19 +145,33 @@ impl PixelKernel for Format {
             (Some(r), Some(g), Some(bl)) => Some(luma_sum(r, g, bl)),
             _ => None,
         };
-        let (t, _) = witness_bits(b, s_value.map(|s| s >> T_REM_BITS), T_BITS)?;
-        let (rem, _) = witness_bits(b, s_value.map(|s| s & 511), T_REM_BITS)?;
-        b.enforce_equal(&t.scale(Fr::from(512u64)).add(&rem), &s)?;
-        // u = 38154·t − 38008785 = 2^21·Y + r2, with Y a byte and r2 < 2^21.
-        let u = t.scale(Fr::from(Y_SCALE)).add_const(-Fr::from(Y_OFFSET));
-        let u_value = s_value.map(|s| Y_SCALE * (s >> T_REM_BITS) - Y_OFFSET);
-        // The quotient is witnessed as a range-checked byte (8 bits, as any byte).
-        let y_value = u_value.map(|u| (u >> Y_REM_BITS) as u8);
-        let y = witness_bytes(b, &[y_value])?.remove(0);
-        let (rem2, _) = witness_bits(b, u_value.map(|u| u & ((1 << Y_REM_BITS) - 1)), Y_REM_BITS)?;
-        b.enforce_equal(&y.num.scale(Fr::from(1u64 << Y_REM_BITS)).add(&rem2), &u)?;
+        let y = match b.mode() {
+            RangeMode::Lookup => {
+                // 512·t = S − r with r in [0, 512): the integrality monotone_byte needs.
+                let t_value = s_value.map(|s| s >> T_REM_BITS);
+                let t = b.witness(t_value.map(Fr::from))?;
+                enforce_range(b, &s.sub(&t.scale(Fr::from(512u64))), T_REM_BITS)?;
+                monotone_byte(b, gray_of_t(), &t, t_value)?
+            }
+            RangeMode::Bits => gray_by_division(b, &s, s_value)?,
+        };
         Ok(vec![OutByte::copy(&y)])
     }
+}
+
+/// The previous circuit: S = 512·t + r, then 38154·t − 38008785 = 2^21·Y + r2,
+/// every part bit-decomposed.
+fn gray_by_division(b: &Builder, s: &Num, s_value: Option<u64>) -> Result<ByteVar, SynthesisError> {
+    let (t, _) = witness_bits(b, s_value.map(|s| s >> T_REM_BITS), T_BITS)?;
+    let (rem, _) = witness_bits(b, s_value.map(|s| s & 511), T_REM_BITS)?;
+    b.enforce_equal(&t.scale(Fr::from(512u64)).add(&rem), s)?;
+    let u = t.scale(Fr::from(Y_SCALE)).add_const(-Fr::from(Y_OFFSET));
+    let u_value = s_value.map(|s| Y_SCALE * (s >> T_REM_BITS) - Y_OFFSET);
+    let y_value = u_value.map(|u| (u >> Y_REM_BITS) as u8);
+    let y = witness_bytes(b, &[y_value])?.remove(0);
+    let (rem2, _) = witness_bits(b, u_value.map(|u| u & ((1 << Y_REM_BITS) - 1)), Y_REM_BITS)?;
+    b.enforce_equal(&y.num.scale(Fr::from(1u64 << Y_REM_BITS)).add(&rem2), &u)?;
+    Ok(y)
 }
 
 #[cfg(test)]

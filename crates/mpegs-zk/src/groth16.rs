@@ -1,0 +1,617 @@
+//! Groth16 over BN254 with a committed-wire extension (the BSB22 construction):
+//! the proof carries a Pedersen commitment `D` to the wires the lookup argument
+//! needs fixed before its challenges, and a proof of knowledge `P = σ·D` that `D`
+//! is a combination of those wires' keys only. The challenges are hashed from the
+//! key, the statement and `D` ([`crate::transcript`]). docs/lookups.md has the
+//! protocol, its soundness argument and the lessons taken from gnark's
+//! CVE-2024-45039 and CVE-2024-45040.
+//!
+//! Keys split the variables three ways: the constant one, the statement's public
+//! inputs and the challenges share the verifier's `γ` keys (`ic`); committed
+//! witnesses get `γ` keys too (their part of the sum is `D`, which the prover
+//! sends); every other witness gets a `δ` key and is hidden in `C`. Verification:
+//!
+//! ```text
+//! e(A, B) = e(α, β) · e(IC + D, γ) · e(C, δ)      (Groth16 with D in the γ part)
+//! e(P, γ) = e(D, σγ)                              (D is a commitment, P = σ·D)
+//! ```
+//!
+//! checked as one product of five pairings with a random `ρ` on the second
+//! equation (verifier randomness natively, Fiat–Shamir on chain).
+//!
+//! The R1CS-to-QAP reduction is arkworks' libsnark reduction (`ark-groth16`), which
+//! adds a row per instance variable so their polynomials are independent.
+
+use crate::lookup::{Challenger, Closed};
+use crate::num::Builder;
+use crate::transcript;
+use crate::ZkError;
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::pairing::{Pairing, PairingOutput};
+use ark_ec::scalar_mul::BatchMulPreprocessing;
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_ff::{Field, UniformRand, Zero};
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
+use ark_relations::gr1cs::{
+    ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
+};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use rand::{CryptoRng, RngCore, SeedableRng};
+use rayon::prelude::*;
+
+type Domain = GeneralEvaluationDomain<Fr>;
+
+/// A circuit: synthesizes its constraints on a builder. The backend owns the
+/// builder, closes its lookup argument and proves.
+pub trait Circuit {
+    fn synthesize(self, b: &Builder) -> Result<(), SynthesisError>;
+}
+
+/// The verifying key.
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct VerifyingKey {
+    pub alpha_g1: G1Affine,
+    pub beta_g2: G2Affine,
+    pub gamma_g2: G2Affine,
+    pub delta_g2: G2Affine,
+    /// `σ·γ` in G2: the commitment's proof-of-knowledge check.
+    pub sigma_gamma_g2: G2Affine,
+    /// `γ` keys of the constant one, the statement's public inputs and then the
+    /// challenges.
+    pub ic: Vec<G1Affine>,
+    /// How many challenges follow the statement's inputs (1, or 2 with
+    /// multi-column tables).
+    pub challenges: u8,
+}
+
+impl VerifyingKey {
+    /// Number of public inputs a statement gives (the challenges are derived).
+    pub fn statement_inputs(&self) -> usize {
+        self.ic.len() - 1 - self.challenges as usize
+    }
+
+    fn well_formed(&self) -> bool {
+        (1..=2).contains(&self.challenges) && self.ic.len() > self.challenges as usize
+    }
+}
+
+/// Where each variable of the circuit goes (checked at proving time against the
+/// circuit actually synthesized).
+#[derive(Clone, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct Layout {
+    pub num_constraints: u64,
+    pub num_instance: u64,
+    pub num_witness: u64,
+    /// Committed witnesses (indices among witnesses), ascending.
+    pub committed: Vec<u64>,
+}
+
+/// The proving key.
+#[derive(Clone, Debug, PartialEq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct ProvingKey {
+    pub vk: VerifyingKey,
+    pub layout: Layout,
+    pub beta_g1: G1Affine,
+    pub delta_g1: G1Affine,
+    /// `u_i(τ)` of every variable (instance then witness).
+    pub a_query: Vec<G1Affine>,
+    pub b_g1_query: Vec<G1Affine>,
+    pub b_g2_query: Vec<G2Affine>,
+    /// `τ^i·t(τ)/δ`.
+    pub h_query: Vec<G1Affine>,
+    /// `δ` keys of the uncommitted witnesses, in witness order.
+    pub l_query: Vec<G1Affine>,
+    /// `γ` keys of the committed witnesses, and the same times σ.
+    pub commit_basis: Vec<G1Affine>,
+    pub commit_basis_sigma: Vec<G1Affine>,
+}
+
+/// A proof: Groth16's A, B, C, the commitment D and its proof of knowledge P.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct Proof {
+    pub a: G1Affine,
+    pub b: G2Affine,
+    pub c: G1Affine,
+    pub d: G1Affine,
+    pub p: G1Affine,
+}
+
+/// Compressed proof size: four G1 points and one G2 point.
+pub const PROOF_BYTES: usize = 4 * 32 + 64;
+
+fn new_cs(mode: SynthesisMode) -> ConstraintSystemRef<Fr> {
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(mode);
+    cs
+}
+
+/// Synthesizes and closes the lookup argument.
+fn synthesize<C: Circuit>(
+    circuit: C,
+    mode: SynthesisMode,
+    challenger: Option<&mut dyn Challenger>,
+) -> Result<(ConstraintSystemRef<Fr>, Closed), ZkError> {
+    let cs = new_cs(mode);
+    let b = Builder::new(cs.clone());
+    circuit.synthesize(&b)?;
+    let closed = b.finalize(challenger)?;
+    cs.finalize();
+    Ok((cs, closed))
+}
+
+fn layout(cs: &ConstraintSystemRef<Fr>, closed: &Closed) -> Layout {
+    Layout {
+        num_constraints: cs.num_constraints() as u64,
+        num_instance: cs.num_instance_variables() as u64,
+        num_witness: cs.num_witness_variables() as u64,
+        committed: closed.committed.iter().map(|&i| i as u64).collect(),
+    }
+}
+
+/// The circuit-specific setup (toxic waste from `rng`, discarded on return).
+pub fn setup<C: Circuit, R: RngCore + CryptoRng>(
+    circuit: C,
+    rng: &mut R,
+) -> Result<(ProvingKey, VerifyingKey), ZkError> {
+    let (cs, closed) = synthesize(circuit, SynthesisMode::Setup, None)?;
+    let layout = layout(&cs, &closed);
+    let mut nonzero = || loop {
+        let x = Fr::rand(rng);
+        if !x.is_zero() {
+            break x;
+        }
+    };
+    let (alpha, beta, gamma, delta, sigma) =
+        (nonzero(), nonzero(), nonzero(), nonzero(), nonzero());
+    let g1 = G1Projective::generator();
+    let g2 = G2Projective::generator();
+
+    let domain = Domain::new(cs.num_constraints() + cs.num_instance_variables())
+        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+    let t = domain.sample_element_outside_domain(rng);
+    let num_instance = cs.num_instance_variables();
+    let (a, b, c, zt, _, domain_size) =
+        LibsnarkReduction::instance_map_with_evaluation::<Fr, Domain>(cs, &t)?;
+
+    let gamma_inv = gamma.inverse().expect("non-zero");
+    let delta_inv = delta.inverse().expect("non-zero");
+    let key = |i: usize| beta * a[i] + alpha * b[i] + c[i];
+    let committed: Vec<usize> = closed.committed.iter().map(|&w| num_instance + w).collect();
+    let is_committed = {
+        let mut flags = vec![false; a.len()];
+        for &i in &committed {
+            flags[i] = true;
+        }
+        flags
+    };
+    let ic_scalars: Vec<Fr> = (0..num_instance).map(|i| key(i) * gamma_inv).collect();
+    let commit_scalars: Vec<Fr> = committed.iter().map(|&i| key(i) * gamma_inv).collect();
+    let commit_sigma_scalars: Vec<Fr> = commit_scalars.iter().map(|k| *k * sigma).collect();
+    let l_scalars: Vec<Fr> = (num_instance..a.len())
+        .filter(|&i| !is_committed[i])
+        .map(|i| key(i) * delta_inv)
+        .collect();
+    let h_scalars =
+        LibsnarkReduction::h_query_scalars::<Fr, Domain>(domain_size - 1, t, zt, delta_inv)?;
+
+    let g1_count = a.len() * 2 + h_scalars.len() + l_scalars.len() + 2 * commit_scalars.len();
+    let g1_table = BatchMulPreprocessing::new(g1, g1_count);
+    let g2_table = BatchMulPreprocessing::new(g2, b.len());
+    let vk = VerifyingKey {
+        alpha_g1: (g1 * alpha).into_affine(),
+        beta_g2: (g2 * beta).into_affine(),
+        gamma_g2: (g2 * gamma).into_affine(),
+        delta_g2: (g2 * delta).into_affine(),
+        sigma_gamma_g2: (g2 * (sigma * gamma)).into_affine(),
+        ic: g1_table.batch_mul(&ic_scalars),
+        challenges: closed.challenges as u8,
+    };
+    let pk = ProvingKey {
+        layout,
+        beta_g1: (g1 * beta).into_affine(),
+        delta_g1: (g1 * delta).into_affine(),
+        a_query: g1_table.batch_mul(&a),
+        b_g1_query: g1_table.batch_mul(&b),
+        b_g2_query: g2_table.batch_mul(&b),
+        h_query: g1_table.batch_mul(&h_scalars),
+        l_query: g1_table.batch_mul(&l_scalars),
+        commit_basis: g1_table.batch_mul(&commit_scalars),
+        commit_basis_sigma: g1_table.batch_mul(&commit_sigma_scalars),
+        vk: vk.clone(),
+    };
+    Ok((pk, vk))
+}
+
+/// The prover's side of the lookup argument: commits with the proving key's
+/// commitment basis and hashes the challenges from the commitment.
+struct Committer<'a, R> {
+    pk: &'a ProvingKey,
+    vk_digest: [u8; 32],
+    rng: &'a mut R,
+    /// (D, P) once committed.
+    commitment: Option<(G1Affine, G1Affine)>,
+}
+
+impl<R: RngCore + CryptoRng> Challenger for Committer<'_, R> {
+    fn blinding(&mut self) -> Fr {
+        Fr::rand(self.rng)
+    }
+
+    fn challenges(
+        &mut self,
+        public: &[Fr],
+        indices: &[usize],
+        values: &[Fr],
+        count: usize,
+    ) -> Result<Vec<Fr>, SynthesisError> {
+        let expected = &self.pk.layout.committed;
+        if indices.len() != expected.len()
+            || indices.iter().zip(expected).any(|(a, b)| *a as u64 != *b)
+            || count != self.pk.vk.challenges as usize
+        {
+            // Another circuit than the key was made for.
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let (d, p) = commit(self.pk, values);
+        self.commitment = Some((d, p));
+        Ok(transcript::challenges(&self.vk_digest, public, &d, count))
+    }
+}
+
+/// The prover's side of the lookup argument, with the commitment it made. The
+/// honest one hashes [`commit`]'s D; tests plug in forgers to show what the
+/// verifier refuses.
+pub trait Commit: Challenger {
+    /// (D, P) once the argument is closed.
+    fn commitment(&self) -> Option<(G1Affine, G1Affine)>;
+}
+
+impl<R: RngCore + CryptoRng> Commit for Committer<'_, R> {
+    fn commitment(&self) -> Option<(G1Affine, G1Affine)> {
+        self.commitment
+    }
+}
+
+/// The commitment D to the committed wires' values (in the key's order) and its
+/// proof of knowledge P = σ·D.
+pub fn commit(pk: &ProvingKey, values: &[Fr]) -> (G1Affine, G1Affine) {
+    let (d, p) = rayon::join(
+        || G1Projective::msm_unchecked(&pk.commit_basis, values),
+        || G1Projective::msm_unchecked(&pk.commit_basis_sigma, values),
+    );
+    (d.into_affine(), p.into_affine())
+}
+
+/// Proves one circuit instance.
+pub fn prove<C: Circuit, R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    circuit: C,
+    rng: &mut R,
+) -> Result<Proof, ZkError> {
+    let mut blinding_rng = rand_chacha::ChaCha20Rng::from_rng(&mut *rng)
+        .map_err(|e| ZkError::Malformed(format!("randomness: {e}")))?;
+    let mut committer = Committer {
+        pk,
+        vk_digest: vk_digest(&pk.vk),
+        rng: &mut blinding_rng,
+        commitment: None,
+    };
+    prove_with(pk, circuit, &mut committer, rng)
+}
+
+/// Proves with a given committer (the honest one, or a test's forger).
+pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    circuit: C,
+    committer: &mut dyn Commit,
+    rng: &mut R,
+) -> Result<Proof, ZkError> {
+    let (cs, closed) = synthesize(
+        circuit,
+        SynthesisMode::Prove {
+            construct_matrices: true,
+            generate_lc_assignments: false,
+        },
+        Some(committer as &mut dyn Challenger),
+    )?;
+    let (d, p) = committer
+        .commitment()
+        .ok_or(SynthesisError::AssignmentMissing)?;
+    if layout(&cs, &closed) != pk.layout {
+        return Err(ZkError::Malformed(
+            "the circuit does not match the proving key (another shape or version)".into(),
+        ));
+    }
+    let num_instance = cs.num_instance_variables();
+    let num_constraints = cs.num_constraints();
+    let matrices = &cs.to_matrices()?[R1CS_PREDICATE_LABEL];
+    let full: Vec<Fr> = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
+    let h = LibsnarkReduction::witness_map_from_matrices::<Fr, Domain>(
+        matrices,
+        num_instance,
+        num_constraints,
+        &full,
+    )?;
+    drop(cs);
+
+    let committed: std::collections::HashSet<usize> = closed.committed.iter().copied().collect();
+    let uncommitted: Vec<Fr> = full[num_instance..]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !committed.contains(i))
+        .map(|(_, v)| *v)
+        .collect();
+    let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+    let ((a_sum, b1_sum), (b2_sum, c_sum)) = rayon::join(
+        || {
+            rayon::join(
+                || G1Projective::msm_unchecked(&pk.a_query, &full),
+                || G1Projective::msm_unchecked(&pk.b_g1_query, &full),
+            )
+        },
+        || {
+            rayon::join(
+                || G2Projective::msm_unchecked(&pk.b_g2_query, &full),
+                || {
+                    G1Projective::msm_unchecked(&pk.h_query, &h)
+                        + G1Projective::msm_unchecked(&pk.l_query, &uncommitted)
+                },
+            )
+        },
+    );
+    let a = pk.vk.alpha_g1 + a_sum + pk.delta_g1 * r;
+    let b1 = pk.beta_g1 + b1_sum + pk.delta_g1 * s;
+    let b = pk.vk.beta_g2 + b2_sum + pk.vk.delta_g2 * s;
+    let c = c_sum + a * s + b1 * r - pk.delta_g1 * (r * s);
+    Ok(Proof {
+        a: a.into_affine(),
+        b: b.into_affine(),
+        c: c.into_affine(),
+        d,
+        p,
+    })
+}
+
+/// sha256 of the compressed verifying key: what the transcript binds (the same
+/// bytes bundles pin by hash).
+pub fn vk_digest(vk: &VerifyingKey) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(vk_to_bytes(vk)).into()
+}
+
+/// A verifying key with its digest and G2 points prepared for pairings.
+pub struct PreparedVerifyingKey {
+    pub vk: VerifyingKey,
+    digest: [u8; 32],
+    beta: <Bn254 as Pairing>::G2Prepared,
+    gamma: <Bn254 as Pairing>::G2Prepared,
+    delta: <Bn254 as Pairing>::G2Prepared,
+    sigma_gamma: <Bn254 as Pairing>::G2Prepared,
+}
+
+pub fn prepare(vk: &VerifyingKey) -> PreparedVerifyingKey {
+    PreparedVerifyingKey {
+        vk: vk.clone(),
+        digest: vk_digest(vk),
+        beta: vk.beta_g2.into(),
+        gamma: vk.gamma_g2.into(),
+        delta: vk.delta_g2.into(),
+        sigma_gamma: vk.sigma_gamma_g2.into(),
+    }
+}
+
+/// `IC = ic₀ + Σ xᵢ·icᵢ` over the statement's inputs and the derived challenges,
+/// or `None` when the input count is wrong.
+fn input_sum(vk: &VerifyingKey, public: &[Fr], challenges: &[Fr]) -> Option<G1Projective> {
+    if !vk.well_formed() || public.len() != vk.statement_inputs() {
+        return None;
+    }
+    let scalars: Vec<Fr> = public.iter().chain(challenges).copied().collect();
+    Some(vk.ic[0] + G1Projective::msm_unchecked(&vk.ic[1..], &scalars))
+}
+
+/// Verifies one proof, with a fresh random `ρ` for the proof-of-knowledge check.
+pub fn verify(pvk: &PreparedVerifyingKey, public: &[Fr], proof: &Proof) -> bool {
+    let rho = Fr::from(u128::rand(&mut rand::rngs::OsRng));
+    verify_with_rho(pvk, public, proof, rho)
+}
+
+/// Verifies one proof the way the contracts do: `ρ` hashed from the transcript,
+/// the proof and `P` (Fiat–Shamir), so verifiers without randomness agree.
+pub fn verify_deterministic(pvk: &PreparedVerifyingKey, public: &[Fr], proof: &Proof) -> bool {
+    let challenges =
+        transcript::challenges(&pvk.digest, public, &proof.d, pvk.vk.challenges as usize);
+    let rho = transcript::pok_weight(&pvk.digest, public, proof);
+    pairing_check(pvk, public, proof, &challenges, rho)
+}
+
+fn verify_with_rho(pvk: &PreparedVerifyingKey, public: &[Fr], proof: &Proof, rho: Fr) -> bool {
+    let challenges =
+        transcript::challenges(&pvk.digest, public, &proof.d, pvk.vk.challenges as usize);
+    pairing_check(pvk, public, proof, &challenges, rho)
+}
+
+fn pairing_check(
+    pvk: &PreparedVerifyingKey,
+    public: &[Fr],
+    proof: &Proof,
+    challenges: &[Fr],
+    rho: Fr,
+) -> bool {
+    let Some(ic) = input_sum(&pvk.vk, public, challenges) else {
+        return false;
+    };
+    let vk = &pvk.vk;
+    let g1: [G1Affine; 5] = {
+        let points = [
+            -proof.a.into_group(),
+            vk.alpha_g1.into_group(),
+            ic + proof.d + proof.p * rho,
+            proof.c.into_group(),
+            -(proof.d * rho),
+        ];
+        let affine = G1Projective::normalize_batch(&points);
+        [affine[0], affine[1], affine[2], affine[3], affine[4]]
+    };
+    let g2 = [
+        proof.b.into(),
+        pvk.beta.clone(),
+        pvk.gamma.clone(),
+        pvk.delta.clone(),
+        pvk.sigma_gamma.clone(),
+    ];
+    Bn254::multi_pairing(g1, g2) == PairingOutput::zero()
+}
+
+/// One proof to check in a batch.
+pub struct BatchItem<'a> {
+    pub vk: &'a VerifyingKey,
+    pub public: Vec<Fr>,
+    pub proof: Proof,
+}
+
+/// Verifies many proofs at once: a random 128-bit weight per proof for the
+/// Groth16 equation and another for its proof of knowledge, grouped by key, so
+/// the cost is one Miller loop per proof plus four per distinct key and a single
+/// final exponentiation. False if any proof is invalid (then check them one by
+/// one to find it).
+pub fn batch_verify(items: &[BatchItem<'_>]) -> bool {
+    if items.is_empty() {
+        return true;
+    }
+    let mut rng = rand::rngs::OsRng;
+    let weights: Vec<(Fr, Fr)> = items
+        .iter()
+        .map(|_| {
+            (
+                Fr::from(u128::rand(&mut rng)),
+                Fr::from(u128::rand(&mut rng)),
+            )
+        })
+        .collect();
+    // Digests per distinct key (pointer identity: callers share one key per circuit).
+    let mut groups: Vec<(&VerifyingKey, [u8; 32], Vec<usize>)> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|(vk, _, _)| std::ptr::eq(*vk, it.vk))
+        {
+            Some((_, _, idx)) => idx.push(i),
+            None => groups.push((it.vk, vk_digest(it.vk), vec![i])),
+        }
+    }
+    let per_item: Option<Vec<(G1Projective, G1Projective)>> = items
+        .par_iter()
+        .zip(&weights)
+        .map(|(it, (w, rho))| {
+            let digest = groups
+                .iter()
+                .find(|(vk, _, _)| std::ptr::eq(*vk, it.vk))
+                .map(|(_, d, _)| d)
+                .expect("grouped");
+            let challenges =
+                transcript::challenges(digest, &it.public, &it.proof.d, it.vk.challenges as usize);
+            let ic = input_sum(it.vk, &it.public, &challenges)?;
+            // γ side: w·(IC + D + ρ·P); σγ side: w·ρ·D.
+            let gamma = (ic + it.proof.d + it.proof.p * rho) * w;
+            let sigma = it.proof.d * (*w * rho);
+            Some((gamma, sigma))
+        })
+        .collect();
+    let Some(per_item) = per_item else {
+        return false;
+    };
+    let mut g1: Vec<G1Projective> = Vec::with_capacity(items.len() + 4 * groups.len());
+    let mut g2: Vec<<Bn254 as Pairing>::G2Prepared> = Vec::with_capacity(g1.capacity());
+    let scaled_a: Vec<G1Projective> = items
+        .par_iter()
+        .zip(&weights)
+        .map(|(it, (w, _))| -(it.proof.a * w))
+        .collect();
+    for (a, it) in scaled_a.into_iter().zip(items) {
+        g1.push(a);
+        g2.push(it.proof.b.into());
+    }
+    for (vk, _, idx) in &groups {
+        let w_sum: Fr = idx.iter().map(|&i| weights[i].0).sum();
+        let gamma: G1Projective = idx.iter().map(|&i| per_item[i].0).sum();
+        let sigma: G1Projective = idx.iter().map(|&i| per_item[i].1).sum();
+        let cs: Vec<G1Affine> = idx.iter().map(|&i| items[i].proof.c).collect();
+        let ws: Vec<Fr> = idx.iter().map(|&i| weights[i].0).collect();
+        let c_sum = G1Projective::msm_unchecked(&cs, &ws);
+        g1.extend([vk.alpha_g1 * w_sum, gamma, c_sum, -sigma]);
+        g2.extend([
+            vk.beta_g2.into(),
+            vk.gamma_g2.into(),
+            vk.delta_g2.into(),
+            vk.sigma_gamma_g2.into(),
+        ]);
+    }
+    let g1 = G1Projective::normalize_batch(&g1);
+    Bn254::multi_pairing(g1, g2) == PairingOutput::zero()
+}
+
+/// Compressed bytes of a proof.
+pub fn proof_to_bytes(proof: &Proof) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PROOF_BYTES);
+    proof
+        .serialize_compressed(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Parses a compressed proof, checking every point is on the curve and in the
+/// prime-order subgroup.
+pub fn proof_from_bytes(bytes: &[u8]) -> Result<Proof, ZkError> {
+    if bytes.len() != PROOF_BYTES {
+        return Err(ZkError::Malformed(format!(
+            "a proof is {PROOF_BYTES} bytes, got {}",
+            bytes.len()
+        )));
+    }
+    Proof::deserialize_with_mode(bytes, Compress::Yes, Validate::Yes)
+        .map_err(|e| ZkError::Malformed(format!("invalid proof encoding: {e}")))
+}
+
+/// Compressed bytes of a verifying key.
+pub fn vk_to_bytes(vk: &VerifyingKey) -> Vec<u8> {
+    let mut out = Vec::new();
+    vk.serialize_compressed(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Parses a verifying key with full point validation.
+pub fn vk_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, ZkError> {
+    let vk = VerifyingKey::deserialize_compressed(bytes)
+        .map_err(|e| ZkError::Malformed(format!("invalid verifying key: {e}")))?;
+    if !vk.well_formed() {
+        return Err(ZkError::Malformed(
+            "invalid verifying key: bad challenge count".into(),
+        ));
+    }
+    Ok(vk)
+}
+
+/// Synthesizes `circuit` with a keyless challenger and reports whether its
+/// constraints hold (for tests: the first unsatisfied constraint's name, if any).
+pub fn check<C: Circuit>(circuit: C) -> Result<(), String> {
+    let cs = new_cs(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: true,
+    });
+    let b = Builder::new(cs.clone());
+    circuit.synthesize(&b).map_err(|e| e.to_string())?;
+    b.finalize(Some(&mut crate::lookup::HashChallenger))
+        .map_err(|e| e.to_string())?;
+    match cs.which_is_unsatisfied().map_err(|e| e.to_string())? {
+        None => Ok(()),
+        Some(name) => Err(format!("unsatisfied: {name}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;
