@@ -31,6 +31,7 @@ use mpegs_provenance::attest::DeviceKey;
 use mpegs_provenance::prove::{attest, Prover};
 use mpegs_provenance::verify::verify_media;
 use mpegs_zk::keys::KeyStore;
+use mpegs_zk::RangeMode;
 use serde_json::json;
 use std::time::Instant;
 
@@ -148,10 +149,7 @@ fn constraints(tile: u32, prove: bool, only: Option<&str>) -> Result<()> {
         ("boxblur=2:2", PixelFormat::Rgb24),
         ("boxblur=1:1", PixelFormat::Gray),
     ];
-    print!("| filter | input | window tiles | constraints | per input byte | per output pixel | range checks | hashing | filter arithmetic | redundancy |");
-    println!("{}", if prove { " key gen | prove |" } else { "" });
-    print!("|---|---|---|---|---|---|---|---|---|---|");
-    println!("{}", if prove { "---|---|" } else { "" });
+    let mut rows = Vec::new();
     for (vf, format) in cases {
         if only.is_some_and(|o| !vf.contains(o)) {
             continue;
@@ -161,35 +159,105 @@ fn constraints(tile: u32, prove: bool, only: Option<&str>) -> Result<()> {
         let step = Step::new(chain.filters[0].as_ref(), header)?;
         // An interior tile: the most common shape.
         let plan = step.plan_tile(1, 1);
-        let parts = TileCircuit::blank(&step, &plan).breakdown()?;
+        let blank = TileCircuit::blank(&step, &plan);
+        let new = blank.breakdown_in(RangeMode::Lookup)?;
+        let old = blank.breakdown_in(RangeMode::Bits)?;
         let in_bytes = plan.window.len() * header.tile_bytes();
         let out_pixels = (step.output.tile * step.output.tile) as usize;
         // Input tiles opened over the whole frame, per input tile.
         let opened: usize = step.plans().iter().map(|p| p.window.len()).sum();
         let redundancy = opened as f64 / header.tile_count() as f64;
-        print!(
-            "| {vf} | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} | {:.2} |",
+        let times = if prove {
+            Some(time_tile(&step, &plan)?)
+        } else {
+            None
+        };
+        rows.push((
+            vf,
             format,
             plan.window.len(),
-            parts.total,
-            parts.total as f64 / in_bytes as f64,
-            parts.total as f64 / out_pixels as f64,
-            parts.range_checks,
-            parts.hashing,
-            parts.filter,
+            in_bytes,
+            out_pixels,
             redundancy,
-        );
+            new,
+            old,
+            times,
+        ));
+    }
+    for (title, pick) in [
+        ("lookups (circuit version 4, the default)", 0),
+        ("bit decomposition (the previous backend, same run)", 1),
+    ] {
+        println!("### {title}\n");
+        print!("| filter | input | window tiles | constraints | per input byte | per output pixel | range checks | hashing | filter arithmetic | redundancy |");
+        println!("{}", if prove { " key gen | prove |" } else { "" });
+        print!("|---|---|---|---|---|---|---|---|---|---|");
+        println!("{}", if prove { "---|---|" } else { "" });
+        for (vf, format, window, in_bytes, out_pixels, redundancy, new, old, times) in &rows {
+            let parts = if pick == 0 { new } else { old };
+            print!(
+                "| {vf} | {} | {} | {} | {:.2} | {:.1} | {} | {} | {} | {:.2} |",
+                format,
+                window,
+                parts.total,
+                parts.total as f64 / *in_bytes as f64,
+                parts.total as f64 / *out_pixels as f64,
+                parts.range_checks,
+                parts.hashing,
+                parts.filter,
+                redundancy,
+            );
+            if let Some(t) = times {
+                let (setup_s, prove_s) = if pick == 0 { t.new } else { t.old };
+                print!(" {setup_s:.1} s | {prove_s:.2} s |");
+            }
+            println!();
+        }
+        println!();
+    }
+    println!("### old against new (FFT domain: constraints plus one row per instance variable, rounded up to a power of two)\n");
+    print!("| filter | input | bits | lookups | × fewer | domain (bits → lookups) |");
+    println!(
+        "{}",
         if prove {
-            let (setup_s, prove_s) = time_tile(&step, &plan)?;
-            print!(" {setup_s:.1} s | {prove_s:.2} s |");
+            " prove (bits → lookups) | × faster |"
+        } else {
+            ""
+        }
+    );
+    print!("|---|---|---|---|---|---|");
+    println!("{}", if prove { "---|---|" } else { "" });
+    for (vf, format, .., new, old, times) in &rows {
+        print!(
+            "| {vf} | {format} | {} | {} | {:.1} | 2^{} → 2^{} |",
+            old.total,
+            new.total,
+            old.total as f64 / new.total as f64,
+            old.domain.trailing_zeros(),
+            new.domain.trailing_zeros(),
+        );
+        if let Some(t) = times {
+            print!(
+                " {:.2} s → {:.2} s | {:.1} |",
+                t.old.1,
+                t.new.1,
+                t.old.1 / t.new.1
+            );
         }
         println!();
     }
     Ok(())
 }
 
-/// Key generation and one proof of `plan`'s tile with an honest witness (seconds).
-fn time_tile(step: &Step, plan: &mpegs_filters::plan::TilePlan) -> Result<(f64, f64)> {
+/// Key generation and proving seconds of one tile, with each backend.
+struct TileTimes {
+    new: (f64, f64),
+    old: (f64, f64),
+}
+
+/// Key generation and one proof of `plan`'s tile with an honest witness, with the
+/// lookup backend and with the previous one (seconds).
+fn time_tile(step: &Step, plan: &mpegs_filters::plan::TilePlan) -> Result<TileTimes> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let info = step.input.info();
@@ -198,13 +266,28 @@ fn time_tile(step: &Step, plan: &mpegs_filters::plan::TilePlan) -> Result<(f64, 
     let output = mpegs_filters::apply(step.filter, &frame)?;
     let c_in = Commitment::of_frame(&frame, step.input.tile, &Seed::random())?;
     let c_out = Commitment::of_frame(&output, step.output.tile, &Seed::random())?;
+    let honest = || TileCircuit::new(step, plan, &frame, &c_in, &c_out);
     let t = Instant::now();
-    let (pk, _vk) = mpegs_zk::backend::setup(TileCircuit::blank(step, plan), &mut rng)?;
+    let (pk, vk) = mpegs_zk::backend::setup(TileCircuit::blank(step, plan), &mut rng)?;
     let setup_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let circuit = TileCircuit::new(step, plan, &frame, &c_in, &c_out);
-    mpegs_zk::backend::prove(&pk, circuit, &mut rng)?;
-    Ok((setup_s, t.elapsed().as_secs_f64()))
+    let proof = mpegs_zk::backend::prove(&pk, honest(), &mut rng)?;
+    let new = (setup_s, t.elapsed().as_secs_f64());
+    let public = mpegs_filters::plan::public_inputs(c_in.value, c_out.value, plan);
+    anyhow::ensure!(
+        mpegs_zk::backend::verify(&mpegs_zk::backend::prepare(&vk), &public, &proof)?,
+        "the measured proof does not verify"
+    );
+    drop(pk);
+    let t = Instant::now();
+    let pk = mpegs_zk::legacy::setup(TileCircuit::blank(step, plan), &mut rng)?;
+    let setup_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    mpegs_zk::legacy::prove(&pk, honest(), &mut rng)?;
+    Ok(TileTimes {
+        new,
+        old: (setup_s, t.elapsed().as_secs_f64()),
+    })
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux).

@@ -17,7 +17,7 @@ use crate::{Kernel, OutByte, PixelKernel, RegionKernel};
 use ark_bn254::Fr;
 use mpegs_media::commitment::tile_bytes;
 use mpegs_media::commitment::TileOpening;
-use mpegs_media::{Commitment, Frame};
+use mpegs_media::{Commitment, Frame, TILE_BYTES_PER_ELEMENT};
 use mpegs_zk::commitment::{open_tile, Opening};
 use mpegs_zk::lookup::{HashChallenger, Part};
 use mpegs_zk::range::{witness_bytes, ByteVar};
@@ -82,10 +82,100 @@ impl<'a> TileCircuit<'a> {
         }
     }
 
+    /// Which bytes of each window slot the output reads: the copied pixels of a
+    /// gather, the valid pixels of a pointwise tile, a region kernel's read
+    /// rectangle. Structural (the plan's shape alone), so setup and proving agree.
+    fn read_masks(&self) -> Vec<Vec<bool>> {
+        let t = self.step.input.tile as usize;
+        let c_in = self.step.input.format.channels();
+        let mut masks = vec![vec![false; t * t * c_in]; self.plan.window.len()];
+        match (&self.plan.shape, self.step.filter.kernel()) {
+            (Shape::Gather { map, .. }, _) => {
+                let c_out = self.step.output.format.channels();
+                for &m in map {
+                    if m == GATHER_PAD || m & GATHER_CONST != 0 {
+                        continue;
+                    }
+                    let m = (m - 1) as usize;
+                    let (slot, pixel) = (m / (t * t), m % (t * t));
+                    for ch in 0..c_out {
+                        if let Some(v) = masks
+                            .get_mut(slot)
+                            .and_then(|s| s.get_mut(pixel * c_out + ch))
+                        {
+                            *v = true;
+                        }
+                    }
+                }
+            }
+            (Shape::Pointwise { valid_w, valid_h }, _) => {
+                for ly in 0..(*valid_h as usize).min(t) {
+                    for lx in 0..(*valid_w as usize).min(t) {
+                        let p = (ly * t + lx) * c_in;
+                        masks[0][p..p + c_in].fill(true);
+                    }
+                }
+            }
+            (Shape::Region { .. }, Kernel::Region(k)) => {
+                let (ox, oy) = self.plan.out_tile;
+                let reads = k.reads(self.step.input.info(), self.step.out_rect(ox, oy));
+                for (slot, &(tx, ty)) in self.plan.window.iter().enumerate() {
+                    let (x0, y0) = (tx * t as u32, ty * t as u32);
+                    for y in reads.y.max(y0)..(reads.y + reads.h).min(y0 + t as u32) {
+                        for x in reads.x.max(x0)..(reads.x + reads.w).min(x0 + t as u32) {
+                            let p = (((y - y0) as usize) * t + (x - x0) as usize) * c_in;
+                            masks[slot][p..p + c_in].fill(true);
+                        }
+                    }
+                }
+            }
+            // A mismatched kernel fails later, in output_bytes.
+            _ => {}
+        }
+        masks
+    }
+
+    /// The bytes of one window slot for its digest, and the range-checked bytes
+    /// the filter may read. Only the 31-byte packing chunks that hold a read byte
+    /// are range-checked (their packing must be injective); an unread chunk is
+    /// hashed as one free element: nothing the output depends on is in it, and
+    /// its digest is still the committed tile's.
+    fn slot_bytes(
+        &self,
+        b: &Builder,
+        slot: usize,
+        read: &[bool],
+    ) -> Result<(Vec<Num>, Vec<Option<ByteVar>>), SynthesisError> {
+        let bytes = &self.inputs[slot];
+        let mut packed = Vec::with_capacity(bytes.len());
+        let mut checked = Vec::with_capacity(bytes.len());
+        for (chunk, flags) in bytes
+            .chunks(TILE_BYTES_PER_ELEMENT)
+            .zip(read.chunks(TILE_BYTES_PER_ELEMENT))
+        {
+            if flags.iter().any(|f| *f) {
+                let values: Vec<Option<u8>> = chunk.iter().map(|v| Some(*v)).collect();
+                let vars = witness_bytes(b, &values)?;
+                packed.extend(vars.iter().map(|v| v.num.clone()));
+                checked.extend(vars.into_iter().map(Some));
+            } else {
+                // pack() weighs byte i of a chunk by 256^i: the element itself in
+                // the first position, zeros after it.
+                let element = chunk.iter().rev().fold(Fr::from(0u64), |acc, v| {
+                    acc * Fr::from(256u64) + Fr::from(*v as u64)
+                });
+                packed.push(b.witness(Some(element))?);
+                packed.extend((1..chunk.len()).map(|_| Num::zero()));
+                checked.extend((0..chunk.len()).map(|_| None));
+            }
+        }
+        Ok((packed, checked))
+    }
+
     fn output_bytes(
         &self,
         b: &Builder,
-        slots: &[Vec<ByteVar>],
+        slots: &[Vec<Option<ByteVar>>],
     ) -> Result<Vec<OutByte>, SynthesisError> {
         let t = self.step.output.tile as usize;
         let c_out = self.step.output.format.channels();
@@ -104,9 +194,9 @@ impl<'a> TileCircuit<'a> {
                     } else {
                         let m = (m - 1) as usize;
                         let (slot, pixel) = (m / (t * t), m % (t * t));
-                        out.extend(
-                            (0..c_out).map(|ch| OutByte::copy(&slots[slot][pixel * c_out + ch])),
-                        );
+                        for ch in 0..c_out {
+                            out.push(OutByte::copy(read_byte(slots, slot, pixel * c_out + ch)?));
+                        }
                     }
                 }
                 Ok(out)
@@ -134,7 +224,7 @@ impl<'a> TileCircuit<'a> {
         &self,
         b: &Builder,
         k: &dyn RegionKernel,
-        slots: &[Vec<ByteVar>],
+        slots: &[Vec<Option<ByteVar>>],
         cols: u32,
     ) -> Result<Vec<OutByte>, SynthesisError> {
         let t = self.step.input.tile;
@@ -158,12 +248,24 @@ impl<'a> TileCircuit<'a> {
         if !inside {
             return Err(SynthesisError::Unsatisfiable);
         }
+        // Reads outside the read mask find no byte: the kernel is out of its own
+        // rectangle, which fails (never reads an unchecked byte).
+        let unread = std::cell::Cell::new(false);
         let src = |x: u32, y: u32, ch: usize| -> Val {
             let slot = ((y / t - wy0) * cols + (x / t - wx0)) as usize;
             let pixel = ((y % t) * t + x % t) as usize;
-            Val::byte(&slots[slot][pixel * c_in + ch])
+            match read_byte(slots, slot, pixel * c_in + ch) {
+                Ok(v) => Val::byte(v),
+                Err(_) => {
+                    unread.set(true);
+                    Val::constant(0)
+                }
+            }
         };
         let vals = k.compute(&Arith::circuit(b), info, out, &src)?;
+        if unread.get() {
+            return Err(SynthesisError::Unsatisfiable);
+        }
         let t_out = self.step.output.tile as usize;
         let mut bytes = vec![OutByte::constant(0); t_out * t_out * c_out];
         for (i, v) in vals.iter().enumerate() {
@@ -175,11 +277,25 @@ impl<'a> TileCircuit<'a> {
     }
 }
 
+/// A range-checked byte of the window, or unsatisfiable if the byte was not read
+/// (so never checked): the read masks and the kernels disagree.
+fn read_byte(
+    slots: &[Vec<Option<ByteVar>>],
+    slot: usize,
+    index: usize,
+) -> Result<&ByteVar, SynthesisError> {
+    slots
+        .get(slot)
+        .and_then(|s| s.get(index))
+        .and_then(|b| b.as_ref())
+        .ok_or(SynthesisError::Unsatisfiable)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pointwise_bytes(
     b: &Builder,
     k: &dyn PixelKernel,
-    input: &[ByteVar],
+    input: &[Option<ByteVar>],
     t: usize,
     c_in: usize,
     c_out: usize,
@@ -191,7 +307,11 @@ fn pointwise_bytes(
         for lx in 0..t {
             if lx < valid_w as usize && ly < valid_h as usize {
                 let p = (ly * t + lx) * c_in;
-                out.extend(k.synthesize_pixel(b, &input[p..p + c_in])?);
+                let pixel = input[p..p + c_in]
+                    .iter()
+                    .map(|v| v.clone().ok_or(SynthesisError::Unsatisfiable))
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.extend(k.synthesize_pixel(b, &pixel)?);
             } else {
                 out.extend((0..c_out).map(|_| OutByte::constant(0)));
             }
@@ -212,6 +332,9 @@ pub struct Breakdown {
     /// table lookups).
     pub filter: usize,
     pub total: usize,
+    /// The FFT domain the prover works over: constraints plus one row per
+    /// instance variable (the QAP reduction's), rounded up to a power of two.
+    pub domain: usize,
 }
 
 impl TileCircuit<'_> {
@@ -221,12 +344,17 @@ impl TileCircuit<'_> {
         let coord = |v: u32| b.input(Some(Fr::from(v as u64)));
         let (ox, oy) = (coord(self.plan.out_tile.0)?, coord(self.plan.out_tile.1)?);
         let mut slots = Vec::with_capacity(self.plan.window.len());
+        // The previous backend (bit decomposition) range-checked every window byte;
+        // it is kept exactly as it was, for side-by-side measurements.
+        let masks = if b.has_lookups() {
+            self.read_masks()
+        } else {
+            self.inputs.iter().map(|t| vec![true; t.len()]).collect()
+        };
         for (i, &(x, y)) in self.plan.window.iter().enumerate() {
             let (tx, ty) = (coord(x)?, coord(y)?);
-            let values: Vec<Option<u8>> = self.inputs[i].iter().map(|v| Some(*v)).collect();
             b.set_part(Part::Range);
-            let bytes = witness_bytes(b, &values)?;
-            let nums: Vec<Num> = bytes.iter().map(|v| v.num.clone()).collect();
+            let (nums, bytes) = self.slot_bytes(b, i, &masks[i])?;
             let opening = Opening::witness(b, &self.input_openings[i])?;
             b.set_part(Part::Hashing);
             open_tile(b, &self.step.input, &c_in, &tx, &ty, &nums, &opening)?;
@@ -258,6 +386,7 @@ impl TileCircuit<'_> {
             hashing: parts.hashing,
             filter: parts.filter,
             total: cs.num_constraints(),
+            domain: (cs.num_constraints() + cs.num_instance_variables()).next_power_of_two(),
         })
     }
 
