@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Builds the Stylus Groth16 verifier (crates/mpegs-stylus) to wasm32-unknown-unknown,
-# one contract per embedded verifying key plus the pure-WASM pairing variant, and
-# checks each against the Stylus size limits (24 KB brotli-compressed, 128 KiB
-# uncompressed). Results: target/stylus/mpegs_stylus_<circuit>[_pairing-wasm].wasm.
+# one contract per embedded test key (plus the pure-WASM pairing variant of the
+# storage ones), and checks each against the Stylus size limits (24 KB
+# brotli-compressed, 128 KiB uncompressed).
+# Results: target/stylus/mpegs_stylus_<circuit>[_pairing-wasm].wasm.
 # Exits non-zero if a precompile contract is over a limit. Quick when up to date.
 source "$(dirname "$0")/common.sh"
 
 OUT=target/stylus
 export CARGO_TARGET_DIR="$PWD/$OUT"
-# circuit id → cargo feature of its embedded key (crates/mpegs-stylus/src/vk/): the
-# fixed-seed test keys, which tests/wasm_host.rs checks; never deploy these.
+# circuit id → cargo feature of its embedded key (crates/mpegs-stylus/src/vk/) →
+# whether to build the pure-WASM pairing variant too: the fixed-seed test keys,
+# which tests/wasm_host.rs checks (testkit-table-8 has two challenges); never
+# deploy these.
 # Reference types off (a precaution: older Wasm validators, Stylus's included, may
 # not take them, and they buy nothing here); a 32 KiB stack instead of rustc's
 # 1 MiB (Stylus prices memory per page).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=-reference-types -C link-arg=-zstack-size=32768"
-CIRCUITS=("storage-inclusion-k2-d3-v1:test-vk-storage-k2-d3" "storage-inclusion-k4-d9-v1:test-vk-storage-k4-d9")
+CIRCUITS=(
+  "storage-inclusion-k2-d3-v2:test-vk-storage-k2-d3:pairing-wasm"
+  "storage-inclusion-k4-d9-v2:test-vk-storage-k4-d9:pairing-wasm"
+  "testkit-table-8:test-vk-table:"
+)
 COMPRESSED_LIMIT=24576      # 24 KB, what Stylus accepts compressed
 UNCOMPRESSED_LIMIT=131072   # 128 KiB
 
@@ -79,8 +86,10 @@ mkdir -p "$OUT"
 over=0
 printf '%-48s %12s %12s  %s\n' "contract" "uncompressed" "brotli" "Stylus limits: 128 KiB / 24 KB"
 for entry in "${CIRCUITS[@]}"; do
-  id=${entry%%:*} feature=${entry#*:}
-  for variant in "" "_pairing-wasm"; do
+  IFS=: read -r id feature wasm_pairing <<<"$entry"
+  variants=("")
+  [ -n "$wasm_pairing" ] && variants+=("_pairing-wasm")
+  for variant in "${variants[@]}"; do
     features=$feature
     [ -n "$variant" ] && features="$feature,pairing-wasm"
     build "$id$variant" "$features"

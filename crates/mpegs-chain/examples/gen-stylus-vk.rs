@@ -2,7 +2,9 @@
 //!
 //! - `cargo run --release -p mpegs-chain --example gen-stylus-vk` regenerates the
 //!   committed modules from the fixed-seed example keys (tests only: their seed is
-//!   public); `crates/mpegs-stylus/tests/native.rs` checks that they match.
+//!   public): the storage-inclusion shapes and the two-challenge table circuit of
+//!   `mpegs_testkit::chain::table_example`; `crates/mpegs-stylus/tests/native.rs`
+//!   checks that they match.
 //! - `… --example gen-stylus-vk -- --deploy CIRCUIT_ID [--keys DIR]` writes
 //!   `vk/deploy.rs` from the verifying key of `CIRCUIT_ID` in your key store
 //!   (`$MPEGS_HOME/keys` by default), the module a contract to deploy embeds
@@ -10,7 +12,7 @@
 
 use anyhow::{bail, Context, Result};
 use mpegs_chain::stylus_vk::{module_name, rust_source};
-use mpegs_testkit::chain::{circuit_id, keys, SHAPES};
+use mpegs_testkit::chain::{circuit_id, keys, table_example, SHAPES};
 use mpegs_zk::keys::KeyStore;
 use std::path::{Path, PathBuf};
 
@@ -18,11 +20,19 @@ fn vk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../mpegs-stylus/src/vk")
 }
 
+/// Bytes of the committed two-challenge test key's table circuit (its id is
+/// `testkit-table-8`; the key depends only on the length).
+const TABLE_BYTES: usize = 8;
+
 /// The committed test modules, from the fixed seeds.
 fn write_test_keys(dir: &Path) -> Result<()> {
-    for shape in SHAPES {
-        let (_, vk) = keys(shape);
-        let id = circuit_id(shape);
+    let mut keys: Vec<_> = SHAPES
+        .iter()
+        .map(|shape| (circuit_id(*shape), keys(*shape).1))
+        .collect();
+    let table = table_example(&[0; TABLE_BYTES], 0);
+    keys.push((table.id, table.vk));
+    for (id, vk) in keys {
         let path = dir.join(format!("{}.rs", module_name(&id)));
         mpegs_media::write_atomic(&path, rust_source(&id, &vk).as_bytes())?;
         println!("wrote {}", path.display());

@@ -1,16 +1,20 @@
 //! [`Bn254`] computed inside the WASM with arkworks (feature `pairing-wasm`): the
 //! same byte formats and failure cases as precompiles 0x06/0x07/0x08, so the
-//! verifier logic is unchanged. Measured against the precompile route in
-//! BENCHMARKS.md; it is not what the contract ships with.
+//! verifier logic is unchanged; keccak is still Stylus's native hostio. Measured
+//! against the precompile route in BENCHMARKS.md; it is not what the contract ships
+//! with.
 
-use crate::groth16::Bn254;
+use crate::groth16::{Bn254, PAIRING_BYTES};
 use alloc::vec::Vec;
 use ark_bn254::{Bn254 as Curve, Fq, Fq2, G1Affine, G1Projective, G2Affine};
 use ark_ec::{pairing::Pairing, AffineRepr, CurveGroup};
 use ark_ff::{BigInt, PrimeField, Zero};
+use stylus_sdk::prelude::Host;
 
-/// Arkworks' BN254, in-process.
-pub struct Arkworks;
+/// Arkworks' BN254, in-process; keccak from the host.
+pub struct Arkworks<'a, H: Host + ?Sized> {
+    pub host: &'a H,
+}
 
 fn fq(word: &[u8]) -> Option<Fq> {
     let mut limbs = [0u64; 4];
@@ -57,7 +61,7 @@ fn encode(p: G1Projective) -> [u8; 64] {
     out
 }
 
-impl Bn254 for Arkworks {
+impl<H: Host + ?Sized> Bn254 for Arkworks<'_, H> {
     fn ec_add(&mut self, input: &[u8; 128]) -> Option<[u8; 64]> {
         Some(encode(g1(&input[..64])? + g1(&input[64..])?))
     }
@@ -71,13 +75,17 @@ impl Bn254 for Arkworks {
         Some(encode(g1(&input[..64])?.mul_bigint(limbs)))
     }
 
-    fn pairing(&mut self, input: &[u8; 768]) -> Option<bool> {
-        let mut a = Vec::with_capacity(4);
-        let mut b = Vec::with_capacity(4);
+    fn pairing(&mut self, input: &[u8; PAIRING_BYTES]) -> Option<bool> {
+        let mut a = Vec::with_capacity(5);
+        let mut b = Vec::with_capacity(5);
         for pair in input.chunks_exact(192) {
             a.push(g1(&pair[..64])?);
             b.push(g2(&pair[64..])?);
         }
         Some(Curve::multi_pairing(a, b).is_zero())
+    }
+
+    fn keccak256(&mut self, data: &[u8]) -> [u8; 32] {
+        self.host.native_keccak256(data).0
     }
 }

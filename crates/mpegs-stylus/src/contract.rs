@@ -23,13 +23,13 @@ impl Groth16Verifier {
     #[selector(name = "verifyProof")]
     pub fn verify_proof(
         &self,
-        proof: [U256; 8],
+        proof: [U256; groth16::PROOF_WORDS],
         input: [U256; vk::selected::INPUTS],
     ) -> Result<(), VerifierError> {
         #[cfg(not(feature = "pairing-wasm"))]
         let mut curve = Precompiles { host: self.vm() };
         #[cfg(feature = "pairing-wasm")]
-        let mut curve = ark::Arkworks;
+        let mut curve = ark::Arkworks { host: self.vm() };
         groth16::verify(&mut curve, &vk::selected::VK, &proof, &input).map_err(Into::into)
     }
 }

@@ -1,15 +1,19 @@
 //! The shipped artifacts themselves: the `.wasm` files `scripts/build-stylus.sh`
 //! builds, run in wasmi through a host implementing the Stylus `vm_hooks` they
-//! import (static calls to 0x06/0x07/0x08 served by revm's BN254 precompiles), with
-//! real calldata. Valid proofs of both circuits return status 0; tampered proofs and
-//! inputs revert with the expected error; malformed calldata reverts.
+//! import (static calls to 0x06/0x07/0x08 served by revm's BN254 precompiles,
+//! `native_keccak256` by alloy's keccak), with real calldata. Valid proofs return
+//! status 0 (both storage keys, one challenge, and the table key, two); tampered
+//! proofs and inputs, D or P from another proof, and the forged proof that only the
+//! proof-of-knowledge pair catches revert with the expected error; malformed
+//! calldata reverts.
 
+mod fixture;
 mod host;
 
 use alloy_primitives::U256;
+use fixture::{storage_fixture, table_fixture, Fixture};
 use host::{calldata, error_selector, load, run, Outcome};
 use mpegs_chain::verifier::{input_words, proof_words};
-use mpegs_testkit::chain::{example, SHAPES};
 
 fn expect_revert(out: &Outcome, error: &str, what: &str) {
     assert_eq!(out.status, 1, "{what}: expected a revert, got {out:?}");
@@ -20,27 +24,39 @@ fn expect_revert(out: &Outcome, error: &str, what: &str) {
     );
 }
 
-fn check(name: &str, shape_index: usize, precompiles: bool) {
+/// Runs the checks on the contract `name` for `f`'s key, which has `challenges`
+/// challenges; `precompiles`: the shipped variant (else pure-WASM pairing).
+fn check(name: &str, f: &Fixture, challenges: usize, precompiles: bool) {
     let wasm = load(name);
-    let shape = SHAPES[shape_index];
-    let ex = example(shape, 3);
-    let proof = proof_words(&ex.proof);
-    let inputs = input_words(&ex.inputs);
-    let n = inputs.len() as u64;
-    let call = |proof: &[U256; 8], inputs: &[U256]| {
+    let proof = proof_words(&f.proof);
+    let inputs = input_words(&f.inputs);
+    let n = inputs.len();
+    let call = |proof: &[U256; 12], inputs: &[U256]| {
         run(&wasm, &calldata(proof, inputs)).unwrap_or_else(|e| panic!("{name}: {e}"))
     };
 
     let ok = call(&proof, &inputs);
     assert_eq!(ok.status, 0, "{name}: valid proof refused: {ok:?}");
     assert!(ok.result.is_empty(), "{name}: verifyProof returns nothing");
+    // The seed over tag, digest, inputs and D; β's 33 bytes; ρ over 12 words.
+    let mut hashed = vec![32 * (n + 4)];
+    if challenges == 2 {
+        hashed.push(33);
+    }
+    hashed.push(32 * 12);
+    assert_eq!(ok.keccaks(), hashed, "{name}: native_keccak256 calls");
     if precompiles {
+        let ops = (n + challenges + 2) as u64;
         assert_eq!(
             ok.static_calls() as u64,
-            2 * n + 1,
-            "{name}: N ECMUL + N ECADD + 1 pairing"
+            2 * ops + 1,
+            "{name}: N + C + 2 ECMUL and ECADD, 1 pairing"
         );
-        assert_eq!(ok.precompile_gas(), 6_150 * n + 181_000, "{name}");
+        assert_eq!(
+            ok.precompile_gas(),
+            6_150 * ops + 45_000 + 5 * 34_000,
+            "{name}"
+        );
     } else {
         assert_eq!(
             ok.static_calls(),
@@ -50,7 +66,7 @@ fn check(name: &str, shape_index: usize, precompiles: bool) {
     }
     println!("{name}: valid proof verified, {} wasmi fuel", ok.fuel);
 
-    for i in 0..inputs.len() {
+    for i in 0..n {
         let mut bad = inputs.clone();
         bad[i] += U256::from(1);
         expect_revert(
@@ -66,13 +82,28 @@ fn check(name: &str, shape_index: usize, precompiles: bool) {
         "PublicInputNotInField()",
         &format!("{name}: input = r"),
     );
-    let other = example(shape, 4);
     expect_revert(
-        &call(&proof_words(&other.proof), &inputs),
+        &call(&proof_words(&f.other.0), &inputs),
         "ProofInvalid()",
         &format!("{name}: another statement's proof"),
     );
-    for (word, point) in [(1usize, 0u8), (3, 1), (7, 2)] {
+    let reproof = proof_words(&f.reproof);
+    assert_eq!(call(&reproof, &inputs).status, 0, "{name}: second proof");
+    for (range, what) in [(8..10, "D"), (10..12, "P")] {
+        let mut bad = proof;
+        bad[range.clone()].copy_from_slice(&reproof[range]);
+        expect_revert(
+            &call(&bad, &inputs),
+            "ProofInvalid()",
+            &format!("{name}: {what} from another proof of the statement"),
+        );
+    }
+    expect_revert(
+        &call(&proof_words(&f.forged.0), &input_words(&f.forged.1)),
+        "ProofInvalid()",
+        &format!("{name}: forged proof (passes only without the proof-of-knowledge pair)"),
+    );
+    for (word, point) in [(1usize, 0u8), (3, 1), (7, 2), (9, 3), (11, 4)] {
         let mut bad = proof;
         bad[word] += U256::from(1);
         let out = call(&bad, &inputs);
@@ -88,10 +119,18 @@ fn check(name: &str, shape_index: usize, precompiles: bool) {
         );
     }
 
-    // Malformed calldata: wrong input count (another selector), truncated words,
-    // nothing at all. Each reverts; none traps.
+    // Malformed calldata: wrong input count (another selector), the old 8-word
+    // proof, truncated words, nothing at all. Each reverts; none traps.
+    let mut old = error_selector(&format!("verifyProof(uint256[8],uint256[{n}])")).to_vec();
+    for w in proof[..8].iter().chain(&inputs) {
+        old.extend_from_slice(&w.to_be_bytes::<32>());
+    }
     for (what, data) in [
-        ("one input short", calldata(&proof, &inputs[1..])),
+        (
+            "one input more",
+            calldata(&proof, &[&inputs[..], &[U256::ZERO]].concat()),
+        ),
+        ("8-word proof (before the commitment)", old),
         ("truncated", calldata(&proof, &inputs)[..100].to_vec()),
         ("empty", Vec::new()),
     ] {
@@ -102,31 +141,42 @@ fn check(name: &str, shape_index: usize, precompiles: bool) {
 
 #[test]
 fn shipped_wasm_verifies_storage_k2_d3() {
-    check("storage-inclusion-k2-d3-v1", 0, true);
+    let f = storage_fixture(0);
+    check(&f.id, &f, 1, true);
 }
 
 #[test]
 fn shipped_wasm_verifies_storage_k4_d9() {
-    check("storage-inclusion-k4-d9-v1", 1, true);
+    let f = storage_fixture(1);
+    check(&f.id, &f, 1, true);
+}
+
+#[test]
+fn shipped_wasm_verifies_two_challenges() {
+    let f = table_fixture();
+    check(&f.id, &f, 2, true);
 }
 
 #[test]
 fn pure_wasm_pairing_variant_verifies_storage_k2_d3() {
-    check("storage-inclusion-k2-d3-v1_pairing-wasm", 0, false);
+    let f = storage_fixture(0);
+    check(&format!("{}_pairing-wasm", f.id), &f, 1, false);
 }
 
 #[test]
 fn pure_wasm_pairing_variant_verifies_storage_k4_d9() {
-    check("storage-inclusion-k4-d9-v1_pairing-wasm", 1, false);
+    let f = storage_fixture(1);
+    check(&format!("{}_pairing-wasm", f.id), &f, 1, false);
 }
 
 #[test]
 fn contracts_use_only_what_stylus_accepts() {
     for name in [
-        "storage-inclusion-k2-d3-v1",
-        "storage-inclusion-k4-d9-v1",
-        "storage-inclusion-k2-d3-v1_pairing-wasm",
-        "storage-inclusion-k4-d9-v1_pairing-wasm",
+        "storage-inclusion-k2-d3-v2",
+        "storage-inclusion-k4-d9-v2",
+        "testkit-table-8",
+        "storage-inclusion-k2-d3-v2_pairing-wasm",
+        "storage-inclusion-k4-d9-v2_pairing-wasm",
     ] {
         let wasm = load(name);
         // Imports: only Stylus hooks this host implements (anything else would be

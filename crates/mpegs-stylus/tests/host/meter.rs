@@ -253,8 +253,10 @@ pub fn read(instance: &wasmi::Instance, store: &wasmi::Store<impl Sized>) -> Opt
 /// Host I/O ink of one call, from Nitro's hostio pricing: 8,400 ink per host call
 /// (`HOSTIO_INK`), plus copying (`pay_for_write`: 5,040 + 30/byte past 32 into the
 /// WASM; `pay_for_read`: 16,381 + 55/byte past 32 out of it) and, for calls into the
-/// EVM, `EVM_API_INK` (59,673). Gas the call itself costs (precompile gas, the
-/// EVM's 100-gas warm access) is counted separately.
+/// EVM, `EVM_API_INK` (59,673); `native_keccak256` pays `PTR_INK` (5,040) and
+/// `pay_for_keccak` (121,800 + 21,000 per 32-byte word past two, I/O included).
+/// Gas the call itself costs (precompile gas, the EVM's 100-gas warm access) is
+/// counted separately.
 pub fn hostio_ink(call: &super::HostCall) -> u64 {
     use super::HostCall::*;
     const HOSTIO: u64 = 8_400;
@@ -266,6 +268,7 @@ pub fn hostio_ink(call: &super::HostCall) -> u64 {
             WriteResult(n) => read(*n),
             StaticCall { input_len, .. } => read(*input_len) + 59_673,
             ReadReturnData(n) => write(*n),
+            Keccak(n) => 5_040 + 121_800 + 21_000 * (n.div_ceil(32) as u64).saturating_sub(2),
             PayForMemoryGrow(_) | Other(_) => 0,
         }
 }

@@ -1,6 +1,6 @@
 //! A minimal Stylus host for running the built contract in wasmi: the `vm_hooks`
 //! imports the contract uses, with static calls to 0x06/0x07/0x08 served by revm's
-//! BN254 precompiles (real computations). Shared by `tests/wasm_host.rs` and
+//! BN254 precompiles (real computations) and `native_keccak256` by alloy's keccak. Shared by `tests/wasm_host.rs` and
 //! `examples/cost.rs`; `meter` adds Stylus-style ink metering.
 
 #![allow(dead_code)]
@@ -22,6 +22,7 @@ pub const HOOKS: &[&str] = &[
     "read_return_data",
     "return_data_size",
     "msg_value",
+    "native_keccak256",
     // Imported (stylus-sdk's `RawCall` links every call kind) but never called by
     // the verifier: they trap here.
     "call_contract",
@@ -46,9 +47,9 @@ pub fn load(name: &str) -> Vec<u8> {
     })
 }
 
-/// `verifyProof(uint256[8],uint256[n])` calldata.
-pub fn calldata(proof: &[U256; 8], inputs: &[U256]) -> Vec<u8> {
-    let signature = format!("verifyProof(uint256[8],uint256[{}])", inputs.len());
+/// `verifyProof(uint256[12],uint256[n])` calldata.
+pub fn calldata(proof: &[U256; 12], inputs: &[U256]) -> Vec<u8> {
+    let signature = format!("verifyProof(uint256[12],uint256[{}])", inputs.len());
     let mut data = keccak256(signature.as_bytes())[..4].to_vec();
     for w in proof.iter().chain(inputs) {
         data.extend_from_slice(&w.to_be_bytes::<32>());
@@ -66,8 +67,14 @@ pub fn error_selector(signature: &str) -> [u8; 4] {
 pub enum HostCall {
     ReadArgs(usize),
     WriteResult(usize),
-    StaticCall { to: u8, input_len: usize, gas: u64 },
+    StaticCall {
+        to: u8,
+        input_len: usize,
+        gas: u64,
+    },
     ReadReturnData(usize),
+    /// `native_keccak256` of this many bytes.
+    Keccak(usize),
     PayForMemoryGrow(u32),
     Other(&'static str),
 }
@@ -113,6 +120,17 @@ impl Outcome {
             .iter()
             .filter(|c| matches!(c, HostCall::StaticCall { .. }))
             .count()
+    }
+
+    /// The lengths hashed by `native_keccak256`, in order.
+    pub fn keccaks(&self) -> Vec<usize> {
+        self.calls
+            .iter()
+            .filter_map(|c| match c {
+                HostCall::Keccak(n) => Some(*n),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -205,6 +223,16 @@ fn linker(engine: &Engine) -> Linker<State> {
         |mut c: Caller<'_, State>, ptr: i32| -> Result<(), wasmi::Error> {
             c.data_mut().calls.push(HostCall::Other("msg_value"));
             write(&mut c, ptr, &[0u8; 32])
+        },
+    )
+    .unwrap();
+    l.func_wrap(
+        "vm_hooks",
+        "native_keccak256",
+        |mut c: Caller<'_, State>, bytes: i32, len: i32, output: i32| -> Result<(), wasmi::Error> {
+            let data = read(&c, bytes, len as u32 as usize)?;
+            c.data_mut().calls.push(HostCall::Keccak(data.len()));
+            write(&mut c, output, keccak256(&data).as_slice())
         },
     )
     .unwrap();
