@@ -44,10 +44,9 @@ fn main() {
     let t = Instant::now();
     let (pk, vk) = backend::setup(blank(), &mut rng).unwrap();
     println!("lookup backend: setup {:?}", t.elapsed());
-    for _ in 0..2 {
-        let t = Instant::now();
-        let proof = backend::prove(&pk, honest(), &mut rng).unwrap();
-        println!("lookup backend: prove {:?}", t.elapsed());
+    for _ in 0..3 {
+        let (proof, t) = mpegs_zk::groth16::prove_profiled(&pk, honest(), &mut rng).unwrap();
+        println!("lookup backend: prove {t:?}");
         let public = mpegs_filters::plan::public_inputs(c_in.value, c_out.value, &plan);
         assert!(backend::verify(&backend::prepare(&vk), &public, &proof).unwrap());
     }

@@ -23,6 +23,7 @@
 //! adds a row per instance variable so their polynomials are independent.
 
 use crate::lookup::{Challenger, Closed};
+use crate::msm::msm;
 use crate::num::Builder;
 use crate::transcript;
 use crate::ZkError;
@@ -233,6 +234,8 @@ struct Committer<'a, R> {
     rng: &'a mut R,
     /// (D, P) once committed.
     commitment: Option<(G1Affine, G1Affine)>,
+    /// Time spent committing.
+    spent: std::time::Duration,
 }
 
 impl<R: RngCore + CryptoRng> Challenger for Committer<'_, R> {
@@ -255,7 +258,9 @@ impl<R: RngCore + CryptoRng> Challenger for Committer<'_, R> {
             // Another circuit than the key was made for.
             return Err(SynthesisError::Unsatisfiable);
         }
+        let start = std::time::Instant::now();
         let (d, p) = commit(self.pk, values);
+        self.spent = start.elapsed();
         self.commitment = Some((d, p));
         Ok(transcript::challenges(&self.vk_digest, public, &d, count))
     }
@@ -279,8 +284,8 @@ impl<R: RngCore + CryptoRng> Commit for Committer<'_, R> {
 /// proof of knowledge P = σ·D.
 pub fn commit(pk: &ProvingKey, values: &[Fr]) -> (G1Affine, G1Affine) {
     let (d, p) = rayon::join(
-        || G1Projective::msm_unchecked(&pk.commit_basis, values),
-        || G1Projective::msm_unchecked(&pk.commit_basis_sigma, values),
+        || msm(&pk.commit_basis, values),
+        || msm(&pk.commit_basis_sigma, values),
     );
     (d.into_affine(), p.into_affine())
 }
@@ -298,6 +303,7 @@ pub fn prove<C: Circuit, R: RngCore + CryptoRng>(
         vk_digest: vk_digest(&pk.vk),
         rng: &mut blinding_rng,
         commitment: None,
+        spent: Default::default(),
     };
     prove_with(pk, circuit, &mut committer, rng)
 }
@@ -309,6 +315,55 @@ pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
     committer: &mut dyn Commit,
     rng: &mut R,
 ) -> Result<Proof, ZkError> {
+    prove_phases(pk, circuit, committer, rng, None)
+}
+
+/// Where one proof's time went (wall clock). The MSMs run one after another when
+/// measured, each on all cores, so their times add up.
+#[derive(Clone, Debug, Default)]
+pub struct ProveTimings {
+    /// The circuit's constraints and witness, and closing the lookup argument
+    /// (including the commitment's two MSMs, also given apart).
+    pub synthesis: std::time::Duration,
+    pub commitment: std::time::Duration,
+    /// Inlining linear combinations and building the matrices.
+    pub matrices: std::time::Duration,
+    /// The QAP witness map (FFTs).
+    pub witness_map: std::time::Duration,
+    /// A, B in G1, B in G2, H and L.
+    pub msm: [std::time::Duration; 5],
+    pub total: std::time::Duration,
+}
+
+/// [`prove`], measuring each phase.
+pub fn prove_profiled<C: Circuit, R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    circuit: C,
+    rng: &mut R,
+) -> Result<(Proof, ProveTimings), ZkError> {
+    let mut blinding_rng = rand_chacha::ChaCha20Rng::from_rng(&mut *rng)
+        .map_err(|e| ZkError::Malformed(format!("randomness: {e}")))?;
+    let mut committer = Committer {
+        pk,
+        vk_digest: vk_digest(&pk.vk),
+        rng: &mut blinding_rng,
+        commitment: None,
+        spent: Default::default(),
+    };
+    let mut timings = ProveTimings::default();
+    let proof = prove_phases(pk, circuit, &mut committer, rng, Some(&mut timings))?;
+    timings.commitment = committer.spent;
+    Ok((proof, timings))
+}
+
+fn prove_phases<C: Circuit, R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    circuit: C,
+    committer: &mut dyn Commit,
+    rng: &mut R,
+    mut timings: Option<&mut ProveTimings>,
+) -> Result<Proof, ZkError> {
+    let start = std::time::Instant::now();
     let (cs, closed) = synthesize(
         circuit,
         SynthesisMode::Prove {
@@ -325,10 +380,12 @@ pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
             "the circuit does not match the proving key (another shape or version)".into(),
         ));
     }
+    let synthesized = start.elapsed();
     let num_instance = cs.num_instance_variables();
     let num_constraints = cs.num_constraints();
     let matrices = &cs.to_matrices()?[R1CS_PREDICATE_LABEL];
     let full: Vec<Fr> = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
+    let matrices_done = start.elapsed();
     let h = LibsnarkReduction::witness_map_from_matrices::<Fr, Domain>(
         matrices,
         num_instance,
@@ -336,6 +393,7 @@ pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
         &full,
     )?;
     drop(cs);
+    let mapped = start.elapsed();
 
     let committed: std::collections::HashSet<usize> = closed.committed.iter().copied().collect();
     let uncommitted: Vec<Fr> = full[num_instance..]
@@ -345,27 +403,48 @@ pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
         .map(|(_, v)| *v)
         .collect();
     let (r, s) = (Fr::rand(rng), Fr::rand(rng));
-    let ((a_sum, b1_sum), (b2_sum, c_sum)) = rayon::join(
-        || {
-            rayon::join(
-                || G1Projective::msm_unchecked(&pk.a_query, &full),
-                || G1Projective::msm_unchecked(&pk.b_g1_query, &full),
-            )
-        },
-        || {
-            rayon::join(
-                || G2Projective::msm_unchecked(&pk.b_g2_query, &full),
-                || {
-                    G1Projective::msm_unchecked(&pk.h_query, &h)
-                        + G1Projective::msm_unchecked(&pk.l_query, &uncommitted)
-                },
-            )
-        },
-    );
+    let a_msm = || msm(&pk.a_query, &full);
+    let b1_msm = || msm(&pk.b_g1_query, &full);
+    let b2_msm = || msm(&pk.b_g2_query, &full);
+    let h_msm = || msm(&pk.h_query, &h);
+    let l_msm = || msm(&pk.l_query, &uncommitted);
+    let (a_sum, b1_sum, b2_sum, c_sum) = match timings.as_deref_mut() {
+        Some(t) => {
+            let mut lap = std::time::Instant::now();
+            let mut time = |i: usize| {
+                t.msm[i] = lap.elapsed();
+                lap = std::time::Instant::now();
+            };
+            let a = a_msm();
+            time(0);
+            let b1 = b1_msm();
+            time(1);
+            let b2 = b2_msm();
+            time(2);
+            let h = h_msm();
+            time(3);
+            let l = l_msm();
+            time(4);
+            (a, b1, b2, h + l)
+        }
+        None => {
+            let ((a, b1), (b2, c)) = rayon::join(
+                || rayon::join(a_msm, b1_msm),
+                || rayon::join(b2_msm, || h_msm() + l_msm()),
+            );
+            (a, b1, b2, c)
+        }
+    };
     let a = pk.vk.alpha_g1 + a_sum + pk.delta_g1 * r;
     let b1 = pk.beta_g1 + b1_sum + pk.delta_g1 * s;
     let b = pk.vk.beta_g2 + b2_sum + pk.vk.delta_g2 * s;
     let c = c_sum + a * s + b1 * r - pk.delta_g1 * (r * s);
+    if let Some(t) = timings {
+        t.synthesis = synthesized;
+        t.matrices = matrices_done - synthesized;
+        t.witness_map = mapped - matrices_done;
+        t.total = start.elapsed();
+    }
     Ok(Proof {
         a: a.into_affine(),
         b: b.into_affine(),

@@ -4,6 +4,10 @@
 //!
 //! Layout: `<id>.vk` (compressed, validated on load), `<id>.pk` (uncompressed, local
 //! cache only), `<id>.json` (what the circuit is, for humans and `keys list`).
+//!
+//! Verifiers resolve keys through [`KeySource`]: the [`KeyStore`] on disk (the CLI,
+//! the service), or an in-memory [`KeySet`] parsed from the key-set JSON
+//! ([`KeySetJson`]) that `mpegs serve` publishes and a browser page chooses to trust.
 
 use crate::backend::{vk_from_bytes, vk_hash, vk_to_bytes, Pk, Vk};
 use crate::ZkError;
@@ -11,6 +15,7 @@ use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use mpegs_media::write_atomic;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A circuit id for a description: `<prefix>-<64 hex digits of sha256(description)>`
@@ -55,7 +60,7 @@ fn canonical(v: &serde_json::Value) -> serde_json::Value {
 
 /// For an id made by [`hashed_id`] (one that ends in 64 hex digits), checks the
 /// description hashes to it; other ids (which spell every parameter out) pass.
-fn check_id_hash(id: &str, description: &serde_json::Value) -> Result<(), ZkError> {
+pub fn check_id_hash(id: &str, description: &serde_json::Value) -> Result<(), ZkError> {
     let Some((_, tail)) = id.rsplit_once('-') else {
         return Ok(());
     };
@@ -381,6 +386,186 @@ impl KeyStore {
     }
 }
 
+/// Where a verifier finds the verifying keys it trusts: never the bundle (which
+/// only pins keys by hash), always a source the verifier chose.
+pub trait KeySource {
+    /// The verifying key for circuit `id` if this source has one, after checking
+    /// that the circuit it was made for is `expected`, the description the caller
+    /// recomputed from the statement it is verifying (design.md §6): a key made
+    /// for another circuit under the same id is [`ZkError::DescriptionMismatch`].
+    fn verifying_key_for(
+        &self,
+        id: &str,
+        expected: &serde_json::Value,
+    ) -> Result<Option<Vk>, ZkError>;
+}
+
+impl KeySource for KeyStore {
+    fn verifying_key_for(
+        &self,
+        id: &str,
+        expected: &serde_json::Value,
+    ) -> Result<Option<Vk>, ZkError> {
+        KeyStore::verifying_key_for(self, id, expected)
+    }
+}
+
+/// Version of the key-set JSON.
+pub const KEY_SET_VERSION: u32 = 1;
+
+/// A key set as JSON: the verifying keys a verifier may choose to trust, with
+/// what each circuit is. `mpegs serve` publishes its store's this way
+/// (`GET /v1/keys`) and the browser verifier parses it ([`KeySetJson::parse`]):
+///
+/// ```json
+/// {"version":1,"keys":[{"id":"<circuit id>","vk_hash":"sha256:<hex>",
+///   "description":{...},"vk":"0x<hex of the compressed verifying key>"}]}
+/// ```
+///
+/// Closed schema, like bundles: unknown keys are refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySetJson {
+    pub version: u32,
+    pub keys: Vec<KeySetJsonEntry>,
+}
+
+/// One verifying key of a [`KeySetJson`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySetJsonEntry {
+    pub id: String,
+    /// `sha256:` + hex of SHA-256 over `vk`'s bytes ([`vk_hash`]).
+    pub vk_hash: String,
+    /// The circuit's description; a hashed id must be its hash.
+    pub description: serde_json::Value,
+    /// `0x` + lowercase hex of the compressed (arkworks) verifying key.
+    pub vk: String,
+}
+
+impl KeySetJson {
+    /// Every verifying key of `store` that has its description (a key without
+    /// one verifies nothing: [`KeyStore::verifying_key_for`] refuses it), sorted
+    /// by id.
+    pub fn from_store(store: &KeyStore) -> Result<Self, ZkError> {
+        let mut keys = vec![];
+        for entry in store.list()? {
+            if entry.description.is_null() {
+                continue;
+            }
+            let vk = store
+                .verifying_key(&entry.id)?
+                .ok_or_else(|| ZkError::MissingKey(entry.id.clone()))?;
+            keys.push(KeySetJsonEntry {
+                id: entry.id,
+                vk_hash: entry.vk_hash,
+                description: entry.description,
+                vk: format!("0x{}", hex::encode(vk_to_bytes(&vk))),
+            });
+        }
+        Ok(Self {
+            version: KEY_SET_VERSION,
+            keys,
+        })
+    }
+
+    /// Parses key-set JSON and checks every entry ([`KeySet::from_json_value`]).
+    pub fn parse(text: &str) -> Result<KeySet, ZkError> {
+        let json: KeySetJson =
+            serde_json::from_str(text).map_err(|e| ZkError::Malformed(format!("key set: {e}")))?;
+        KeySet::from_json_value(json)
+    }
+}
+
+/// Trusted verifying keys held in memory (a browser's, given as [`KeySetJson`]),
+/// each checked when the set is made.
+#[derive(Clone, Debug, Default)]
+pub struct KeySet {
+    keys: BTreeMap<String, (KeyEntry, Vk)>,
+}
+
+impl KeySet {
+    /// Parses key-set JSON ([`KeySetJson::parse`]).
+    pub fn from_json(text: &str) -> Result<Self, ZkError> {
+        KeySetJson::parse(text)
+    }
+
+    /// Checks every entry the way `keys import` does, refusing the whole set if
+    /// one fails: a valid circuit id, given once; the verifying key parses (full
+    /// point validation) and is in its one compressed spelling; its SHA-256 is the
+    /// entry's `vk_hash`; a hashed id is the hash of its description.
+    pub fn from_json_value(json: KeySetJson) -> Result<Self, ZkError> {
+        if json.version != KEY_SET_VERSION {
+            return Err(ZkError::Malformed(format!(
+                "unsupported key set version {} (this build reads version {KEY_SET_VERSION})",
+                json.version
+            )));
+        }
+        let mut keys = BTreeMap::new();
+        for entry in json.keys {
+            check_id(&entry.id)?;
+            let bad =
+                |why: String| ZkError::Malformed(format!("key set: circuit {}: {why}", entry.id));
+            let bytes = entry
+                .vk
+                .strip_prefix("0x")
+                .filter(|d| !d.bytes().any(|b| b.is_ascii_uppercase()))
+                .and_then(|d| hex::decode(d).ok())
+                .ok_or_else(|| bad("vk is not 0x-prefixed lowercase hex".into()))?;
+            let vk = vk_from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
+            if vk_to_bytes(&vk) != bytes {
+                return Err(bad("vk is not in its canonical compressed encoding".into()));
+            }
+            let actual = vk_hash(&vk);
+            if actual != entry.vk_hash {
+                return Err(bad(format!(
+                    "its verifying key hashes to {actual}, the key set says {}",
+                    entry.vk_hash
+                )));
+            }
+            check_id_hash(&entry.id, &entry.description)?;
+            let info = KeyEntry {
+                id: entry.id.clone(),
+                vk_hash: actual,
+                description: entry.description,
+                proving_key: false,
+            };
+            if keys.insert(entry.id.clone(), (info, vk)).is_some() {
+                return Err(bad("listed twice".into()));
+            }
+        }
+        Ok(Self { keys })
+    }
+
+    /// The keys, sorted by id (`proving_key` is always false).
+    pub fn entries(&self) -> impl Iterator<Item = &KeyEntry> {
+        self.keys.values().map(|(entry, _)| entry)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl KeySource for KeySet {
+    fn verifying_key_for(
+        &self,
+        id: &str,
+        expected: &serde_json::Value,
+    ) -> Result<Option<Vk>, ZkError> {
+        check_id(id)?;
+        match self.keys.get(id) {
+            None => Ok(None),
+            Some((entry, vk)) if &entry.description == expected => Ok(Some(vk.clone())),
+            Some(_) => Err(ZkError::DescriptionMismatch(id.to_string())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +597,79 @@ mod tests {
         assert_eq!(canonical_text, r#"{"filter":"lut=c0=val","version":3}"#);
         // Ids that spell out their parameters are not hashes.
         assert!(check_id_hash("storage-inclusion-k4-d9-v1", &other).is_ok());
+    }
+
+    /// Knows a byte equal to its public input (one range lookup, so one challenge).
+    struct Tiny;
+
+    impl crate::Circuit for Tiny {
+        fn synthesize(self, b: &crate::Builder) -> Result<(), crate::SynthesisError> {
+            let x = b.input(Some(ark_bn254::Fr::from(3u64)))?;
+            let y = crate::range::witness_bytes(b, &[Some(3)])?;
+            b.enforce_equal(&y[0].num, &x)
+        }
+    }
+
+    #[test]
+    fn key_sets_carry_a_stores_keys_and_refuse_any_inconsistency() {
+        use rand::SeedableRng;
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::open(dir.path()).unwrap();
+        let description = serde_json::json!({"circuit": "tiny", "version": 1});
+        let id = hashed_id("tiny-t4", &description);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let (pk, vk) = crate::backend::setup(Tiny, &mut rng).unwrap();
+        store.store(&id, &pk, &vk, &description).unwrap();
+
+        let json = KeySetJson::from_store(&store).unwrap();
+        assert_eq!(json.keys.len(), 1);
+        assert_eq!(json.keys[0].vk_hash, vk_hash(&vk));
+        let text = serde_json::to_string(&json).unwrap();
+        let set = KeySetJson::parse(&text).unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.entries().next().unwrap().id, id);
+        // The same answers as the store: the key, a mismatch, nothing.
+        let from_set = KeySource::verifying_key_for(&set, &id, &description).unwrap();
+        assert_eq!(from_set, Some(vk.clone()));
+        let other = serde_json::json!({"circuit": "other"});
+        for source in [&set as &dyn KeySource, &store] {
+            assert!(matches!(
+                source.verifying_key_for(&id, &other),
+                Err(ZkError::DescriptionMismatch(_))
+            ));
+            let unknown = hashed_id("tiny-t4", &other);
+            assert!(source
+                .verifying_key_for(&unknown, &other)
+                .unwrap()
+                .is_none());
+        }
+
+        let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = serde_json::to_value(&json).unwrap();
+            edit(&mut v);
+            KeySetJson::parse(&v.to_string()).unwrap_err().to_string()
+        };
+        let other_hash = format!("sha256:{}", "0".repeat(64));
+        let e = refused(&|v| v["keys"][0]["vk_hash"] = other_hash.clone().into());
+        assert!(e.contains("hashes to"), "{e}");
+        let e = refused(&|v| v["keys"][0]["description"]["version"] = 2.into());
+        assert!(e.contains("does not hash to its id"), "{e}");
+        let upper = json.keys[0].vk.to_uppercase().replacen("0X", "0x", 1);
+        let e = refused(&|v| v["keys"][0]["vk"] = upper.clone().into());
+        assert!(e.contains("lowercase hex"), "{e}");
+        let e = refused(&|v| v["keys"][0]["vk"] = "0x00ff".into());
+        assert!(e.contains("invalid verifying key"), "{e}");
+        let e = refused(&|v| {
+            let entry = v["keys"][0].clone();
+            v["keys"].as_array_mut().unwrap().push(entry);
+        });
+        assert!(e.contains("listed twice"), "{e}");
+        let e = refused(&|v| v["keys"][0]["id"] = "../escape".into());
+        assert!(e.contains("invalid circuit id"), "{e}");
+        let e = refused(&|v| v["version"] = 2.into());
+        assert!(e.contains("version 2"), "{e}");
+        let e = refused(&|v| v["keys"][0]["extra"] = true.into());
+        assert!(e.contains("unknown field"), "{e}");
+        assert!(KeySetJson::parse("not json").is_err());
     }
 }

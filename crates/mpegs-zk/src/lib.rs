@@ -13,6 +13,7 @@ pub mod keys;
 pub mod legacy;
 pub mod lookup;
 pub mod lut;
+pub mod msm;
 pub mod num;
 pub mod poseidon;
 pub mod range;

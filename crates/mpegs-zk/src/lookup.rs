@@ -25,7 +25,7 @@
 
 use crate::num::{Builder, Num, RangeMode};
 use ark_bn254::Fr;
-use ark_ff::{BigInteger, Field, One, PrimeField, Zero};
+use ark_ff::{BigInteger, Field, One, PrimeField};
 use ark_relations::gr1cs::SynthesisError;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -133,6 +133,8 @@ struct RangeQuery {
 #[derive(Default)]
 pub(crate) struct Log {
     tables: Vec<Arc<Table>>,
+    /// Index in `tables` of each range table by width.
+    range_tables: HashMap<u32, usize>,
     queries: Vec<Query>,
     ranges: Vec<RangeQuery>,
     part: Part,
@@ -185,7 +187,7 @@ impl Log {
     fn table_index(&mut self, table: &Arc<Table>) -> usize {
         if let Some(i) = self.tables.iter().position(|t| t.name == table.name) {
             assert!(
-                self.tables[i] == *table,
+                Arc::ptr_eq(&self.tables[i], table) || self.tables[i] == *table,
                 "two different tables named {}",
                 table.name
             );
@@ -390,27 +392,55 @@ impl Builder {
             vec![]
         };
 
-        let mut inverse_sums: Vec<Vec<Num>> = vec![vec![]; tables.len()];
+        // Denominators α − xᵢ of every lookup and α − tⱼ of every row, then one batch
+        // inversion for all of them (Montgomery's trick).
+        let mut denominators = Vec::with_capacity(queries.len());
         for q in &queries {
             let before = self.cs.num_constraints();
             let encoded = self.encode(&q.columns, &powers)?;
-            let inv = self.inverse_of(&alpha.sub(&encoded))?;
+            denominators.push(alpha.sub(&encoded));
+            self.attribute(q.part, self.cs.num_constraints() - before);
+        }
+        let mut row_denominators = Vec::with_capacity(tables.len());
+        for table in &tables {
+            let rows = (0..table.rows())
+                .map(|j| {
+                    let row: Vec<Num> = table.row(j).iter().map(|v| Num::from_u64(*v)).collect();
+                    Ok(alpha.sub(&self.encode(&row, &powers)?))
+                })
+                .collect::<Result<Vec<_>, SynthesisError>>()?;
+            row_denominators.push(rows);
+        }
+        let mut inverses: Option<Vec<Fr>> = denominators
+            .iter()
+            .chain(row_denominators.iter().flatten())
+            .map(|d| d.value)
+            .collect();
+        if let Some(values) = inverses.as_mut() {
+            // A zero denominator (α equal to a looked-up value, probability ~2⁻²³⁰)
+            // stays zero: that lookup's constraint then fails.
+            ark_ff::batch_inversion(values);
+        }
+        let inverse = |i: usize| inverses.as_ref().map(|v| v[i]);
+
+        let mut inverse_sums: Vec<Vec<Num>> = vec![vec![]; tables.len()];
+        for (i, (q, d)) in queries.iter().zip(&denominators).enumerate() {
+            let before = self.cs.num_constraints();
+            // inv · d = 1, the inverse on the A side so the looked-up values, usually
+            // small, sit in the B query.
+            let inv = self.witness(inverse(i))?;
+            self.enforce_product(&inv, d, &Num::constant(Fr::one()))?;
             inverse_sums[q.table].push(inv);
             self.attribute(q.part, self.cs.num_constraints() - before);
         }
-        for (t, table) in tables.iter().enumerate() {
-            let mut row_terms = Vec::with_capacity(table.rows());
-            for (j, m) in mult[t].iter().enumerate() {
-                let row: Vec<Num> = table.row(j).iter().map(|v| Num::from_u64(*v)).collect();
-                let encoded = self.encode(&row, &powers)?;
-                let denominator = alpha.sub(&encoded);
+        let mut next = queries.len();
+        for (t, rows) in row_denominators.iter().enumerate() {
+            let mut row_terms = Vec::with_capacity(rows.len());
+            for (d, m) in rows.iter().zip(&mult[t]) {
                 // q = m / (α − t): zero for unused rows.
-                let q = self.witness(
-                    m.value
-                        .zip(denominator.value)
-                        .map(|(m, d)| m * d.inverse().unwrap_or(Fr::zero())),
-                )?;
-                self.enforce_product(&q, &denominator, m)?;
+                let q = self.witness(inverse(next).zip(m.value).map(|(inv, m)| m * inv))?;
+                next += 1;
+                self.enforce_product(&q, d, m)?;
                 row_terms.push(q);
             }
             let one = Fr::one();
@@ -441,7 +471,7 @@ impl Builder {
             if r.bits == 0 {
                 self.enforce_equal(&r.x, &Num::zero())?;
             } else if own_table(r.bits, counts[&r.bits]) {
-                self.lookup_as(&Table::range(r.bits), &[r.x.clone()], r.part)?;
+                self.lookup_range(r.bits, r.x, r.part);
             } else {
                 let limbs = (r.bits - 1) / LIMB_BITS; // all but the top limb
                 let low = r.x.value.map(|v| v.into_bigint());
@@ -457,30 +487,32 @@ impl Builder {
                         Fr::from(x)
                     });
                     let limb = self.witness(limb_value)?;
-                    self.lookup_as(&Table::range(LIMB_BITS), &[limb.clone()], r.part)?;
                     rest = rest.sub(&limb).scale(shift_inv);
+                    self.lookup_range(LIMB_BITS, limb, r.part);
                 }
                 let top = r.bits - limbs * LIMB_BITS;
-                self.lookup_as(&Table::range(top), &[rest], r.part)?;
+                self.lookup_range(top, rest, r.part);
             }
         }
         Ok(())
     }
 
-    fn lookup_as(
-        &self,
-        table: &Arc<Table>,
-        columns: &[Num],
-        part: Part,
-    ) -> Result<(), SynthesisError> {
+    /// Queues `x` in the range table `[0, 2^bits)` (made once per circuit).
+    fn lookup_range(&self, bits: u32, x: Num, part: Part) {
         let mut log = self.log.borrow_mut();
-        let t = log.table_index(table);
+        let t = match log.range_tables.get(&bits) {
+            Some(t) => *t,
+            None => {
+                let t = log.table_index(&Table::range(bits));
+                log.range_tables.insert(bits, t);
+                t
+            }
+        };
         log.queries.push(Query {
             table: t,
-            columns: columns.to_vec(),
+            columns: vec![x],
             part,
         });
-        Ok(())
     }
 
     /// `c₀ + β·c₁ + β²·c₂` (a product per non-constant extra column).
@@ -490,14 +522,6 @@ impl Builder {
             out = out.add(&self.mul(p, c)?);
         }
         Ok(out)
-    }
-
-    /// A witness `inv` with `inv · d = 1` (the inverse on the A side, so the
-    /// looked-up values, usually small, sit in the B query).
-    fn inverse_of(&self, d: &Num) -> Result<Num, SynthesisError> {
-        let inv = self.witness(d.value.map(|v| v.inverse().unwrap_or(Fr::zero())))?;
-        self.enforce_product(&inv, d, &Num::constant(Fr::one()))?;
-        Ok(inv)
     }
 
     /// Moves `n` constraints already counted under the current part to `part`.

@@ -13,14 +13,21 @@ use ark_bn254::Fr;
 use ark_ff::One;
 use ark_relations::gr1cs::SynthesisError;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The two-column table `(v, table[v])`, named by its contents (so two filters with
-/// the same table share it, and different tables never collide).
+/// the same table share it, and different tables never collide). Made once per
+/// distinct table (a circuit looks one up per pixel).
 pub fn byte_map_table(table: &[u8; 256]) -> Arc<Table> {
-    let name = format!("bytemap-{}", hex::encode(&Sha256::digest(table)[..16]));
-    let rows: Vec<Vec<u64>> = (0..256).map(|v| vec![v as u64, table[v] as u64]).collect();
-    Table::new(name, 2, &rows)
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 256], Arc<Table>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(cache.entry(*table).or_insert_with(|| {
+        let name = format!("bytemap-{}", hex::encode(&Sha256::digest(table)[..16]));
+        let rows: Vec<Vec<u64>> = (0..256).map(|v| vec![v as u64, table[v] as u64]).collect();
+        Table::new(name, 2, &rows)
+    }))
 }
 
 /// `table[v]` for a range-checked byte v: a fresh witness looked up together with

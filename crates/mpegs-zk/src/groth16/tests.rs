@@ -164,6 +164,7 @@ fn forge(pk: &ProvingKey, toy: Toy, alpha: Option<Vec<Fr>>, claimed: Option<Vec<
             vk_digest: vk_digest(&pk.vk),
             rng: &mut blinding,
             commitment: None,
+            spent: Default::default(),
         },
         alpha,
         claimed,
@@ -294,6 +295,7 @@ fn the_commitment_hides_the_committed_wires() {
         vk_digest: vk_digest(&pk.vk),
         rng: &mut zero,
         commitment: None,
+        spent: Default::default(),
     };
     let p0 = prove_with(&pk, toy, &mut committer, &mut r).unwrap();
     assert_eq!(
