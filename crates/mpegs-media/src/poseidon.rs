@@ -2,9 +2,12 @@
 //! `light-poseidon`), plus the domain-separation tags every mpegs hash starts with.
 //!
 //! The permutation is our own, because it is on the verifier's hot path (every
-//! published pixel is re-hashed): the partial rounds use a precomputation that
-//! roughly halves the field multiplications of the textbook form `light-poseidon`
-//! implements. Tests check it against `light-poseidon` and circomlibjs vectors.
+//! published pixel is re-hashed): the partial rounds use the sparse-matrix form
+//! (2t − 1 multiplications a round instead of t², constants folded to one scalar a
+//! round), about a third of the multiplications of the textbook form
+//! `light-poseidon` implements. Tests check it against `light-poseidon` and
+//! circomlibjs vectors. The in-circuit gadget uses [`PartialRounds`] (S-box inputs
+//! as direct combinations), which suits synthesis better.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
@@ -141,6 +144,119 @@ fn full_round(p: &PoseidonParameters<Fr>, round: usize, state: &mut [Fr], scratc
     state.copy_from_slice(scratch);
 }
 
+/// The partial rounds rewritten for a native permutation with few multiplications
+/// (the Poseidon paper's appendix B, derived here for column vectors):
+///
+/// - **Constants.** A partial round's S-box touches element 0 only, so of the next
+///   round's constant `c`, the part `M⁻¹·c` outside element 0 can be added before
+///   this round's S-box and its element 0 right after it. Sweeping back from the
+///   last partial round leaves one full constant vector before the first partial
+///   round and one scalar after each S-box.
+/// - **Matrices.** `M = A·B` with `A = diag(1, M₁₁)` and
+///   `B = [[m₀₀, m₀₁ᵀ], [M₁₁⁻¹·m₁₀, I]]`. `A` commutes with a round's S-box and
+///   scalar, so it moves into the next round's matrix, which is split the same way:
+///   every partial round but the last multiplies by a sparse `B` (2t − 1
+///   multiplications instead of t²).
+struct Sparse {
+    /// The constant vector added before the first partial round.
+    pre: Vec<Fr>,
+    /// The scalar added to element 0 after each partial round's S-box.
+    post: Vec<Fr>,
+    /// Row 0 of each round's `B` (t entries) and the column below it (t − 1).
+    rows: Vec<Vec<Fr>>,
+    cols: Vec<Vec<Fr>>,
+    /// The last partial round's dense matrix.
+    last: Vec<Vec<Fr>>,
+}
+
+/// Inverse of a square matrix (Gauss–Jordan); `None` if singular.
+fn invert(m: &[Vec<Fr>]) -> Option<Vec<Vec<Fr>>> {
+    let n = m.len();
+    let mut a: Vec<Vec<Fr>> = m.to_vec();
+    let mut inv: Vec<Vec<Fr>> = (0..n)
+        .map(|i| (0..n).map(|j| Fr::from((i == j) as u64)).collect())
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n).find(|&r| !a[r][col].is_zero())?;
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let scale = a[col][col].inverse()?;
+        for j in 0..n {
+            a[col][j] *= scale;
+            inv[col][j] *= scale;
+        }
+        for r in 0..n {
+            if r != col && !a[r][col].is_zero() {
+                let f = a[r][col];
+                for j in 0..n {
+                    let (x, y) = (a[col][j], inv[col][j]);
+                    a[r][j] -= f * x;
+                    inv[r][j] -= f * y;
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+fn precompute_sparse(w: usize) -> Sparse {
+    let p = parameters(w);
+    let half = p.full_rounds / 2;
+    let rounds = p.partial_rounds;
+    let m = &p.mds;
+    let m_inv = invert(m).expect("an MDS matrix is invertible");
+    // Constants: sweep back from the last partial round.
+    let mut c: Vec<Vec<Fr>> = (0..rounds)
+        .map(|r| p.ark[(half + r) * w..(half + r + 1) * w].to_vec())
+        .collect();
+    let mut post = vec![Fr::zero(); rounds];
+    for r in (1..rounds).rev() {
+        let u = mat_vec(&m_inv, &c[r]);
+        post[r - 1] += u[0];
+        for j in 1..w {
+            c[r - 1][j] += u[j];
+        }
+        c[r] = vec![Fr::zero(); w];
+    }
+    // Matrices: split forward, moving each A into the next round's matrix.
+    let mut rows = Vec::with_capacity(rounds);
+    let mut cols = Vec::with_capacity(rounds);
+    let mut x = m.clone();
+    for _ in 0..rounds - 1 {
+        let x11: Vec<Vec<Fr>> = x[1..].iter().map(|row| row[1..].to_vec()).collect();
+        let x11_inv = invert(&x11).expect("the lower block is invertible");
+        let x10: Vec<Fr> = x[1..].iter().map(|row| row[0]).collect();
+        rows.push(x[0].clone());
+        cols.push(mat_vec(&x11_inv, &x10));
+        // A = diag(1, X₁₁); the next round's matrix is M·A.
+        let a: Vec<Vec<Fr>> = (0..w)
+            .map(|i| {
+                (0..w)
+                    .map(|j| match (i, j) {
+                        (0, 0) => Fr::from(1u64),
+                        (0, _) | (_, 0) => Fr::zero(),
+                        _ => x11[i - 1][j - 1],
+                    })
+                    .collect()
+            })
+            .collect();
+        x = mat_mul(m, &a);
+    }
+    Sparse {
+        pre: c[0].clone(),
+        post,
+        rows,
+        cols,
+        last: x,
+    }
+}
+
+/// The sparse form for a state width (2..=13), computed on first use of that width.
+fn sparse_rounds(width: usize) -> &'static Sparse {
+    static CACHE: [OnceLock<Sparse>; MAX_INPUTS] = [const { OnceLock::new() }; MAX_INPUTS];
+    CACHE[width - 2].get_or_init(|| precompute_sparse(width))
+}
+
 /// circomlib `Poseidon(n)` of `inputs` (1 ≤ n ≤ 12).
 ///
 /// # Panics
@@ -154,7 +270,7 @@ pub fn hash(inputs: &[Fr]) -> Fr {
     );
     let w = n + 1;
     let p = parameters(w);
-    let pre = partial_rounds(w);
+    let sp = sparse_rounds(w);
     let mut state = [Fr::zero(); MAX_INPUTS + 1];
     let mut scratch = [Fr::zero(); MAX_INPUTS + 1];
     let (state, scratch) = (&mut state[..w], &mut scratch[..w]);
@@ -163,33 +279,34 @@ pub fn hash(inputs: &[Fr]) -> Fr {
     for round in 0..half {
         full_round(p, round, state, scratch);
     }
+    for (s, c) in state.iter_mut().zip(&sp.pre) {
+        *s += c;
+    }
     let rounds = p.partial_rounds;
-    let mut outputs = [Fr::zero(); 80];
-    for r in 1..=rounds {
-        let mut x = pre.konst[r - 1][0] + p.ark[(half + r - 1) * w];
-        x += pre.rows[r - 1]
-            .iter()
-            .zip(state.iter())
-            .map(|(a, s)| *a * s)
-            .sum::<Fr>();
-        for q in 1..r {
-            x += pre.spread[r - 1 - q][0] * outputs[q - 1];
+    for r in 0..rounds {
+        state[0] = sbox(state[0]) + sp.post[r];
+        if r + 1 < rounds {
+            let s0 = state[0];
+            let row = &sp.rows[r];
+            let mut first = row[0] * s0;
+            for j in 1..w {
+                first += row[j] * state[j];
+            }
+            for (s, c) in state[1..].iter_mut().zip(&sp.cols[r]) {
+                *s += *c * s0;
+            }
+            state[0] = first;
+        } else {
+            for (i, out) in scratch.iter_mut().enumerate() {
+                *out = sp.last[i]
+                    .iter()
+                    .zip(state.iter())
+                    .map(|(m, s)| *m * s)
+                    .sum();
+            }
+            state.copy_from_slice(scratch);
         }
-        outputs[r - 1] = sbox(x);
     }
-    for (i, out) in scratch.iter_mut().enumerate() {
-        let mut v = pre.konst[rounds][i];
-        v += pre.a_pow[i]
-            .iter()
-            .zip(state.iter())
-            .map(|(a, s)| *a * s)
-            .sum::<Fr>();
-        for q in 1..=rounds {
-            v += pre.spread[rounds - q][i] * outputs[q - 1];
-        }
-        *out = v;
-    }
-    state.copy_from_slice(scratch);
     for round in half + rounds..p.full_rounds + rounds {
         full_round(p, round, state, scratch);
     }

@@ -190,6 +190,28 @@ fn the_proof_of_knowledge_stops_a_commitment_that_shifts_public_inputs() {
     );
     assert!(!verify(&pvk, &claimed, &proof));
     assert!(!verify_deterministic(&pvk, &claimed, &proof));
+    // In a batch with an honest proof it is refused too.
+    let honest = Toy::honest(&[5, 5, 5, 5]);
+    let honest_public = vec![Fr::from(honest.sum)];
+    let honest_proof = prove(&pk, honest, &mut rng()).unwrap();
+    let batch = |forged: Proof| {
+        batch_verify(&[
+            BatchItem {
+                vk: &vk,
+                public: honest_public.clone(),
+                proof: honest_proof,
+            },
+            BatchItem {
+                vk: &vk,
+                public: claimed.clone(),
+                proof: forged,
+            },
+        ])
+    };
+    assert!(!batch(proof));
+    // And the batch accepts the same pair when both are honest.
+    let real = prove(&pk, Toy::honest(&[1, 2, 3, 5]), &mut rng()).unwrap();
+    assert!(batch(real));
 }
 
 /// Challenges the prover picks itself (here: ones that are not the transcript's)
@@ -229,6 +251,19 @@ fn a_commitment_from_another_proof_is_refused() {
     for (d, p) in [(pb.d, pb.p), (pb.d, pa.p), (pa.d, pb.p)] {
         let mixed = Proof { d, p, ..pa };
         assert!(!verify(&pvk, &public, &mixed));
+        let batch = [
+            BatchItem {
+                vk: &vk,
+                public: public.clone(),
+                proof: pb,
+            },
+            BatchItem {
+                vk: &vk,
+                public: public.clone(),
+                proof: mixed,
+            },
+        ];
+        assert!(!batch_verify(&batch));
     }
     // A proof of this circuit's key does not verify under another key.
     let (_, other_vk) = setup(
