@@ -22,6 +22,7 @@ pub mod chain;
 pub mod config;
 pub mod edit;
 pub mod error;
+pub mod graph;
 pub mod input;
 pub mod keys;
 pub mod progress;

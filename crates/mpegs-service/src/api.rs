@@ -5,10 +5,10 @@
 use crate::catalog::{self, NewMedia};
 use crate::config::Limits;
 use crate::files::{sha256_hex, MediaFiles};
-use crate::{metrics, queue, tokens, Db, ServiceConfig, ServiceError};
+use crate::{metrics, queue, tokens, web, Db, ServiceConfig, ServiceError};
 use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::Stream;
+use mpegs_app::graph::Graph;
 use mpegs_app::verify::verify_frame;
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{decode_image, image_dimensions, Seed};
@@ -135,12 +136,20 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/v1/media", post(upload_media).get(list_media))
         .route("/v1/media/{commitment}", get(get_media))
+        .route("/v1/media/{commitment}/graph", get(get_graph))
         .route("/v1/media/{commitment}/image", get(get_image))
         .route("/v1/media/{commitment}/bundle", get(get_bundle))
         .route("/v1/jobs", post(create_job))
         .route("/v1/jobs/{id}", get(get_job))
         .route("/v1/jobs/{id}/events", get(job_events))
         .route("/v1/verify", post(verify))
+        .route("/v1/keys", get(get_keys))
+        // The explorer (docs/explorer.md): pages and their assets.
+        .route("/", get(web::index))
+        .route("/m/{commitment}", get(web::item))
+        .route("/verify", get(web::verify))
+        .route("/capture", get(web::capture))
+        .route("/assets/{*path}", get(web::file))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -370,19 +379,127 @@ fn check_commitment(c: &str) -> ApiResult<()> {
 #[derive(Deserialize)]
 struct ListQuery {
     device: Option<String>,
+    /// A commitment prefix: `0x` and 1 to 64 hex digits.
+    commitment: Option<String>,
     limit: Option<i64>,
 }
 
 /// Most items a list returns.
 pub const MAX_LIST: i64 = 200;
+/// Items a list returns when the request does not say.
+pub const DEFAULT_LIST: i64 = 50;
 
+/// `0x` + 40 hex digits (any case), lowercased.
+fn device_address(d: &str) -> ApiResult<String> {
+    let ok = d.len() == 42 && d.starts_with("0x") && d[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(d.to_ascii_lowercase())
+    } else {
+        Err(ApiError::bad_request(
+            "a device address is 0x followed by 40 hex digits",
+        ))
+    }
+}
+
+/// `0x` + 1 to 64 hex digits (any case), lowercased.
+fn commitment_prefix(p: &str) -> ApiResult<String> {
+    let ok = p.len() > 2
+        && p.len() <= 66
+        && p.starts_with("0x")
+        && p[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(p.to_ascii_lowercase())
+    } else {
+        Err(ApiError::bad_request(
+            "a commitment prefix is 0x followed by 1 to 64 hex digits",
+        ))
+    }
+}
+
+/// `GET /v1/media?device=0x…&commitment=0x…&limit=N`: recent items, newest first.
 async fn list_media(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIST);
-    let items = catalog::list(&state.db, q.device.as_deref(), limit).await?;
+    let Query(q) = q.map_err(|e| ApiError::new(e.status(), "bad_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIST).clamp(1, MAX_LIST);
+    let device = q.device.as_deref().map(device_address).transpose()?;
+    let prefix = q.commitment.as_deref().map(commitment_prefix).transpose()?;
+    let filter = catalog::ListFilter {
+        device: device.as_deref(),
+        prefix: prefix.as_deref(),
+    };
+    let items = catalog::list(&state.db, filter, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// Most catalog items one provenance graph walks through (beyond them it is
+/// cut, and says so with `"truncated": true`).
+pub const MAX_GRAPH_ITEMS: usize = 256;
+/// Most unfinished jobs a graph lists per item.
+pub const MAX_GRAPH_JOBS: i64 = 20;
+
+/// `GET /v1/media/{commitment}/graph`: the item's provenance — its whole
+/// history from its bundle, and every catalog item derived from any item of
+/// that history — with the unfinished jobs on them. Built only from verified
+/// bundles (mpegs_app::graph); nothing the service does not record.
+async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
+    check_commitment(&c)?;
+    let source = catalog::source(&state.db, &c)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
+    let mut graph = Graph::of_bundle(&source.bundle);
+    let mut pending: std::collections::VecDeque<String> =
+        graph.items().map(str::to_string).collect();
+    let mut walked = std::collections::HashSet::new();
+    let mut truncated = false;
+    while let Some(item) = pending.pop_front() {
+        if !walked.insert(item.clone()) {
+            continue;
+        }
+        if walked.len() > MAX_GRAPH_ITEMS {
+            truncated = true;
+            break;
+        }
+        for (child, bundle) in catalog::children(&state.db, &item).await? {
+            graph.add_bundle(&bundle);
+            pending.push_back(child);
+        }
+    }
+    let mut held = std::collections::HashSet::new();
+    for n in &graph.nodes {
+        if n.role != mpegs_app::graph::Role::Intermediate
+            && catalog::contains(&state.db, &n.commitment).await?
+        {
+            held.insert(n.commitment.clone());
+        }
+    }
+    graph.mark(|c| held.contains(c));
+    let mut jobs = vec![];
+    for item in graph.items() {
+        if held.contains(item) {
+            jobs.extend(queue::unfinished_jobs(&state.db, item, MAX_GRAPH_JOBS).await?);
+        }
+    }
+    Ok(Json(json!({
+        "commitment": c,
+        "nodes": graph.nodes,
+        "edges": graph.edges,
+        "jobs": jobs,
+        "truncated": truncated,
+    }))
+    .into_response())
+}
+
+/// `GET /v1/keys`: the key set this server trusts — every verifying key in its
+/// store, with its hash and description. Public: it is what a browser verifies
+/// with (and shows by hash, so a reader can compare it with a key set they trust).
+async fn get_keys(State(state): State<AppState>) -> ApiResult<Response> {
+    let store = state.store.clone();
+    let set = tokio::task::spawn_blocking(move || crate::keyset::of_store(&store))
+        .await
+        .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))??;
+    Ok(Json(set).into_response())
 }
 
 async fn get_media(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
@@ -398,6 +515,16 @@ async fn get_image(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
     let source = catalog::source(&state.db, &c)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
+    if source.bundle.media.seed.is_none() {
+        // A private original: its commitment hides its pixels (docs/commitment.md
+        // §17); serving them would undo that. The service keeps them to prove edits.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "private",
+            "this item is private media (its bundle reveals no seed): its pixels are not \
+             published; its edits are",
+        ));
+    }
     let bytes = state
         .files
         .read(&state.db, &source.image_sha256)

@@ -176,34 +176,78 @@ pub async fn get(db: &Db, c: &str) -> Result<Option<MediaItem>, ServiceError> {
     Ok(Some(item_from_row(&row, children)?))
 }
 
+/// Which items a list shows (all filters apply together).
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter<'a> {
+    /// Only items whose history starts at this device (lowercase address).
+    pub device: Option<&'a str>,
+    /// Only items whose commitment starts with this (`0x` and lowercase hex).
+    pub prefix: Option<&'a str>,
+}
+
 /// Most recent items first, optionally only those a device captured (or derived
-/// from its captures).
+/// from its captures) and those whose commitment starts with a prefix.
 pub async fn list(
     db: &Db,
-    device: Option<&str>,
+    filter: ListFilter<'_>,
     limit: i64,
 ) -> Result<Vec<MediaItem>, ServiceError> {
-    let rows = match device {
-        Some(d) => {
-            sqlx::query(&format!(
-                "SELECT {ITEM_COLUMNS} FROM media WHERE device = $1 \
-                 ORDER BY created_at DESC, commitment LIMIT $2"
-            ))
-            .bind(d.to_ascii_lowercase())
-            .bind(limit)
-            .fetch_all(db.pool())
-            .await?
-        }
-        None => {
-            sqlx::query(&format!(
-                "SELECT {ITEM_COLUMNS} FROM media ORDER BY created_at DESC, commitment LIMIT $1"
-            ))
-            .bind(limit)
-            .fetch_all(db.pool())
-            .await?
-        }
+    let mut conditions = vec![];
+    let mut binds = vec![];
+    if let Some(d) = filter.device {
+        binds.push(d.to_ascii_lowercase());
+        conditions.push(format!("device = ${}", binds.len()));
+    }
+    if let Some(p) = filter.prefix {
+        // Only hex digits reach here (the API checks), so LIKE has no wildcard
+        // to escape.
+        binds.push(format!("{}%", p.to_ascii_lowercase()));
+        conditions.push(format!("commitment LIKE ${}", binds.len()));
+    }
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
     };
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM media {filter_sql} \
+         ORDER BY created_at DESC, commitment LIMIT ${}",
+        binds.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.bind(limit).fetch_all(db.pool()).await?;
     rows.iter().map(|r| item_from_row(r, vec![])).collect()
+}
+
+/// The commitments and bundles of the items whose parent is `c`, oldest first.
+pub async fn children(db: &Db, c: &str) -> Result<Vec<(String, Bundle)>, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT commitment, bundle FROM media WHERE parent = $1 ORDER BY created_at, commitment",
+    )
+    .bind(c)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let bundle: String = r.try_get("bundle")?;
+            Ok((
+                r.try_get("commitment")?,
+                Bundle::from_json(bundle.as_bytes())?,
+            ))
+        })
+        .collect()
+}
+
+/// Whether the catalog holds the item `c`.
+pub async fn contains(db: &Db, c: &str) -> Result<bool, ServiceError> {
+    Ok(sqlx::query("SELECT 1 FROM media WHERE commitment = $1")
+        .bind(c)
+        .fetch_optional(db.pool())
+        .await?
+        .is_some())
 }
 
 /// What proving an edit of an item needs: its bundle, image bytes and seed.

@@ -13,9 +13,11 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod files;
+pub mod keyset;
 pub mod metrics;
 pub mod queue;
 pub mod tokens;
+pub mod web;
 pub mod worker;
 
 pub use config::{Limits, QueueSettings, ServiceConfig};

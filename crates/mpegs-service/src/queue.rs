@@ -491,6 +491,31 @@ pub async fn job(db: &Db, id: &str) -> Result<Option<JobStatus>, ServiceError> {
     }))
 }
 
+/// Jobs on `input` that have not (yet) produced an item — queued, running or
+/// failed — newest first, at most `limit`.
+pub async fn unfinished_jobs(
+    db: &Db,
+    input: &str,
+    limit: i64,
+) -> Result<Vec<JobStatus>, ServiceError> {
+    let ids = sqlx::query(
+        "SELECT id FROM jobs WHERE input = $1 AND status <> 'done' \
+         ORDER BY created_at DESC, id LIMIT $2",
+    )
+    .bind(input)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = vec![];
+    for row in ids {
+        let id: String = row.try_get("id")?;
+        if let Some(j) = job(db, &id).await? {
+            out.push(j);
+        }
+    }
+    Ok(out)
+}
+
 /// What a worker needs to rebuild a job's edit plan.
 pub struct JobInputs {
     pub input: String,

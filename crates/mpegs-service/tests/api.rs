@@ -301,6 +301,113 @@ async fn upload_edit_follow_download_and_verify() {
     assert_eq!(served["valid"], false);
     assert!(served["reason"].as_str().unwrap().contains("do not match"));
 
+    // The explorer's reads. The graph: the original, the proven step, the output.
+    let (status, graph) = f.get(&format!("/v1/media/{output}/graph")).await;
+    assert_eq!(status, 200, "{graph}");
+    let nodes = graph["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 2, "{graph}");
+    assert_eq!(
+        (
+            &nodes[0]["commitment"],
+            &nodes[0]["role"],
+            &nodes[0]["published"]
+        ),
+        (
+            &Value::from(input.as_str()),
+            &Value::from("original"),
+            &Value::from(false)
+        )
+    );
+    assert_eq!(nodes[0]["device"], item["device"]);
+    assert_eq!(
+        (
+            &nodes[1]["commitment"],
+            &nodes[1]["role"],
+            &nodes[1]["published"]
+        ),
+        (
+            &Value::from(output.as_str()),
+            &Value::from("edit"),
+            &Value::from(true)
+        )
+    );
+    assert!(nodes.iter().all(|n| n["available"] == true));
+    let edges = graph["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(
+        (&edges[0]["filter"], &edges[0]["tiles"], &edges[0]["proofs"]),
+        (&Value::from("hflip"), &Value::from(2), &Value::from(2))
+    );
+    assert_eq!(graph["jobs"], serde_json::json!([]));
+    // From the original, the same tree: derived items come from the catalog.
+    let (_, from_original) = f.get(&format!("/v1/media/{input}/graph")).await;
+    assert_eq!(from_original["nodes"], graph["nodes"]);
+    assert_eq!(from_original["edges"], graph["edges"]);
+
+    // The key set: every key the output pins, with the hash of the key served.
+    let (status, keys) = f.get("/v1/keys").await;
+    assert_eq!(status, 200);
+    assert_eq!(keys["version"], 1);
+    for (id, pinned) in &bundle.edit.as_ref().unwrap().steps[0].circuits {
+        let key = keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} is not in {keys}"));
+        assert_eq!(key["vk_hash"], pinned.as_str());
+        let vk = hex::decode(key["vk"].as_str().unwrap().strip_prefix("0x").unwrap()).unwrap();
+        assert_eq!(
+            format!("sha256:{}", mpegs_service::files::sha256_hex(&vk)),
+            *pinned
+        );
+    }
+
+    // Search: by commitment prefix and by device; bad queries are 400 JSON.
+    let (_, found) = f
+        .get(&format!("/v1/media?commitment={}", &output[..10]))
+        .await;
+    let found: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["commitment"].as_str().unwrap())
+        .collect();
+    assert!(found.contains(&output.as_str()), "{found:?}");
+    assert!(
+        found.iter().all(|c| c.starts_with(&output[..10])),
+        "{found:?}"
+    );
+    let device = item["device"]
+        .as_str()
+        .unwrap()
+        .to_ascii_uppercase()
+        .replacen("0X", "0x", 1);
+    let (_, by_device) = f.get(&format!("/v1/media?device={device}")).await;
+    assert_eq!(
+        by_device["items"].as_array().unwrap().len(),
+        2,
+        "{by_device}"
+    );
+    for bad in [
+        "/v1/media?commitment=0xzz",
+        "/v1/media?commitment=0x",
+        "/v1/media?device=0x1234",
+        "/v1/media?limit=many",
+    ] {
+        let (status, body) = f.get(bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["reason"].is_string(), "{bad}: {body}");
+    }
+
+    // A private original's pixels are never served (its bundle and edits are).
+    let (status, body) = f.get(&format!("/v1/media/{input}/image")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("private")),
+        "{body}"
+    );
+
     let metrics = f.get_text("/metrics").await;
     assert!(
         metrics.contains("mpegs_jobs{status=\"done\"} 1"),
@@ -530,6 +637,20 @@ async fn a_worker_with_another_key_fails_the_job_with_the_reason() {
         status["progress"]["done"], 0,
         "no proof under the wrong key was stored"
     );
+    // The input's graph lists the failed job with its reason.
+    let (_, job) = f.get(&format!("/v1/jobs/{id}")).await;
+    let (_, graph) = f
+        .get(&format!(
+            "/v1/media/{}/graph",
+            job["input"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(graph["jobs"][0]["id"], id.as_str(), "{graph}");
+    assert_eq!(graph["jobs"][0]["status"], "failed");
+    assert!(graph["jobs"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("different key"));
     // A failed job's remaining tasks are not handed out again.
     assert!(queue::claim(&f.db, "a", &settings())
         .await
@@ -596,5 +717,56 @@ async fn images_over_the_pixel_limit_are_refused_before_decoding() {
     let (status, _) = f.verify(form(&good.png, &good.bundle, None)).await;
     assert_eq!(status, 413);
     assert_eq!(f.media_count().await, 0);
+    f.running.unwrap().stop().await.unwrap();
+}
+
+/// The explorer's pages: the built explorer when this binary embeds it, else a
+/// page that says it was not built (503, so it is never taken for the real
+/// thing); asset paths cannot leave the embedded files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_the_explorer_or_say_how_to_build_it() {
+    let f = start_with(4 << 20, 0).await;
+    for page in [
+        "/",
+        "/verify",
+        "/capture",
+        &format!("/m/0x{}", "a".repeat(64)),
+    ] {
+        let resp = f
+            .http
+            .get(format!("{}{page}", f.base))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+        let body = resp.text().await.unwrap();
+        assert!(kind.starts_with("text/html"), "{page}: {kind}");
+        if mpegs_service::web::built() {
+            assert_eq!(status, 200, "{page}");
+            assert!(body.contains("name=\"mpegs-explorer\""), "{page}: {body}");
+        } else {
+            assert_eq!(status, 503, "{page}");
+            assert!(body.contains("scripts/build-web.sh"), "{page}: {body}");
+        }
+    }
+    for missing in [
+        "/assets/nothing.js",
+        "/assets/../Cargo.toml",
+        "/assets/a//b",
+    ] {
+        let (status, body) = f.get(missing).await;
+        assert_eq!(status, 404, "{missing}: {body}");
+    }
+    if let Some(wasm) = mpegs_service::web::paths().find(|p| p.ends_with(".wasm")) {
+        let resp = f
+            .http
+            .get(format!("{}/{wasm}", f.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/wasm");
+    }
     f.running.unwrap().stop().await.unwrap();
 }
