@@ -1,0 +1,143 @@
+// Shared by the pages: the API's JSON shapes, fetch helpers, small DOM helpers.
+import './style.css';
+
+/** A media item as `GET /v1/media/{commitment}` returns it (docs/service.md). */
+export interface MediaItem {
+  commitment: string;
+  kind: 'attestation' | 'edit';
+  parent: string | null;
+  children: string[];
+  format: string;
+  width: number;
+  height: number;
+  tile: number;
+  device: string | null;
+  captured_at: number | null;
+  steps: { filter: string; tiles: number; circuits: number }[];
+  verification: { status: string; proofs_verified: number; verified_at: number };
+  published: boolean;
+  created_at: number;
+}
+
+export interface GraphNode {
+  commitment: string;
+  role: 'original' | 'edit' | 'intermediate';
+  format: string;
+  width: number;
+  height: number;
+  tile: number;
+  device?: string;
+  device_id?: string;
+  captured_at?: number;
+  published: boolean;
+  available: boolean;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  edit: string;
+  step: number;
+  filter: string;
+  tiles: number;
+  proofs: number;
+  circuits: number;
+}
+
+export interface JobStatus {
+  id: string;
+  input: string;
+  vf: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  progress: { done: number; total: number };
+  output: string | null;
+  error: string | null;
+}
+
+export interface Graph {
+  commitment: string;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  jobs: JobStatus[];
+  truncated: boolean;
+}
+
+/** An error the API answered with (`{"error", "reason"}`), or a network failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+async function failure(r: Response): Promise<ApiError> {
+  try {
+    const body = await r.json();
+    return new ApiError(r.status, String(body.error ?? 'error'), String(body.reason ?? r.statusText));
+  } catch {
+    return new ApiError(r.status, 'error', `${r.status} ${r.statusText}`);
+  }
+}
+
+/** `fetch` that throws an ApiError unless the answer is 2xx. */
+export async function request(path: string, init?: RequestInit): Promise<Response> {
+  let r: Response;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network', `cannot reach the service: ${(e as Error).message}`);
+  }
+  if (!r.ok) throw await failure(r);
+  return r;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  return (await request(path)).json() as Promise<T>;
+}
+
+/** Creates an element with attributes and children (strings become text). */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | undefined> = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) {
+    if (c !== null && c !== undefined) e.append(c);
+  }
+  return e;
+}
+
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`missing element #${id}`);
+  return e as T;
+}
+
+/** `0x1234…abcd` */
+export function short(hex: string, keep = 6): string {
+  return hex.length > 2 * keep + 4 ? `${hex.slice(0, keep + 2)}…${hex.slice(-keep)}` : hex;
+}
+
+export function utc(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+export function filterName(filter: string): string {
+  return filter.split('=')[0];
+}
+
+export function isCommitment(s: string): boolean {
+  return /^0x[0-9a-f]{64}$/.test(s);
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
