@@ -133,13 +133,27 @@ fn sbox(x: Fr) -> Fr {
     x2.square() * x
 }
 
+/// Σ aᵢ·bᵢ with one Montgomery reduction per three products (arkworks'
+/// `sum_of_products`; BN254's 2 spare bits allow three before reducing).
+fn dot(a: &[Fr], b: &[Fr]) -> Fr {
+    let mut sum = Fr::zero();
+    let (mut a3, mut b3) = (a.chunks_exact(3), b.chunks_exact(3));
+    for (x, y) in a3.by_ref().zip(b3.by_ref()) {
+        sum += Fr::sum_of_products(&[x[0], x[1], x[2]], &[y[0], y[1], y[2]]);
+    }
+    for (x, y) in a3.remainder().iter().zip(b3.remainder()) {
+        sum += *x * y;
+    }
+    sum
+}
+
 fn full_round(p: &PoseidonParameters<Fr>, round: usize, state: &mut [Fr], scratch: &mut [Fr]) {
     let w = state.len();
     for (i, s) in state.iter_mut().enumerate() {
         *s = sbox(*s + p.ark[round * w + i]);
     }
     for (i, out) in scratch.iter_mut().enumerate() {
-        *out = p.mds[i].iter().zip(state.iter()).map(|(m, s)| *m * s).sum();
+        *out = dot(&p.mds[i], state);
     }
     state.copy_from_slice(scratch);
 }
@@ -287,11 +301,7 @@ pub fn hash(inputs: &[Fr]) -> Fr {
         state[0] = sbox(state[0]) + sp.post[r];
         if r + 1 < rounds {
             let s0 = state[0];
-            let row = &sp.rows[r];
-            let mut first = row[0] * s0;
-            for j in 1..w {
-                first += row[j] * state[j];
-            }
+            let first = dot(&sp.rows[r], state);
             for (s, c) in state[1..].iter_mut().zip(&sp.cols[r]) {
                 *s += *c * s0;
             }
