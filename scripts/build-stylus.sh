@@ -28,23 +28,6 @@ UNCOMPRESSED_LIMIT=131072   # 128 KiB
 ensure_packages
 ensure_rust
 
-# wasm32: rustup's target if it can be had, else Debian's rustc-web route
-# (see docs/stylus.md).
-WASM_CARGO=(cargo)
-ensure_wasm_target() {
-  if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then return; fi
-  echo "==> adding the wasm32-unknown-unknown target (rustup)"
-  if rustup target add wasm32-unknown-unknown; then return; fi
-  echo "==> rustup could not add wasm32; using Debian's rustc-web + -Zbuild-std"
-  if [ ! -x /usr/bin/rustc ] || ! dpkg -s rust-web-src lld-19 >/dev/null 2>&1; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src lld-19 >/dev/null
-  fi
-  export PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld
-  WASM_CARGO=(/usr/bin/cargo -Zbuild-std=core,alloc,panic_abort)
-}
-
 ensure_tools() {
   local missing=()
   command -v brotli >/dev/null 2>&1 || missing+=(brotli)
@@ -80,7 +63,9 @@ build() { # name features
   mv "$out.tmp" "$out"
 }
 
-ensure_wasm_target
+# wasm32: rustup's target if it can be had, else Debian's rustc-web route
+# (common.sh; see docs/stylus.md). The contract is no_std.
+ensure_wasm_target core,alloc,panic_abort
 ensure_tools
 mkdir -p "$OUT"
 over=0

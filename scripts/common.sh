@@ -33,6 +33,33 @@ ensure_postgres() {
   export MPEGS_PG_BIN="$bin"
 }
 
+# The explorer's build and browser tests (docs/explorer.md): Node.js and npm,
+# web/'s pinned npm packages (vite, TypeScript, playwright-core) from
+# web/package-lock.json.
+ensure_web_deps() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "==> installing nodejs and npm (apt-get)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if [ ! -x web/node_modules/.bin/vite ] || [ ! -f web/node_modules/playwright-core/package.json ] \
+     || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    echo "==> installing the explorer's npm packages (vite, typescript, playwright-core)"
+    npm ci --prefix web --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# Debian's chromium for the browser tests (crates/mpegs-cli/tests/browser.rs drives
+# it headless with playwright-core; playwright's own browser download is not used).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> installing chromium (apt-get)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  export MPEGS_CHROMIUM=/usr/bin/chromium
+}
+
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -79,6 +106,27 @@ ensure_c2pa_reader() {
     "$venv/bin/pip" install -q --disable-pip-version-check "c2pa-python==$C2PA_PYTHON_VERSION"
   fi
   export MPEGS_C2PA_READER="$PWD/$venv/bin/python $PWD/scripts/c2pa-read.py"
+}
+
+# wasm32-unknown-unknown for cargo: rustup's target if it can be had, else Debian's
+# rustc-web route (docs/stylus.md): /usr/bin/cargo with -Zbuild-std=$1 (the
+# standard library crates to build: "core,alloc,panic_abort" for a no_std crate,
+# "std,panic_abort" for one that uses std). Sets WASM_CARGO, the cargo command
+# line to build with (an array).
+ensure_wasm_target() {
+  local build_std=$1
+  WASM_CARGO=(cargo)
+  if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then return; fi
+  echo "==> adding the wasm32-unknown-unknown target (rustup)"
+  if rustup target add wasm32-unknown-unknown; then return; fi
+  echo "==> rustup could not add wasm32; using Debian's rustc-web + -Zbuild-std"
+  if [ ! -x /usr/bin/rustc ] || ! dpkg -s rust-web-src lld-19 >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src lld-19 >/dev/null
+  fi
+  export PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=/usr/lib/llvm-19/bin/wasm-ld
+  WASM_CARGO=(/usr/bin/cargo "-Zbuild-std=$build_std")
 }
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

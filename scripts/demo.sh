@@ -8,6 +8,9 @@ ensure_rust
 ensure_node_deps
 ensure_c2pa_reader
 
+# The browser verifier and the explorer, embedded in mpegs (`mpegs serve` at /).
+./scripts/build-wasm.sh
+./scripts/build-web.sh
 echo "==> building mpegs (release)"
 cargo build --release --quiet -p mpegs-cli
 mpegs() { ./target/release/mpegs "$@"; }

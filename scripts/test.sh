@@ -12,4 +12,10 @@ ensure_c2pa_reader
 ensure_postgres
 # The Stylus contracts: crates/mpegs-stylus/tests/wasm_host.rs runs the built .wasm.
 ./scripts/build-stylus.sh
+# The browser verifier (web/pkg) and the explorer (web/dist), which the mpegs
+# binary embeds: both before cargo builds it.
+./scripts/build-wasm.sh
+./scripts/build-web.sh
+# Debian's chromium: crates/mpegs-cli/tests/browser.rs drives it headless.
+ensure_chromium
 cargo test --release --workspace "$@"

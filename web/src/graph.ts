@@ -4,7 +4,7 @@
 import { el, filterName, plural, short, type Graph, type GraphEdge, type GraphNode } from './common';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const COL = 320;
+const COL = 265;
 const ROW = 110;
 const BOX_W = 150;
 const BOX_H = 64;

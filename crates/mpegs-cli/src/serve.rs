@@ -134,6 +134,15 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             config.home.join("keys").display()
         );
         std::io::stdout().flush().ok();
+        if mpegs_service::web::built() {
+            let addr = running.addr;
+            eprintln!("mpegs serve: the explorer is at http://{addr}/ (docs/explorer.md)");
+        } else {
+            eprintln!(
+                "mpegs serve: this binary was built without the explorer (run ./scripts/build-wasm.sh \
+                 and ./scripts/build-web.sh, then cargo build); the API works"
+            );
+        }
         stop_signal().await;
         eprintln!("mpegs serve: stopping");
         running.stop().await?;

@@ -103,14 +103,19 @@ impl DeviceKey {
                 path.display()
             )));
         }
+        write_private(path, self.to_json().as_bytes())
+    }
+
+    /// The key file's contents as [`DeviceKey::save`] writes them (pretty JSON
+    /// with the secret: keep it private).
+    pub fn to_json(&self) -> String {
         let file = KeyFile {
             version: 1,
             kind: "mpegs-device-key".into(),
             address: self.address(),
             secret: format!("0x{}", hex::encode(self.key.to_bytes())),
         };
-        let json = serde_json::to_vec_pretty(&file).expect("key file serializes");
-        write_private(path, &json)
+        serde_json::to_string_pretty(&file).expect("key file serializes")
     }
 
     /// Loads a key written by [`DeviceKey::save`].
@@ -118,13 +123,15 @@ impl DeviceKey {
         let bytes = std::fs::read(path).map_err(|e| {
             ProvenanceError::Input(format!("cannot read key {}: {e}", path.display()))
         })?;
-        let bad = |why: &str| {
-            ProvenanceError::Input(format!(
-                "{} is not an mpegs device key: {why}",
-                path.display()
-            ))
-        };
-        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| bad(&e.to_string()))?;
+        Self::from_json(&bytes, &path.display().to_string())
+    }
+
+    /// Parses a key file's contents (`name` labels errors), checking its address
+    /// is the secret's.
+    pub fn from_json(bytes: &[u8], name: &str) -> Result<Self, ProvenanceError> {
+        let bad =
+            |why: &str| ProvenanceError::Input(format!("{name} is not an mpegs device key: {why}"));
+        let file: KeyFile = serde_json::from_slice(bytes).map_err(|e| bad(&e.to_string()))?;
         if file.version != 1 || file.kind != "mpegs-device-key" {
             return Err(bad("unknown version or kind"));
         }

@@ -1,8 +1,10 @@
 //! Verifying bundles (design.md §5): trust nothing in the bundle. Recompute the
 //! media's commitment from its pixels, re-derive every step's output shape, tile
 //! windows, circuit ids and public inputs from the public filter parameters, check
-//! each proof against a verifying key from the local store (pinned by hash), and
-//! walk the chain back to a valid device signature. Report what failed, and where.
+//! each proof against a verifying key from a source the verifier trusts (its local
+//! key store, or a key set a browser page was given: [`KeySource`]; the bundle only
+//! pins keys by hash), and walk the chain back to a valid device signature. Report
+//! what failed, and where.
 
 use crate::attest::{recover, Capture};
 use crate::bundle::{Bundle, Kind, MediaRecord, StepRecord};
@@ -12,11 +14,12 @@ use mpegs_media::poseidon::fr_from_hex;
 use mpegs_media::poseidon::fr_to_hex;
 use mpegs_media::{Commitment, Frame, Seed};
 use mpegs_zk::backend::{batch_verify, prepare, proof_from_bytes, verify, vk_hash, BatchItem, Vk};
-use mpegs_zk::keys::KeyStore;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+
+pub use mpegs_zk::keys::{KeySet, KeySource};
 
 /// Who captured the original.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -51,20 +54,35 @@ pub struct Report {
     pub proofs_verified: usize,
 }
 
-struct Checker<'a> {
-    store: &'a KeyStore,
+/// Receives verification progress: `done` of `total` units of work, and what is
+/// being checked now. Units: one for the pixels' commitment, one per device
+/// signature, one per tile proof; it is called at least once per edit step and
+/// after every batch of proofs.
+pub type VerifyProgress<'a> = &'a mut dyn FnMut(usize, usize, &str);
+
+/// Proofs verified per batch: one multi-pairing each. Larger batches share more
+/// pairings per key; smaller ones report progress more often (the browser draws a
+/// bar from it).
+pub const BATCH_PROOFS: usize = 32;
+
+struct Checker<'a, 'p> {
+    keys_from: &'a dyn KeySource,
     /// Trusted keys by circuit id, with their hashes (one `Arc` per circuit, so a
     /// batch groups all proofs of a circuit under one key).
     keys: HashMap<String, (Arc<Vk>, String)>,
     origin: Option<OriginReport>,
     steps: Vec<StepReport>,
     proofs: usize,
+    progress: VerifyProgress<'p>,
+    done: usize,
+    total: usize,
 }
 
-/// Verifies `frame` against `bundle` with verifying keys from `store`; the
-/// bundle must reveal its media's seed (published media).
-pub fn verify_media(frame: &Frame, bundle: &Bundle, store: &KeyStore) -> Report {
-    verify_private_media(frame, bundle, None, store)
+/// Verifies `frame` against `bundle` with verifying keys from `keys` (a
+/// [`mpegs_zk::keys::KeyStore`], say); the bundle must reveal its media's seed
+/// (published media).
+pub fn verify_media(frame: &Frame, bundle: &Bundle, keys: &dyn KeySource) -> Report {
+    verify_private_media(frame, bundle, None, keys)
 }
 
 /// Verifies like [`verify_media`]; for private media (a bundle that reveals no
@@ -74,17 +92,38 @@ pub fn verify_private_media(
     frame: &Frame,
     bundle: &Bundle,
     secret: Option<&Seed>,
-    store: &KeyStore,
+    keys: &dyn KeySource,
+) -> Report {
+    verify_with_progress(frame, bundle, secret, keys, &mut |_, _, _| {})
+}
+
+/// [`verify_private_media`], telling `progress` how far it got.
+pub fn verify_with_progress(
+    frame: &Frame,
+    bundle: &Bundle,
+    secret: Option<&Seed>,
+    keys: &dyn KeySource,
+    progress: VerifyProgress<'_>,
 ) -> Report {
     let mut checker = Checker {
-        store,
+        keys_from: keys,
         keys: HashMap::new(),
         origin: None,
         steps: vec![],
         proofs: 0,
+        progress,
+        done: 0,
+        total: 1 + work(bundle),
     };
     let seed = bundle.media.seed.as_ref().or(secret);
-    let outcome = check_pixels(frame, bundle, seed).and_then(|()| checker.check(bundle));
+    checker.report("media commitment");
+    let outcome = check_pixels(frame, bundle, seed).and_then(|()| {
+        checker.advance(1, "device signature");
+        checker.check(bundle)
+    });
+    if outcome.is_ok() {
+        checker.report("done");
+    }
     Report {
         valid: outcome.is_ok(),
         reason: outcome.err(),
@@ -92,6 +131,14 @@ pub fn verify_private_media(
         origin: checker.origin,
         steps: checker.steps,
         proofs_verified: checker.proofs,
+    }
+}
+
+/// Units of work in a bundle's history: one per signature, one per tile proof.
+fn work(bundle: &Bundle) -> usize {
+    match &bundle.edit {
+        None => 1,
+        Some(edit) => work(&edit.parent) + edit.steps.iter().map(|s| s.tiles.len()).sum::<usize>(),
     }
 }
 
@@ -133,7 +180,16 @@ fn same_media(a: &MediaRecord, b: &MediaRecord) -> bool {
         && fr_from_hex(&a.commitment) == fr_from_hex(&b.commitment)
 }
 
-impl Checker<'_> {
+impl Checker<'_, '_> {
+    fn report(&mut self, stage: &str) {
+        (self.progress)(self.done.min(self.total), self.total, stage);
+    }
+
+    fn advance(&mut self, units: usize, stage: &str) {
+        self.done += units;
+        self.report(stage);
+    }
+
     fn check(&mut self, bundle: &Bundle) -> Result<(), String> {
         match bundle.kind {
             Kind::Attestation => self.check_attestation(bundle),
@@ -154,8 +210,10 @@ impl Checker<'_> {
                     if i > 0 && !same_media(&step.input, &edit.steps[i - 1].output) {
                         return Err(format!("step {}'s input is not step {i}'s output", i + 1));
                     }
-                    self.check_step(step)
-                        .map_err(|e| format!("step {} ({}): {e}", i + 1, step.filter))?;
+                    let stage = format!("step {} ({})", i + 1, step.filter);
+                    self.report(&stage);
+                    self.check_step(step, &stage)
+                        .map_err(|e| format!("{stage}: {e}"))?;
                 }
                 let last = edit.steps.last().expect("structure checked");
                 if !same_media(&last.output, &bundle.media) {
@@ -198,6 +256,7 @@ impl Checker<'_> {
             captured_at: a.captured_at,
             media: bundle.media.clone(),
         });
+        self.advance(1, "device signature verified");
         Ok(())
     }
 
@@ -212,7 +271,7 @@ impl Checker<'_> {
     ) -> Result<Arc<Vk>, String> {
         if !self.keys.contains_key(id) {
             let vk = self
-                .store
+                .keys_from
                 .verifying_key_for(id, &describe())
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| {
@@ -230,7 +289,7 @@ impl Checker<'_> {
         Ok(Arc::clone(vk))
     }
 
-    fn check_step(&mut self, record: &StepRecord) -> Result<(), String> {
+    fn check_step(&mut self, record: &StepRecord, stage: &str) -> Result<(), String> {
         let chain = parse_filtergraph(&record.filter).map_err(|e| e.to_string())?;
         if chain.filters.len() != 1 || chain.canonical() != record.filter {
             return Err("not a single filter in canonical form".into());
@@ -306,34 +365,46 @@ impl Checker<'_> {
         if record.circuits.len() != used.len() {
             return Err("the step pins verifying keys of circuits none of its tiles use".into());
         }
-        // Decoding checks curve and subgroup membership: the costly part, in parallel.
-        let proofs = encoded
-            .par_iter()
-            .map(|(at, bytes)| proof_from_bytes(bytes).map_err(|e| format!("{at}: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let items: Vec<BatchItem<'_>> = keys
-            .iter()
-            .zip(inputs)
-            .zip(proofs)
-            .map(|((vk, public), proof)| BatchItem {
-                vk: vk.as_ref(),
-                public,
-                proof,
-            })
-            .collect();
-        if !batch_verify(&items) {
-            // Name the first failing tile.
-            for (item, plan) in items.iter().zip(&plans) {
-                if !verify(&prepare(item.vk), &item.public, &item.proof).unwrap_or(false) {
-                    return Err(format!(
-                        "tile ({}, {}): proof does not verify",
-                        plan.out_tile.0, plan.out_tile.1
-                    ));
+        // In batches (progress after each): decoding checks curve and subgroup
+        // membership (the costly part, in parallel), then one multi-pairing.
+        let mut checked = 0;
+        for (batch, ((encoded, inputs), keys)) in encoded
+            .chunks(BATCH_PROOFS)
+            .zip(inputs.chunks(BATCH_PROOFS))
+            .zip(keys.chunks(BATCH_PROOFS))
+            .enumerate()
+        {
+            let proofs = encoded
+                .par_iter()
+                .map(|(at, bytes)| proof_from_bytes(bytes).map_err(|e| format!("{at}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let items: Vec<BatchItem<'_>> = keys
+                .iter()
+                .zip(inputs)
+                .zip(proofs)
+                .map(|((vk, public), proof)| BatchItem {
+                    vk: vk.as_ref(),
+                    public: public.clone(),
+                    proof,
+                })
+                .collect();
+            if !batch_verify(&items) {
+                // Name the first failing tile.
+                let plans = &plans[batch * BATCH_PROOFS..];
+                for (item, plan) in items.iter().zip(plans) {
+                    if !verify(&prepare(item.vk), &item.public, &item.proof).unwrap_or(false) {
+                        return Err(format!(
+                            "tile ({}, {}): proof does not verify",
+                            plan.out_tile.0, plan.out_tile.1
+                        ));
+                    }
                 }
+                return Err("batch verification failed".into());
             }
-            return Err("batch verification failed".into());
+            checked += items.len();
+            self.advance(items.len(), stage);
         }
-        self.proofs += items.len();
+        self.proofs += checked;
         self.steps.push(StepReport {
             filter: record.filter.clone(),
             input: record.input.clone(),

@@ -24,7 +24,7 @@ use mpegs_media::{decode_image, image_dimensions, Seed};
 use mpegs_provenance::prove::{blinding_seed, EditWork, OsEntropy};
 use mpegs_provenance::verify::Report;
 use mpegs_provenance::{Bundle, MediaSecret};
-use mpegs_zk::keys::KeyStore;
+use mpegs_zk::keys::{KeySetJson, KeyStore};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -492,13 +492,16 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
 }
 
 /// `GET /v1/keys`: the key set this server trusts — every verifying key in its
-/// store, with its hash and description. Public: it is what a browser verifies
+/// store, with its hash and description, as `mpegs_zk::keys::KeySetJson` (what
+/// the WASM verifier parses). Public: it is what a browser verifies
 /// with (and shows by hash, so a reader can compare it with a key set they trust).
 async fn get_keys(State(state): State<AppState>) -> ApiResult<Response> {
     let store = state.store.clone();
-    let set = tokio::task::spawn_blocking(move || crate::keyset::of_store(&store))
-        .await
-        .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))??;
+    let set = tokio::task::spawn_blocking(move || {
+        KeySetJson::from_store(&store).map_err(ServiceError::from)
+    })
+    .await
+    .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))??;
     Ok(Json(set).into_response())
 }
 

@@ -13,7 +13,6 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod files;
-pub mod keyset;
 pub mod metrics;
 pub mod queue;
 pub mod tokens;
