@@ -76,6 +76,11 @@ enum BenchWhat {
         /// Verification repetitions (the median is reported).
         #[arg(long, default_value_t = 5)]
         verify_runs: usize,
+        /// Keep the edited picture (`out.png`), its bundle (`out.png.mpegs.json`)
+        /// and the key set (`keys.json`, as `GET /v1/keys` serves it) in this
+        /// folder, e.g. for the browser benchmark (`web/tests/browser.mjs bench`).
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
     /// Proof of storage: segment decode + pHash + tree, the epoch proof, pHash robustness.
     Storage(crate::storage::StorageBench),
@@ -110,9 +115,18 @@ fn run(what: BenchWhat, bars: &Bars) -> Result<()> {
             tile,
             format,
             verify_runs,
+            keep,
         } => {
             let format = format.parse::<PixelFormat>().map_err(anyhow::Error::msg)?;
-            edit(&size, &vf, tile, format, verify_runs, bars)
+            let run = EditRun {
+                size: &size,
+                vf: &vf,
+                tile,
+                format,
+                verify_runs,
+                keep: keep.as_deref(),
+            };
+            edit(&run, bars)
         }
         BenchWhat::Storage(args) => crate::storage::run(args),
         BenchWhat::Transcode(args) => crate::transcode::run(args),
@@ -298,14 +312,25 @@ fn peak_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn edit(
-    size: &str,
-    vf: &str,
+/// What `mpegs-bench edit` measures.
+struct EditRun<'a> {
+    size: &'a str,
+    vf: &'a str,
     tile: u32,
     format: PixelFormat,
     verify_runs: usize,
-    bars: &Bars,
-) -> Result<()> {
+    keep: Option<&'a std::path::Path>,
+}
+
+fn edit(run: &EditRun, bars: &Bars) -> Result<()> {
+    let EditRun {
+        size,
+        vf,
+        tile,
+        format,
+        verify_runs,
+        keep,
+    } = *run;
     let (w, h) = mpegs_app::input::parse_size(size)?;
     let info = FrameInfo::new(format, w, h);
     // Deterministic pseudo-random pixels (xorshift), so runs are comparable.
@@ -367,6 +392,9 @@ fn edit(
     };
     let (verify_med, commit_med) = (median(&mut verify_ms), median(&mut commit_ms));
     let bundle_bytes = serde_json::to_vec(&bundle)?.len();
+    if let Some(dir) = keep {
+        keep_edit(dir, &edited, &bundle, &store)?;
+    }
     let summary = json!({
         "size": size, "format": format, "vf": vf, "tile": tile,
         "threads": rayon::current_num_threads(),
@@ -383,5 +411,21 @@ fn edit(
         "bundle_bytes": bundle_bytes,
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// Writes the edited picture, its bundle and the key set into `dir`.
+fn keep_edit(
+    dir: &std::path::Path,
+    edited: &Frame,
+    bundle: &mpegs_provenance::Bundle,
+    store: &KeyStore,
+) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("out.png"), mpegs_media::encode_png(edited)?)?;
+    bundle.save(&dir.join("out.png.mpegs.json"))?;
+    let keys = mpegs_zk::keys::KeySetJson::from_store(store)?;
+    std::fs::write(dir.join("keys.json"), serde_json::to_vec(&keys)?)?;
+    eprintln!("kept out.png, its bundle and keys.json in {}", dir.display());
     Ok(())
 }

@@ -9,7 +9,7 @@ pub const INPUTS: usize = 1;
 pub const CHALLENGES: usize = 2;
 
 pub const VK: Vk<INPUTS, CHALLENGES> = Vk {
-    digest: [0xe4, 0xe8, 0xfd, 0x48, 0xea, 0x50, 0x65, 0x45, 0x13, 0xfc, 0xbf, 0x79, 0xd6, 0x15, 0x6e, 0x5d, 0x3d, 0xeb, 0xa1, 0x05, 0xca, 0x62, 0x52, 0x20, 0x44, 0xd7, 0xad, 0x8e, 0x3d, 0xf2, 0x97, 0xb3],
+    digest: [0x7c, 0xb6, 0x25, 0x02, 0xd1, 0xea, 0xfb, 0x84, 0x71, 0xdd, 0x4d, 0xda, 0x71, 0x10, 0x5b, 0x09, 0xda, 0xb9, 0xf6, 0x94, 0xeb, 0x15, 0xdc, 0x27, 0x25, 0x43, 0xc2, 0x77, 0xce, 0x5c, 0x8b, 0xbc],
     alpha: [
         U256::from_limbs([0x1d6aa79b504e2c1e, 0xc0f21f21ab23c702, 0xb7cdd4b4ed8a788e, 0x2168ab033b28995a]),
         U256::from_limbs([0x34e88c670a14309a, 0x1819a8ee113508b2, 0x77d76f6c092b231c, 0x115611863384943d]),
@@ -39,8 +39,8 @@ pub const VK: Vk<INPUTS, CHALLENGES> = Vk {
         U256::from_limbs([0x7d9768d7af3ce371, 0x5eeb87dc46f1258f, 0x78197d296698463b, 0x2109d1f179272a72]),
     ],
     ic0: [
-        U256::from_limbs([0xbf6f6ffec1f2a074, 0xc60356cb3ad6e2f7, 0x5e6c9eab5acaa352, 0x2b09286b2a8e67d1]),
-        U256::from_limbs([0x51037a556dd5db42, 0x23d3871598beb8dd, 0xb9bc5593fdc23131, 0x10beb35c527a7a26]),
+        U256::from_limbs([0xf8ac79608945cb83, 0x33a72d67821f1e2f, 0x325d48d1d47fc1c9, 0x0e7ca1e53ba6a831]),
+        U256::from_limbs([0x878e464a4946e73d, 0x39a87c1a110d5a2a, 0x31d2ae9c8d60cf7d, 0x2c9688f7d564337f]),
     ],
     ic: [
         [
@@ -50,12 +50,12 @@ pub const VK: Vk<INPUTS, CHALLENGES> = Vk {
     ],
     ic_challenges: [
         [
-            U256::from_limbs([0x2b78de73e2ba8d60, 0x58a872c263fd8e54, 0xc20789dd45ed86db, 0x10455da918f054ee]),
-            U256::from_limbs([0xf3ac5821c666724c, 0x933a314a386eaa24, 0x120e3fd67854d898, 0x1c60182d174c5b0e]),
+            U256::from_limbs([0xb37beae99e5ae630, 0x5cbf75bac9069a9d, 0xfbcd25c4a02d131e, 0x0326e9e3fdf5d8f3]),
+            U256::from_limbs([0xeaf7b418122ff4c6, 0x3255d1da15b47faa, 0xc631666268943a64, 0x1463f11069c7eace]),
         ],
         [
-            U256::from_limbs([0xd08cba05d215983e, 0xcdae8cd3b05cc06a, 0xca5da1ed9e7a50d5, 0x1d18ea9bef4903f7]),
-            U256::from_limbs([0xddb034556ed1bf76, 0x2d39f29be587e02d, 0x0fa0e27fb6ab03cf, 0x1ff1c0c40968ed30]),
+            U256::from_limbs([0x738dab738824e7df, 0x88d879169ef4c2b9, 0x402aca2676f822b0, 0x0e7d483e2618f3d2]),
+            U256::from_limbs([0x44938e30dcbedaf3, 0xd19bd60d267362c9, 0xbe7c0a770791a7b5, 0x17d41bc620980466]),
         ],
     ],
 };
