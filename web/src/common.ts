@@ -54,11 +54,34 @@ export interface JobStatus {
   error: string | null;
 }
 
+/** One registry record (`mpegs chain status` gives the same). */
+export interface ChainRecord {
+  commitment: string;
+  kind: 'original' | 'edit' | 'anchored';
+  verification: string;
+  parent: string | null;
+  device: string | null;
+  registrant: string;
+  registered_at: number;
+  proofs: number;
+  revoked_at: number | null;
+}
+
+/** The configured chain's records of a graph's items. */
+export interface ChainRecords {
+  chain_id: number;
+  registry: string;
+  anchorer: string;
+  records: ChainRecord[];
+}
+
 export interface Graph {
   commitment: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
   jobs: JobStatus[];
+  /** null: no chain configured (no contracts deployed); error: unreadable. */
+  chain: ChainRecords | { error: string } | null;
   truncated: boolean;
 }
 

@@ -1,7 +1,7 @@
 // The provenance graph as SVG: one column per depth from the original, a box
 // per commitment, an arrow per proven step labelled with its filter, tile count
 // and proof count. The same facts are also given as a list for screen readers.
-import { el, filterName, plural, short, type Graph, type GraphEdge, type GraphNode } from './common';
+import { el, filterName, plural, short, utc, type ChainRecord, type ChainRecords, type Graph, type GraphEdge, type GraphNode } from './common';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COL = 265;
@@ -50,6 +50,22 @@ function nodeLabel(n: GraphNode): string {
   return `${ROLE[n.role]} ${n.commitment}: ${n.width}×${n.height} ${n.format}${who}${pub}`;
 }
 
+/** The configured chain's records, when it has any. */
+function chainOf(g: Graph): ChainRecords | null {
+  return g.chain && 'records' in g.chain ? g.chain : null;
+}
+
+/** What a registry record says, in a few words. */
+export function recordLabel(r: ChainRecord): string {
+  const what = r.kind === 'original'
+    ? `original registered, device signature checked on-chain`
+    : r.kind === 'edit'
+      ? `edit registered, ${plural(r.proofs, 'proof')} verified on-chain`
+      : 'anchored (bundle hash only, proofs not verified on-chain)';
+  const revoked = r.revoked_at !== null ? `; REVOKED at ${utc(r.revoked_at)}` : '';
+  return `${what} at ${utc(r.registered_at)} by ${r.registrant}${revoked}`;
+}
+
 export function edgeLabel(e: GraphEdge): string {
   return `${e.filter}: ${plural(e.tiles, 'tile')}, ${plural(e.proofs, 'proof')}, ${plural(e.circuits, 'circuit')}`;
 }
@@ -60,7 +76,9 @@ export function drawGraph(target: HTMLElement, g: Graph, focus: string) {
   const cols = Math.max(1, ...[...at.values()].map((p) => p.col + 1));
   const rows = Math.max(1, ...[...at.values()].map((p) => p.row + 1));
   const width = PAD * 2 + (cols - 1) * COL + BOX_W;
-  const height = PAD * 2 + (rows - 1) * ROW + BOX_H + 16;
+  // Room under the last row for the on-chain badges, when there are any.
+  const badges = chainOf(g)?.records.length ? 34 : 0;
+  const height = PAD * 2 + (rows - 1) * ROW + BOX_H + 16 + badges;
   const pos = (c: string) => {
     const p = at.get(c) ?? { col: 0, row: 0 };
     return { x: PAD + p.col * COL, y: PAD + 16 + p.row * ROW };
@@ -112,6 +130,16 @@ export function drawGraph(target: HTMLElement, g: Graph, focus: string) {
     } else {
       root.append(box);
     }
+    const record = chainOf(g)?.records.find((r) => r.commitment === n.commitment);
+    if (record) {
+      // A badge under the box: the record the chain holds for this commitment.
+      const revoked = record.revoked_at !== null;
+      const text = revoked ? 'on-chain: REVOKED' : record.kind === 'anchored' ? 'on-chain: anchored' : `on-chain: ${record.kind === 'edit' ? `${record.proofs} proofs verified` : 'signature checked'}`;
+      root.append(svg('g', { class: `chain-record ${record.kind}${revoked ? ' revoked' : ''}`, 'data-commitment': n.commitment, 'data-kind': record.kind, 'data-revoked': String(revoked) },
+        svg('title', {}, recordLabel(record)),
+        svg('rect', { x: p.x + 6, y: p.y + BOX_H + 6, width: BOX_W - 12, height: 22, rx: 11 }),
+        svg('text', { x: p.x + BOX_W / 2, y: p.y + BOX_H + 21, 'text-anchor': 'middle' }, text)));
+    }
   }
   const list = el('ol', { class: 'graph-list' });
   for (const n of g.nodes) {
@@ -125,5 +153,20 @@ export function drawGraph(target: HTMLElement, g: Graph, focus: string) {
       out.length ? el('ul', {}, ...out.map((e) => el('li', {}, `→ ${short(e.to)} by ${edgeLabel(e)}`))) : null));
   }
   const details = el('details', { class: 'graph-text' }, el('summary', {}, 'The graph as text'), list);
-  target.replaceChildren(el('div', { class: 'graph-scroll', tabindex: '0', 'aria-label': 'Provenance graph (scrolls sideways)' }, root), details);
+  target.replaceChildren(el('div', { class: 'graph-scroll', tabindex: '0', 'aria-label': 'Provenance graph (scrolls sideways)' }, root), details, chainSection(g));
+}
+
+/** The on-chain records as text: none without a chain, a warning when unreadable. */
+function chainSection(g: Graph): HTMLElement {
+  if (g.chain === null) return el('div', { id: 'chain-records' });
+  if ('error' in g.chain) return el('div', { id: 'chain-records' }, el('p', { class: 'warn' }, `On-chain records: ${g.chain.error}`));
+  const c = g.chain;
+  const body = c.records.length
+    ? el('ul', {}, ...c.records.map((r) => el('li', { 'data-commitment': r.commitment, 'data-kind': r.kind },
+      el('code', {}, short(r.commitment)), ` — ${recordLabel(r)}`)))
+    : el('p', {}, 'None of these items is registered or anchored there.');
+  return el('div', { id: 'chain-records' },
+    el('h3', {}, `On-chain records (chain ${c.chain_id}, registry `, el('code', {}, c.registry), ')'),
+    el('p', { class: 'muted' }, `As read by this server from the chain it is configured with (mpegs chain status gives the same); anchors shown are those of ${c.anchorer}.`),
+    body);
 }

@@ -8,8 +8,19 @@
 //                                     pixel (invalid at the pixels), a swapped
 //                                     proof (invalid at its step); then the
 //                                     static page from a folder with no server
+//   node web/tests/browser.mjs chain  the item page after the history was
+//                                     registered on the server's chain: a
+//                                     record badge on the edit and the
+//                                     original, the records listed as text
 //   node web/tests/browser.mjs bench IMAGE BUNDLE KEYS [RUNS]
 //                                     time in-browser verification (static page)
+//   node web/tests/browser.mjs corpus CORPUS
+//                                     the WASM package (web/pkg) in the page
+//                                     verifies each case of CORPUS/cases.json
+//                                     (crates/mpegs-wasm/tests/parity.rs writes
+//                                     it): the report must equal the native one
+//                                     byte for byte, or verify must throw the
+//                                     expected Error
 //
 // Environment: MPEGS_URL (the server), MPEGS_TOKEN, MPEGS_WORK (files shared
 // with the Rust test), MPEGS_ARTIFACTS (screenshots), MPEGS_CHROMIUM
@@ -337,7 +348,84 @@ async function bench(image, bundle, keys, runs = 5) {
   console.log(JSON.stringify({ runs: times.length, ms: times, median_ms: sorted[Math.floor(sorted.length / 2)], min_ms: sorted[0] }));
 }
 
+// ---------------------------------------------------------------- chain
+
+async function chainPhase() {
+  need('MPEGS_URL', BASE);
+  need('MPEGS_WORK', WORK);
+  const flow = JSON.parse(readFileSync(join(WORK, 'flow.json'), 'utf8'));
+  const { page, problems, close } = await launch();
+  await page.goto(`${BASE}/m/${flow.output}`);
+  await page.waitForSelector('#chain-records li', { timeout: 60000 });
+  const badges = await page.$$eval('.chain-record', (es) => es.map((e) => ({
+    commitment: e.getAttribute('data-commitment'), kind: e.getAttribute('data-kind'), revoked: e.getAttribute('data-revoked'),
+  })));
+  const badge = (c) => badges.find((b) => b.commitment === c);
+  check(badge(flow.output)?.kind === 'edit' && badge(flow.output)?.revoked === 'false', `no edit badge on the output: ${JSON.stringify(badges)}`);
+  check(badge(flow.original)?.kind === 'original', `no original badge on the capture: ${JSON.stringify(badges)}`);
+  check(badges.length === 2, `records badges on intermediates? ${JSON.stringify(badges)}`);
+  const listed = await page.$$eval('#chain-records li', (es) => es.map((e) => e.textContent));
+  check(listed.length === 2 && listed.some((t) => /24 proofs verified on-chain/.test(t)), `records as text: ${JSON.stringify(listed)}`);
+  await shot(page, 'item-chain');
+  check(problems.length === 0, `the page reported errors: ${problems.join('; ')}`);
+  await close();
+  console.log(`chain records shown: ${listed.join(' | ')}`);
+}
+
+// ---------------------------------------------------------------- corpus
+
+async function corpus(dir) {
+  check(dir && existsSync(join(dir, 'cases.json')), 'usage: browser.mjs corpus CORPUS (with CORPUS/cases.json)');
+  const pkg = resolve(here, '../pkg');
+  check(existsSync(join(pkg, 'mpegs_wasm_bg.wasm')), `no WASM package at ${pkg}: run ./scripts/build-wasm.sh`);
+  // A folder served on loopback: the package, the corpus and an empty page.
+  const root = mkdtempSync(join(tmpdir(), 'mpegs-corpus-'));
+  cpSync(pkg, join(root, 'pkg'), { recursive: true });
+  cpSync(dir, join(root, 'corpus'), { recursive: true });
+  writeFileSync(join(root, 'verify.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>mpegs corpus</title>');
+  const server = await staticServer(root);
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { page, problems, close } = await launch();
+  await page.goto(`${origin}/`);
+  const results = await page.evaluate(async () => {
+    const wasm = await import('/pkg/mpegs_wasm.js');
+    await wasm.default();
+    const get = (name) => fetch(`/corpus/${name}`);
+    const cases = await (await get('cases.json')).json();
+    const out = [];
+    for (const c of cases) {
+      const image = new Uint8Array(await (await get(c.image)).arrayBuffer());
+      const bundle = await (await get(c.bundle)).text();
+      const keys = await (await get(c.keys)).text();
+      const secret = c.secret ? await (await get(c.secret)).text() : undefined;
+      const start = performance.now();
+      try {
+        out.push({ name: c.name, report: wasm.verify(image, bundle, keys, secret), ms: performance.now() - start });
+      } catch (e) {
+        out.push({ name: c.name, error: e instanceof Error ? e.message : `a non-Error: ${e}` });
+      }
+    }
+    return out;
+  });
+  await close();
+  server.close();
+  rmSync(root, { recursive: true, force: true });
+  const cases = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
+  check(results.length === cases.length, `${results.length} results for ${cases.length} cases`);
+  cases.forEach((c, i) => {
+    const r = results[i];
+    if (c.error) {
+      check(r.error !== undefined && r.error.includes(c.error), `${c.name}: expected an Error with "${c.error}", got ${JSON.stringify(r)}`);
+    } else {
+      const expected = readFileSync(join(dir, c.expected), 'utf8');
+      check(r.report === expected, `${c.name}: the browser's report differs from the native one\n--- browser\n${r.report ?? r.error}\n--- native\n${expected}`);
+    }
+    console.log(JSON.stringify({ name: c.name, ok: true, ms: r.ms === undefined ? null : Number(r.ms.toFixed(1)) }));
+  });
+  check(problems.length === 0, `the page reported errors: ${problems.join('; ')}`);
+}
+
 const [mode, ...rest] = process.argv.slice(2);
-const modes = { flow, files, bench };
-check(modes[mode], `usage: browser.mjs flow|files|bench …`);
+const modes = { flow, files, chain: chainPhase, bench, corpus };
+check(modes[mode], `usage: browser.mjs flow|files|chain|bench|corpus …`);
 await modes[mode](...rest);

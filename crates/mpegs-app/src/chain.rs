@@ -484,3 +484,67 @@ mod tests {
         ));
     }
 }
+
+/// The on-chain records of a history's items, as the explorer draws them.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChainRecords {
+    pub chain_id: u64,
+    pub registry: Address,
+    /// Whose anchors are shown where an item has no verified record (the
+    /// session's account, as `mpegs chain status` does).
+    pub anchorer: Address,
+    /// Every record of the items and their recorded ancestors, one per
+    /// commitment, in the order first met.
+    pub records: Vec<StatusEntry>,
+}
+
+/// The records the configured chain holds for `items` (commitments, `0x` hex)
+/// and their recorded ancestors; `None` when no contracts are deployed there
+/// (no deployment file), so a front end without a chain shows none. Read-only:
+/// nothing is signed or sent, and an embedded chain's state file is never
+/// created by looking.
+pub fn records(config: &Config, items: &[String]) -> Result<Option<ChainRecords>, AppError> {
+    let s = &config.chain;
+    if s.rpc_url.is_none() {
+        let state = s
+            .state
+            .clone()
+            .unwrap_or_else(|| config.chain_dir().join("embedded.json"));
+        let deployment = s
+            .deployment
+            .clone()
+            .unwrap_or_else(|| state.with_extension("deployment.json"));
+        if !state.exists() || !deployment.exists() {
+            return Ok(None);
+        }
+    }
+    let mut session = Session::open(config)?;
+    if !session.deployment_path.exists() {
+        return Ok(None);
+    }
+    let d = session.deployment()?;
+    let anchorer = session.chain.sender();
+    let mut records: Vec<StatusEntry> = vec![];
+    for item in items {
+        let commitment = parse_commitment(item)?;
+        if records.iter().any(|r| r.commitment == commitment) {
+            continue;
+        }
+        for entry in registry::status(session.chain.as_mut(), &d, commitment, anchorer)? {
+            if !records.iter().any(|r| r.commitment == entry.commitment) {
+                records.push(entry);
+            }
+        }
+    }
+    Ok(Some(ChainRecords {
+        chain_id: d.chain_id,
+        registry: d.registry,
+        anchorer,
+        records,
+    }))
+}
+
+fn parse_commitment(text: &str) -> Result<B256, AppError> {
+    text.parse::<B256>()
+        .map_err(|_| AppError::Input(format!("{text} is not a commitment (0x + 64 hex digits)")))
+}

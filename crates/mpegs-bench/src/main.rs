@@ -426,6 +426,9 @@ fn keep_edit(
     bundle.save(&dir.join("out.png.mpegs.json"))?;
     let keys = mpegs_zk::keys::KeySetJson::from_store(store)?;
     std::fs::write(dir.join("keys.json"), serde_json::to_vec(&keys)?)?;
-    eprintln!("kept out.png, its bundle and keys.json in {}", dir.display());
+    eprintln!(
+        "kept out.png, its bundle and keys.json in {}",
+        dir.display()
+    );
     Ok(())
 }

@@ -62,6 +62,7 @@ async fn start(home: &std::path::Path, db_name: &str, workers: usize) -> Result<
             poll: Duration::from_millis(50),
             ..QueueSettings::default()
         },
+        chain: Default::default(),
     };
     let running = mpegs_service::start(config).await?;
     let token = tokens::create(&Db::connect(&url).await?, "bench").await?;

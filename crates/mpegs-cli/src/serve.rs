@@ -22,6 +22,15 @@ pub struct ServeArgs {
     /// Workers in this process (0: only external `mpegs worker`s prove).
     #[arg(long, default_value_t = DEFAULT_WORKERS)]
     workers: usize,
+    /// The chain whose registry records the explorer shows (JSON-RPC URL of a
+    /// node; default: the embedded EVM under $MPEGS_HOME, as `mpegs chain`
+    /// uses). Read-only; nothing shown until contracts are deployed there.
+    #[arg(long, env = "MPEGS_RPC_URL")]
+    rpc_url: Option<String>,
+    /// Deployment file of that chain (contract addresses; default as for
+    /// `mpegs chain`).
+    #[arg(long)]
+    chain_deployment: Option<std::path::PathBuf>,
     #[command(subcommand)]
     action: Option<ServeAction>,
 }
@@ -123,6 +132,8 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     config.listen = args.listen;
     config.workers = args.workers;
+    config.chain.rpc_url = args.rpc_url.clone();
+    config.chain.deployment = args.chain_deployment.clone();
     init_logging();
     rt.block_on(async move {
         let running = mpegs_service::start(config.clone()).await?;

@@ -11,6 +11,8 @@
 //!    static page verifies from a folder with no server.
 //! 4. Every report the browser showed equals `mpegs verify --json` on the same
 //!    files (the WASM verifier and the native one agree).
+//! 5. After `mpegs chain deploy` and `mpegs chain register` on the server's home,
+//!    the item page shows the registry's records (badges and text).
 //!
 //! Screenshots land in target/browser-artifacts/. Fails loudly when chromium,
 //! the npm packages or the built explorer are missing (scripts/test.sh
@@ -254,6 +256,23 @@ fn the_explorer_captures_edits_and_verifies_in_a_real_browser() {
         "{}",
         shown["proof"]
     );
+
+    // 5. The history registered on the server's chain (the embedded EVM under
+    // its home, as `mpegs chain` uses): the item page shows the records.
+    for args in [
+        vec!["chain".as_ref(), "deploy".as_ref()],
+        vec!["chain".as_ref(), "register".as_ref(), out.as_os_str()],
+    ] {
+        let run = mpegs(home.path()).args(&args).output().unwrap();
+        assert!(
+            run.status.success(),
+            "mpegs {args:?}: {}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    browser("chain", &env, &server.url, &token, deadline);
+
     println!(
         "browser suite: {:.1} s; screenshots in {}",
         started.elapsed().as_secs_f64(),

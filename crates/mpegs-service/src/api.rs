@@ -39,6 +39,8 @@ pub struct AppState {
     files: MediaFiles,
     limits: Limits,
     verify_slots: Arc<Semaphore>,
+    /// The application configuration (home, chain) for use cases that need it.
+    app: Arc<mpegs_app::Config>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             files: MediaFiles::new(config.media_dir()),
             verify_slots: Arc::new(Semaphore::new(config.limits.verify_concurrency)),
             limits: config.limits.clone(),
+            app: Arc::new(config.app()),
         })
     }
 }
@@ -481,14 +484,29 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
             jobs.extend(queue::unfinished_jobs(&state.db, item, MAX_GRAPH_JOBS).await?);
         }
     }
+    let chain = chain_records(&state, graph.items().map(str::to_string).collect()).await;
     Ok(Json(json!({
         "commitment": c,
         "nodes": graph.nodes,
         "edges": graph.edges,
         "jobs": jobs,
+        "chain": chain,
         "truncated": truncated,
     }))
     .into_response())
+}
+
+/// The configured chain's registry records of a graph's items, as JSON: `null`
+/// when no contracts are deployed there; `{"error": …}` when the chain cannot be
+/// read (the graph is still served: the chain is an extra, not the history).
+async fn chain_records(state: &AppState, items: Vec<String>) -> serde_json::Value {
+    let app = state.app.clone();
+    let read = tokio::task::spawn_blocking(move || mpegs_app::chain::records(&app, &items)).await;
+    match read {
+        Ok(Ok(records)) => json!(records),
+        Ok(Err(e)) => json!({ "error": format!("cannot read the chain: {e}") }),
+        Err(e) => json!({ "error": format!("cannot read the chain: {e}") }),
+    }
 }
 
 /// `GET /v1/keys`: the key set this server trusts — every verifying key in its

@@ -138,6 +138,10 @@ pub struct ServiceConfig {
     pub workers: usize,
     pub limits: Limits,
     pub queue: QueueSettings,
+    /// The chain whose registry records the explorer shows beside each history
+    /// (default: the embedded EVM under `home`, shown only once contracts are
+    /// deployed there; read-only).
+    pub chain: mpegs_app::ChainSettings,
 }
 
 impl ServiceConfig {
@@ -158,12 +162,20 @@ impl ServiceConfig {
             workers: DEFAULT_WORKERS,
             limits: Limits::from_env()?,
             queue: QueueSettings::from_env()?,
+            chain: app.chain.clone(),
         })
     }
 
     /// The key store of the application's configuration under `home`.
     pub fn key_store(&self) -> Result<KeyStore, ServiceError> {
         Ok(mpegs_app::Config::at(&self.home).key_store()?)
+    }
+
+    /// The application configuration the API's use cases run under.
+    pub fn app(&self) -> mpegs_app::Config {
+        let mut app = mpegs_app::Config::at(&self.home);
+        app.chain = self.chain.clone();
+        app
     }
 
     pub fn media_dir(&self) -> PathBuf {

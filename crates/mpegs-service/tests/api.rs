@@ -96,6 +96,7 @@ async fn start_limited(limits: Limits, workers: usize) -> Fixture {
         workers,
         limits,
         queue: settings(),
+        chain: Default::default(),
     };
     let running = mpegs_service::start(config).await.unwrap();
     let db = Db::connect(&url).await.unwrap();
@@ -339,10 +340,14 @@ async fn upload_edit_follow_download_and_verify() {
         (&Value::from("hflip"), &Value::from(2), &Value::from(2))
     );
     assert_eq!(graph["jobs"], serde_json::json!([]));
+    // No contracts deployed on the (embedded) chain: no records, not an error.
+    assert_eq!(graph["chain"], Value::Null, "{graph}");
     // From the original, the same tree: derived items come from the catalog.
     let (_, from_original) = f.get(&format!("/v1/media/{input}/graph")).await;
     assert_eq!(from_original["nodes"], graph["nodes"]);
     assert_eq!(from_original["edges"], graph["edges"]);
+
+    chain_records_join_the_graph(&f, &png, &bundle, &input, &output).await;
 
     // The key set: every key the output pins, with the hash of the key served.
     let (status, keys) = f.get("/v1/keys").await;
@@ -769,4 +774,97 @@ async fn pages_are_the_explorer_or_say_how_to_build_it() {
         assert_eq!(resp.headers()["content-type"], "application/wasm");
     }
     f.running.unwrap().stop().await.unwrap();
+}
+
+/// Once contracts are deployed on the chain the server reads (here the embedded
+/// EVM under its home, as `mpegs chain` uses), the graph carries the registry's
+/// records of its items: none before registering, the edit (its proofs verified
+/// on-chain) and its original after, the revocation once revoked; a deployment
+/// file that does not parse is reported, and the graph is still served.
+async fn chain_records_join_the_graph(
+    f: &Fixture,
+    png: &[u8],
+    bundle: &Bundle,
+    input: &str,
+    output: &str,
+) {
+    let home = f._home.path().to_path_buf();
+    let work = tempfile::tempdir().unwrap();
+    let media = work.path().join("out.png");
+    std::fs::write(&media, png).unwrap();
+    bundle
+        .save(&work.path().join("out.png.mpegs.json"))
+        .unwrap();
+    let config = mpegs_app::Config::at(&home);
+    let store = config.key_store().unwrap();
+    let session = |config: &mpegs_app::Config| mpegs_app::chain::Session::open(config).unwrap();
+    {
+        let mut s = session(&config);
+        mpegs_app::chain::deploy(&mut s, false).unwrap();
+    }
+    let graph_chain = || async {
+        let (status, graph) = f.get(&format!("/v1/media/{output}/graph")).await;
+        assert_eq!(status, 200, "{graph}");
+        graph["chain"].clone()
+    };
+    let chain = graph_chain().await;
+    assert_eq!(chain["chain_id"], 31337, "{chain}");
+    assert_eq!(chain["records"], serde_json::json!([]), "{chain}");
+
+    {
+        let mut s = session(&config);
+        mpegs_app::chain::register(&mut s, &media, None, mpegs_app::chain::Mode::Auto, &store)
+            .unwrap();
+    }
+    let chain = graph_chain().await;
+    let records = chain["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2, "{chain}");
+    let of = |c: &str| {
+        records
+            .iter()
+            .find(|r| r["commitment"] == c)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of(output)["kind"], "edit");
+    assert_eq!(of(output)["proofs"], 2);
+    assert_eq!(of(output)["parent"], input);
+    assert_eq!(of(output)["revoked_at"], Value::Null);
+    assert_eq!(of(input)["kind"], "original");
+    assert_eq!(
+        of(input)["device"].as_str().unwrap().to_lowercase(),
+        bundle
+            .origin()
+            .attestation
+            .as_ref()
+            .unwrap()
+            .device
+            .to_lowercase()
+    );
+
+    {
+        let mut s = session(&config);
+        mpegs_app::chain::revoke(&mut s, output, None, "test", None, 3600).unwrap();
+    }
+    let chain = graph_chain().await;
+    let revoked = chain["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["commitment"] == output)
+        .unwrap()
+        .clone();
+    assert!(revoked["revoked_at"].as_u64().is_some(), "{chain}");
+
+    // An unreadable deployment: the graph is served, the chain part says why.
+    let deployment = home.join("chain/embedded.deployment.json");
+    std::fs::write(&deployment, b"{ not json").unwrap();
+    let chain = graph_chain().await;
+    assert!(
+        chain["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read the chain"),
+        "{chain}"
+    );
 }

@@ -1,8 +1,8 @@
 //! The browser verifier gives the report `mpegs verify --json` gives, on a corpus
 //! of valid and tampered bundles made here with the real prover: natively
 //! through the crate's Rust entry points, and through the built `.wasm` package
-//! (web/pkg, made by scripts/build-wasm.sh) in Node.js. Attestations made by the
-//! WASM `attest` verify natively.
+//! (web/pkg, made by scripts/build-wasm.sh) in Node.js and in headless Chromium.
+//! Attestations made by the WASM `attest` verify natively.
 
 use mpegs_app::verify::{verify_file, Verification, VerifyFiles};
 use mpegs_filters::parse_filtergraph;
@@ -598,17 +598,15 @@ fn node(args: &[&std::ffi::OsStr]) -> String {
     stdout
 }
 
-#[test]
-fn the_built_wasm_gives_the_same_reports_in_node() {
-    let pkg = package();
-    let f = fixture();
-    let dir = tempfile::tempdir().unwrap();
+/// Writes the corpus as the Node.js runner and the browser driver read it:
+/// numbered files and `cases.json`.
+fn write_corpus(f: &Fixture, dir: &Path) {
     let mut index = vec![];
     for (i, case) in f.cases.iter().enumerate() {
         let file = |ext: &str| format!("{i}.{ext}");
-        std::fs::write(dir.path().join(file("png")), &case.png).unwrap();
-        std::fs::write(dir.path().join(file("bundle.json")), &case.bundle).unwrap();
-        std::fs::write(dir.path().join(file("keys.json")), &case.keys).unwrap();
+        std::fs::write(dir.join(file("png")), &case.png).unwrap();
+        std::fs::write(dir.join(file("bundle.json")), &case.bundle).unwrap();
+        std::fs::write(dir.join(file("keys.json")), &case.keys).unwrap();
         let mut entry = json!({
             "name": case.name,
             "image": file("png"),
@@ -617,23 +615,27 @@ fn the_built_wasm_gives_the_same_reports_in_node() {
             "steps": case.steps,
         });
         if let Some(s) = &case.secret {
-            std::fs::write(dir.path().join(file("secret.json")), s).unwrap();
+            std::fs::write(dir.join(file("secret.json")), s).unwrap();
             entry["secret"] = file("secret.json").into();
         }
         match &case.expect {
             Expect::Report(r) => {
-                std::fs::write(dir.path().join(file("expected.json")), r).unwrap();
+                std::fs::write(dir.join(file("expected.json")), r).unwrap();
                 entry["expected"] = file("expected.json").into();
             }
             Expect::Error(needle) => entry["error"] = (*needle).into(),
         }
         index.push(entry);
     }
-    std::fs::write(
-        dir.path().join("cases.json"),
-        serde_json::to_vec(&index).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("cases.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn the_built_wasm_gives_the_same_reports_in_node() {
+    let pkg = package();
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    write_corpus(f, dir.path());
     let out = node(&[
         pkg.as_os_str(),
         "verify".as_ref(),
@@ -642,6 +644,38 @@ fn the_built_wasm_gives_the_same_reports_in_node() {
     ]);
     print!("{out}");
     assert_eq!(out.lines().count(), f.cases.len());
+}
+
+/// The same corpus in a real browser: Debian's chromium, headless, driven by
+/// playwright-core (`web/tests/browser.mjs corpus`), loads the built package in a
+/// page and must give every report byte for byte (or the expected Error).
+#[test]
+fn the_built_wasm_gives_the_same_reports_in_chromium() {
+    package();
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    write_corpus(f, dir.path());
+    let driver = root().join("web/tests/browser.mjs");
+    assert!(
+        root().join("web/node_modules/playwright-core").exists(),
+        "web/node_modules is missing: npm ci --prefix web (scripts/test.sh does)"
+    );
+    let out = Command::new("node")
+        .arg(&driver)
+        .arg("corpus")
+        .arg(dir.path())
+        .output()
+        .expect("Node.js drives the browser: install nodejs (scripts/test.sh does)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "node {} corpus: {}\n{stdout}\n{}",
+        driver.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{stdout}");
+    assert_eq!(stdout.lines().count(), f.cases.len());
 }
 
 /// Pixels → `attest` (in the WASM package, in Node) → the native verifier, as the
