@@ -323,14 +323,7 @@ struct EditRun<'a> {
 }
 
 fn edit(run: &EditRun, bars: &Bars) -> Result<()> {
-    let EditRun {
-        size,
-        vf,
-        tile,
-        format,
-        verify_runs,
-        keep,
-    } = *run;
+    let (size, vf, tile, format) = (run.size, run.vf, run.tile, run.format);
     let (w, h) = mpegs_app::input::parse_size(size)?;
     let info = FrameInfo::new(format, w, h);
     // Deterministic pseudo-random pixels (xorshift), so runs are comparable.
@@ -373,7 +366,7 @@ fn edit(run: &EditRun, bars: &Bars) -> Result<()> {
 
     let mut verify_ms = vec![];
     let mut commit_ms = vec![];
-    for _ in 0..verify_runs.max(1) {
+    for _ in 0..run.verify_runs.max(1) {
         let t = Instant::now();
         let report = verify_media(&edited, &bundle, &store);
         verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
@@ -392,7 +385,7 @@ fn edit(run: &EditRun, bars: &Bars) -> Result<()> {
     };
     let (verify_med, commit_med) = (median(&mut verify_ms), median(&mut commit_ms));
     let bundle_bytes = serde_json::to_vec(&bundle)?.len();
-    if let Some(dir) = keep {
+    if let Some(dir) = run.keep {
         keep_edit(dir, &edited, &bundle, &store)?;
     }
     let summary = json!({

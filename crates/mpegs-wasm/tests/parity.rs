@@ -581,9 +581,13 @@ fn package() -> PathBuf {
 }
 
 fn node(args: &[&std::ffi::OsStr]) -> String {
-    let script = root().join("crates/mpegs-wasm/tests/node/run.mjs");
+    node_script(&root().join("crates/mpegs-wasm/tests/node/run.mjs"), args)
+}
+
+/// Runs a Node.js script; its stdout, or a failure with everything it printed.
+fn node_script(script: &Path, args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new("node")
-        .arg(&script)
+        .arg(script)
         .args(args)
         .output()
         .expect("Node.js runs the built package: install nodejs (scripts/test.sh does)");
@@ -660,20 +664,7 @@ fn the_built_wasm_gives_the_same_reports_in_chromium() {
         root().join("web/node_modules/playwright-core").exists(),
         "web/node_modules is missing: npm ci --prefix web (scripts/test.sh does)"
     );
-    let out = Command::new("node")
-        .arg(&driver)
-        .arg("corpus")
-        .arg(dir.path())
-        .output()
-        .expect("Node.js drives the browser: install nodejs (scripts/test.sh does)");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "node {} corpus: {}\n{stdout}\n{}",
-        driver.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = node_script(&driver, &["corpus".as_ref(), dir.path().as_os_str()]);
     print!("{stdout}");
     assert_eq!(stdout.lines().count(), f.cases.len());
 }
