@@ -798,6 +798,10 @@ async fn chain_records_join_the_graph(
     let config = mpegs_app::Config::at(&home);
     let store = config.key_store().unwrap();
     let session = |config: &mpegs_app::Config| mpegs_app::chain::Session::open(config).unwrap();
+    // Looking is read-only: a graph request never creates an embedded chain.
+    let (status, _) = f.get(&format!("/v1/media/{output}/graph")).await;
+    assert_eq!(status, 200);
+    assert!(!home.join("chain/embedded.json").exists());
     {
         let mut s = session(&config);
         mpegs_app::chain::deploy(&mut s, false).unwrap();

@@ -296,6 +296,17 @@ pub fn prove<C: Circuit, R: RngCore + CryptoRng>(
     circuit: C,
     rng: &mut R,
 ) -> Result<Proof, ZkError> {
+    prove_honestly(pk, circuit, rng, None).map(|(proof, _)| proof)
+}
+
+/// Proves with the honest committer (blinding from its own stream seeded by
+/// `rng`); also returns the time spent committing.
+fn prove_honestly<C: Circuit, R: RngCore + CryptoRng>(
+    pk: &ProvingKey,
+    circuit: C,
+    rng: &mut R,
+    timings: Option<&mut ProveTimings>,
+) -> Result<(Proof, std::time::Duration), ZkError> {
     let mut blinding_rng = rand_chacha::ChaCha20Rng::from_rng(&mut *rng)
         .map_err(|e| ZkError::Malformed(format!("randomness: {e}")))?;
     let mut committer = Committer {
@@ -305,7 +316,8 @@ pub fn prove<C: Circuit, R: RngCore + CryptoRng>(
         commitment: None,
         spent: Default::default(),
     };
-    prove_with(pk, circuit, &mut committer, rng)
+    let proof = prove_phases(pk, circuit, &mut committer, rng, timings)?;
+    Ok((proof, committer.spent))
 }
 
 /// Proves with a given committer (the honest one, or a test's forger).
@@ -341,18 +353,9 @@ pub fn prove_profiled<C: Circuit, R: RngCore + CryptoRng>(
     circuit: C,
     rng: &mut R,
 ) -> Result<(Proof, ProveTimings), ZkError> {
-    let mut blinding_rng = rand_chacha::ChaCha20Rng::from_rng(&mut *rng)
-        .map_err(|e| ZkError::Malformed(format!("randomness: {e}")))?;
-    let mut committer = Committer {
-        pk,
-        vk_digest: vk_digest(&pk.vk),
-        rng: &mut blinding_rng,
-        commitment: None,
-        spent: Default::default(),
-    };
     let mut timings = ProveTimings::default();
-    let proof = prove_phases(pk, circuit, &mut committer, rng, Some(&mut timings))?;
-    timings.commitment = committer.spent;
+    let (proof, spent) = prove_honestly(pk, circuit, rng, Some(&mut timings))?;
+    timings.commitment = spent;
     Ok((proof, timings))
 }
 
