@@ -106,8 +106,12 @@ chain status "$out/published.png"
 echo "    a storage deal for the segment of step 6, offered to account 1 (the worker):"
 echo "    3 epochs of an hour, 3 ether paid, 0.5 ether collateral per epoch"
 worker=$(chain --account 1 address)
-chain storage open --challenge "$out/challenges.public.json" --deposit 3ether \
-  --worker "$worker" --collateral 0.5ether
+echo "    the client proposes (binding both challenge files to this deal), the worker checks"
+echo "    the offer against its own copy of the segment and signs it, then the client opens"
+chain storage propose --challenge "$out/challenges.public.json" --secret "$out/challenges.json" \
+  --deposit 3ether --worker "$worker" --collateral 0.5ether -o "$out/proposal.json"
+signature=$(chain --account 1 storage sign "$out/proposal.json" "$out/segment.mp4" | tail -1)
+chain storage open "$out/proposal.json" --signature "$signature"
 chain --account 1 storage accept 1
 for epoch in 0 1; do
   chain storage reveal 1 --secret "$out/challenges.json" --epoch "$epoch"

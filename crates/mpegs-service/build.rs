@@ -23,8 +23,66 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
     }
 }
 
+/// Embeds the schema migrations (`migrations/{sqlite,postgres}/NNNN_name.sql`)
+/// as `MIGRATIONS_SQLITE`/`MIGRATIONS_POSTGRES`: (version, name, SQL). Adding a
+/// file is all a new migration needs (db.rs runs them with sqlx's migrator).
+fn embed_migrations(manifest: &Path) {
+    let dir = manifest.join("migrations");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut code = String::new();
+    for backend in ["sqlite", "postgres"] {
+        let mut files: Vec<(i64, String, PathBuf)> = vec![];
+        if let Ok(entries) = std::fs::read_dir(dir.join(backend)) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let Some(stem) = name.strip_suffix(".sql") else {
+                    continue;
+                };
+                let Some((version, description)) = stem.split_once('_') else {
+                    panic!("migration {name}: expected NNNN_description.sql");
+                };
+                let version: i64 = version
+                    .parse()
+                    .unwrap_or_else(|_| panic!("migration {name}: version is not a number"));
+                files.push((version, description.replace('_', " "), path));
+            }
+        }
+        files.sort();
+        for pair in files.windows(2) {
+            assert!(
+                pair[0].0 != pair[1].0,
+                "two {backend} migrations numbered {}",
+                pair[0].0
+            );
+        }
+        code.push_str(&format!(
+            "/// The {backend} migrations: (version, description, SQL), in order.\n\
+             pub static MIGRATIONS_{}: &[(i64, &str, &str)] = &[\n",
+            backend.to_uppercase()
+        ));
+        for (version, description, path) in &files {
+            code.push_str(&format!(
+                "    ({version}, {description:?}, include_str!({:?})),\n",
+                path.canonicalize()
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+                    .to_string()
+            ));
+        }
+        code.push_str("];\n");
+    }
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("migrations.rs");
+    std::fs::write(&out, code).expect("writing the migration list into OUT_DIR");
+}
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    embed_migrations(&manifest);
     let web = manifest.join("../../web");
     let dist = web.join("dist");
     let mut files = vec![];

@@ -1,7 +1,7 @@
 // `/capture`: camera → snapshot → commitment and EIP-712 signature in WASM with
-// a device key kept in IndexedDB → upload as an original → an edit job
+// a device key sealed in IndexedDB under a non-extractable WebCrypto key → upload as an original → an edit job
 // (redaction box, crop, grayscale) proven by the server, followed live.
-import { ApiError, byId, el, request, short } from './common';
+import { ApiError, byId, el, events, request, short, TOKEN_KEY } from './common';
 import { wasm } from './wasm';
 
 const $ = {
@@ -36,18 +36,31 @@ const $ = {
   jobStatus: byId('job-status'),
 };
 
-const TOKEN_KEY = 'mpegs.token';
 
-// ---- the device key, in IndexedDB ----
+// ---- the device key, in IndexedDB, sealed under a non-extractable key ----
+//
+// The device key is the JSON `mpegs keygen` writes (secp256k1, which WebCrypto
+// cannot sign with, so the WASM module needs its bytes while it signs). At rest
+// it is kept only as AES-256-GCM ciphertext under a WebCrypto key made with
+// `extractable: false`: IndexedDB stores that CryptoKey as an opaque handle, so
+// a copy of the browser profile, a backup or a script that reads the database
+// finds no key material it can use elsewhere. Code running in this origin can
+// still ask the browser to decrypt (as this page does): the wrap protects the
+// key at rest, not against a compromised page.
+
+const DB_NAME = 'mpegs';
+const STORE = 'device';
+/** The AEAD's associated data: a sealed record opens only as this kind of value. */
+const SEAL_AD = new TextEncoder().encode('mpegs.device-key.v1');
 
 function idb<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const open = indexedDB.open('mpegs', 1);
-    open.onupgradeneeded = () => open.result.createObjectStore('device');
+    const open = indexedDB.open(DB_NAME, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
-      const tx = open.result.transaction('device', mode);
-      const req = f(tx.objectStore('device'));
+      const tx = open.result.transaction(STORE, mode);
+      const req = f(tx.objectStore(STORE));
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
       tx.oncomplete = () => open.result.close();
@@ -55,12 +68,58 @@ function idb<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T
   });
 }
 
-/** The browser's device key (the JSON `mpegs keygen` writes), made on first use. */
-async function deviceKey(): Promise<string> {
-  const stored = await idb<string | undefined>('readonly', (s) => s.get('key') as IDBRequest<string | undefined>);
-  if (typeof stored === 'string') return stored;
-  const key = await wasm.call<string>('deviceKey', []);
-  await idb('readwrite', (s) => s.put(key, 'key'));
+interface SealedKey {
+  iv: Uint8Array;
+  ciphertext: ArrayBuffer;
+}
+
+/** The page's wrapping key: AES-GCM, non-extractable, made once and kept in IndexedDB. */
+async function wrappingKey(): Promise<CryptoKey> {
+  const stored = await idb<CryptoKey | undefined>('readonly', (s) => s.get('wrap') as IDBRequest<CryptoKey | undefined>);
+  if (stored instanceof CryptoKey) return stored;
+  const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  await idb('readwrite', (s) => s.put(key, 'wrap'));
+  return key;
+}
+
+async function seal(wrap: CryptoKey, json: string): Promise<SealedKey> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: SEAL_AD }, wrap, new TextEncoder().encode(json));
+  return { iv, ciphertext };
+}
+
+async function unseal(wrap: CryptoKey, sealed: SealedKey): Promise<string> {
+  try {
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(sealed.iv), additionalData: SEAL_AD }, wrap, sealed.ciphertext);
+    return new TextDecoder().decode(plain);
+  } catch {
+    throw new Error('the stored device key does not open under this browser\'s wrapping key (altered or copied from another profile)');
+  }
+}
+
+/**
+ * The browser's device key, made on first use and sealed at rest. A plaintext
+ * key left by an earlier version of this page (`key`) is sealed and deleted.
+ */
+function deviceKey(): Promise<string> {
+  // One load per page: two first-visit calls racing must not make two keys.
+  devicePromise ??= loadDeviceKey();
+  return devicePromise;
+}
+let devicePromise: Promise<string> | null = null;
+
+async function loadDeviceKey(): Promise<string> {
+  const wrap = await wrappingKey();
+  const sealed = await idb<SealedKey | undefined>('readonly', (s) => s.get('sealed-key') as IDBRequest<SealedKey | undefined>);
+  if (sealed) return unseal(wrap, sealed);
+  const legacy = await idb<unknown>('readonly', (s) => s.get('key'));
+  const key = typeof legacy === 'string' ? legacy : await wasm.call<string>('deviceKey', []);
+  const record = await seal(wrap, key);
+  // One transaction: the sealed copy is stored and the plaintext one deleted together.
+  await idb('readwrite', (s) => {
+    s.put(record, 'sealed-key');
+    return s.delete('key');
+  });
   return key;
 }
 
@@ -279,6 +338,7 @@ $.submit.addEventListener('click', async () => {
   if (!original || !('vf' in c)) return;
   $.submit.disabled = true;
   $.jobStatus.textContent = 'Submitting…';
+  let submitted = false;
   try {
     const r = await request('/v1/jobs', {
       method: 'POST',
@@ -286,28 +346,28 @@ $.submit.addEventListener('click', async () => {
       body: JSON.stringify({ input: original.commitment, vf: c.vf }),
     });
     const job = (await r.json()) as { id: string; status: string; progress: { done: number; total: number } };
+    submitted = true;
     showJob(job);
-    const events = new EventSource(`/v1/jobs/${job.id}/events`);
-    events.addEventListener('progress', (ev) => showJob(JSON.parse((ev as MessageEvent).data)));
-    events.addEventListener('done', (ev) => {
-      events.close();
-      const done = JSON.parse((ev as MessageEvent).data) as { output: string; progress: { done: number; total: number } };
-      showJob({ status: 'done', progress: done.progress });
-      $.jobStatus.replaceChildren(`Done: ${done.progress.total} tile proofs, verified by the server. `,
-        el('a', { href: `/m/${done.output}`, id: 'edited-link' }, `See the edited item ${short(done.output)}`), '.');
-      $.submit.disabled = false;
+    let ended = false;
+    await events(`/v1/jobs/${job.id}/events`, authHeaders(), (name, data) => {
+      const ev = JSON.parse(data) as { status: string; output?: string; error?: string; progress: { done: number; total: number } };
+      if (name === 'progress') showJob(ev);
+      else if (name === 'done') {
+        ended = true;
+        showJob({ status: 'done', progress: ev.progress });
+        $.jobStatus.replaceChildren(`Done: ${ev.progress.total} tile proofs, verified by the server. `,
+          el('a', { href: `/m/${ev.output}`, id: 'edited-link' }, `See the edited item ${short(ev.output ?? '')}`), '.');
+      } else if (name === 'failed' || name === 'cancelled') {
+        ended = true;
+        $.jobStatus.textContent = `The job ${name === 'failed' ? 'failed' : 'was cancelled'}: ${ev.error ?? ''}`;
+      }
     });
-    events.addEventListener('failed', (ev) => {
-      events.close();
-      const failed = JSON.parse((ev as MessageEvent).data) as { error: string };
-      $.jobStatus.textContent = `The job failed: ${failed.error}`;
-      $.submit.disabled = false;
-    });
-    events.onerror = () => {
-      if (events.readyState === EventSource.CLOSED) $.jobStatus.textContent += ' (lost the event stream; reload the item page)';
-    };
+    if (!ended) $.jobStatus.textContent += ' (the event stream ended early; reload the item page)';
+    $.submit.disabled = false;
   } catch (e) {
-    $.jobStatus.textContent = `Could not submit: ${(e as Error).message}`;
+    $.jobStatus.textContent = submitted
+      ? `Lost the job's event stream (${(e as Error).message}); reload the item page`
+      : `Could not submit: ${(e as Error).message}`;
     $.submit.disabled = false;
   }
 });

@@ -105,16 +105,81 @@ async function failure(r: Response): Promise<ApiError> {
   }
 }
 
-/** `fetch` that throws an ApiError unless the answer is 2xx. */
+/** Where the capture page keeps the token pasted into it (this origin only). */
+export const TOKEN_KEY = 'mpegs.token';
+
+/**
+ * `init` with the stored token as `Authorization`, unless it names one: with a
+ * token, reads also show its account's own private items and jobs (without,
+ * only what is public).
+ */
+function withToken(init?: RequestInit): RequestInit | undefined {
+  let token: string | null = null;
+  try {
+    token = localStorage.getItem(TOKEN_KEY)?.trim() || null;
+  } catch {
+    // Storage may be unavailable (a sandboxed or private page): read as anyone.
+  }
+  const headers = new Headers(init?.headers);
+  if (!token || headers.has('Authorization')) return init;
+  headers.set('Authorization', `Bearer ${token}`);
+  return { ...init, headers };
+}
+
+/** `fetch` (same-origin paths) that throws an ApiError unless the answer is 2xx. */
 export async function request(path: string, init?: RequestInit): Promise<Response> {
   let r: Response;
   try {
-    r = await fetch(path, init);
+    r = await fetch(path, withToken(init));
   } catch (e) {
     throw new ApiError(0, 'network', `cannot reach the service: ${(e as Error).message}`);
   }
   if (!r.ok) throw await failure(r);
   return r;
+}
+
+/**
+ * Reads a server-sent event stream with `fetch`, so that it can carry an
+ * `Authorization` header (`EventSource` cannot, and a job's events are only
+ * for its owner). Calls `onEvent` for each event; resolves when the stream
+ * ends, rejects with an ApiError if the server refuses it or the network fails.
+ */
+export async function events(
+  path: string,
+  headers: HeadersInit,
+  onEvent: (name: string, data: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const r = await request(path, { headers: { ...headers, Accept: 'text/event-stream' }, signal });
+  if (!r.body) throw new ApiError(0, 'network', 'the event stream has no body');
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    let chunk: ReadableStreamReadResult<string>;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new ApiError(0, 'network', `lost the event stream: ${(e as Error).message}`);
+    }
+    if (chunk.done) return;
+    buffer += chunk.value.replace(/\r\n?/g, '\n');
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue; // keep-alive comment
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') name = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length) onEvent(name, data.join('\n'));
+    }
+  }
 }
 
 export async function getJson<T>(path: string): Promise<T> {

@@ -124,12 +124,95 @@ async function getBytes(path) {
 
 // ---------------------------------------------------------------- flow
 
+/** Everything in the capture page's IndexedDB store, described for checks. */
+function dumpDeviceStore(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('mpegs', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('device');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const store = open.result.transaction('device', 'readonly').objectStore('device');
+      const keys = store.getAllKeys();
+      const values = store.getAll();
+      values.onsuccess = () => {
+        const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+        resolve(keys.result.map((k, i) => {
+          const v = values.result[i];
+          if (v instanceof CryptoKey) return { key: k, kind: 'CryptoKey', extractable: v.extractable, algorithm: v.algorithm.name, type: v.type };
+          if (typeof v === 'string') return { key: k, kind: 'string', value: v };
+          if (v && v.ciphertext) return { key: k, kind: 'sealed', iv: hex(v.iv), ciphertext: hex(v.ciphertext) };
+          return { key: k, kind: typeof v, value: JSON.stringify(v) };
+        }));
+        open.result.close();
+      };
+    };
+  }));
+}
+
+/** Writes `value` (a string, or a sealed record given in hex) under `key`. */
+function putDeviceStore(page, key, value) {
+  return page.evaluate(([key, value]) => new Promise((resolve, reject) => {
+    const bytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+    const record = typeof value === 'string' ? value : { iv: bytes(value.iv), ciphertext: bytes(value.ciphertext).buffer };
+    const open = indexedDB.open('mpegs', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('device');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('device', 'readwrite');
+      tx.objectStore('device').put(record, key);
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), [key, value]);
+}
+
+async function deviceAddressShown(page) {
+  await page.goto(`${BASE}/capture`);
+  await page.waitForFunction(() => /^(0x[0-9a-f]{40}|unavailable)/.test(document.getElementById('device-address')?.textContent ?? ''), null, { timeout: 60_000 });
+  return page.textContent('#device-address');
+}
+
+/**
+ * The device key at rest: a plaintext key an earlier page left in IndexedDB is
+ * sealed under a non-extractable AES-GCM key and deleted; nothing stored holds
+ * the secret; the sealed key opens again after a reload; an altered one is
+ * refused with a reason.
+ */
+async function deviceKeyAtRest(page) {
+  const legacy = JSON.parse(readFileSync(join(WORK, 'legacy-device.json'), 'utf8'));
+  const secret = legacy.secret.replace(/^0x/, '').toLowerCase();
+  await page.goto(`${BASE}/`); // the origin, before the capture page first runs
+  await putDeviceStore(page, 'key', JSON.stringify(legacy));
+  check((await deviceAddressShown(page)) === legacy.address, 'the capture page did not adopt the stored device key');
+  const stored = await dumpDeviceStore(page);
+  const byKey = Object.fromEntries(stored.map((e) => [e.key, e]));
+  check(!byKey.key, 'the plaintext device key is still stored');
+  check(byKey.wrap?.kind === 'CryptoKey' && byKey.wrap.extractable === false && byKey.wrap.algorithm === 'AES-GCM',
+    `the wrapping key is not a non-extractable AES-GCM key: ${JSON.stringify(byKey.wrap)}`);
+  check(byKey['sealed-key']?.kind === 'sealed', `no sealed device key: ${JSON.stringify(stored.map((e) => e.key))}`);
+  const everything = JSON.stringify(stored).toLowerCase();
+  check(!everything.includes(secret), 'the device secret is readable in IndexedDB');
+  check(!everything.includes(secret.slice(0, 16)), 'a part of the device secret is readable in IndexedDB');
+  check((await deviceAddressShown(page)) === legacy.address, 'the sealed device key did not open after a reload');
+  // One flipped ciphertext byte: the page refuses the key instead of using another.
+  const sealed = byKey['sealed-key'];
+  const flipped = (parseInt(sealed.ciphertext.slice(0, 2), 16) ^ 1).toString(16).padStart(2, '0') + sealed.ciphertext.slice(2);
+  await putDeviceStore(page, 'sealed-key', { iv: sealed.iv, ciphertext: flipped });
+  const refused = await deviceAddressShown(page);
+  check(/^unavailable: .*does not open/.test(refused), `an altered sealed key was not refused: ${refused}`);
+  await putDeviceStore(page, 'sealed-key', { iv: sealed.iv, ciphertext: sealed.ciphertext });
+  check((await deviceAddressShown(page)) === legacy.address, 'the restored sealed key did not open');
+  console.log(`device key sealed at rest (${stored.length} entries, none plaintext); altered copy refused`);
+}
+
 async function flow() {
   need('MPEGS_URL', BASE);
   need('MPEGS_TOKEN', TOKEN);
   need('MPEGS_WORK', WORK);
   const { page, problems, close } = await launch({ camera: true });
   const t0 = Date.now();
+
+  await deviceKeyAtRest(page);
 
   // Capture: a small snapshot of the fake camera, 16-pixel tiles.
   await page.goto(`${BASE}/capture`);

@@ -3,7 +3,10 @@
 //! `mpegs serve` on a temp home with SQLite.
 //!
 //! 1. `/` is the built explorer, not the page a binary without it serves.
-//! 2. flow: capture with the fake camera → attest and sign in WASM → upload →
+//! 2. flow: the device key sealed at rest (a plaintext key of an earlier page
+//!    is sealed under a non-extractable WebCrypto key and deleted; an altered
+//!    sealed key is refused) → capture with the fake camera → attest and sign
+//!    in WASM → upload →
 //!    an edit job (redaction box drawn with the mouse, crop, gray) followed live
 //!    → the item's graph → in-browser verification reports valid.
 //! 3. files: `/verify` reports the output valid, one changed pixel invalid at
@@ -200,6 +203,19 @@ fn the_explorer_captures_edits_and_verifies_in_a_real_browser() {
     assert!(!body.contains("was not built"), "{body}");
     let (status, _) = get(&server.url, "/verify");
     assert_eq!(status, 200);
+
+    // A device key as an earlier capture page kept it (plaintext JSON in
+    // IndexedDB): the flow seeds it and checks the page seals it.
+    let legacy = mpegs(home.path())
+        .args(["keygen", "--output"])
+        .arg(work.path().join("legacy-device.json"))
+        .output()
+        .unwrap();
+    assert!(
+        legacy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&legacy.stderr)
+    );
 
     let env = [
         ("MPEGS_WORK", work.path()),

@@ -11,31 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The folder with initdb and pg_ctl: `$MPEGS_PG_BIN` (scripts/test.sh sets it),
-/// else the newest /usr/lib/postgresql/*/bin.
-fn pg_bin() -> PathBuf {
-    if let Some(dir) = std::env::var_os("MPEGS_PG_BIN") {
-        return PathBuf::from(dir);
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL's server is not installed (scripts/test.sh installs it)")
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|d| d.join("initdb").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop().expect("no /usr/lib/postgresql/*/bin/initdb")
-}
-
-fn is_root() -> bool {
-    // SAFETY-free: read the effective uid from /proc.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
+/// One value from SQL in the `postgres` database.
+fn query(pg: &mpegs_testkit::postgres::Cluster, sql: &str) -> String {
+    pg.query("postgres", sql).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn free_port() -> u16 {
@@ -44,133 +22,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A private PostgreSQL cluster; PostgreSQL refuses to run as root, so as root
-/// it runs as the `postgres` user.
-struct Postgres {
-    dir: tempfile::TempDir,
-    port: u16,
-    bin: PathBuf,
-}
-
-impl Postgres {
-    fn command(&self, tool: &str) -> Command {
-        let exe = self.bin.join(tool);
-        if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        }
-    }
-
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        if is_root() {
-            let ok = Command::new("chown")
-                .arg("postgres")
-                .arg(dir.path())
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "chown postgres");
-        }
-        let pg = Postgres {
-            port: free_port(),
-            bin: pg_bin(),
-            dir,
-        };
-        let out = pg
-            .command("initdb")
-            .arg("-D")
-            .arg(pg.dir.path().join("data"))
-            .args(["-U", "mpegs", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pg.ctl_start();
-        pg
-    }
-
-    fn ctl_start(&self) {
-        let d = self.dir.path();
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-            self.port,
-            d.display()
-        );
-        let out = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(d.join("data"))
-            .arg("-l")
-            .arg(d.join("log"))
-            .args(["-o", &opts, "-w", "start"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn ctl_stop(&self, mode: &str) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["-m", mode, "-w", "stop"])
-            .output();
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://mpegs@127.0.0.1:{}/postgres", self.port)
-    }
-
-    /// One value from SQL, through psql.
-    fn query(&self, sql: &str) -> String {
-        let psql = self.bin.join("psql");
-        let psql = if psql.exists() {
-            psql
-        } else {
-            PathBuf::from("psql")
-        };
-        let out = Command::new(psql)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "mpegs",
-                "-d",
-                "postgres",
-                "-At",
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        self.ctl_stop("immediate");
-    }
 }
 
 /// A child process killed when dropped, with the first line it printed.
@@ -301,8 +152,9 @@ fn upload_form(png: &Path, bundle: &Path) -> reqwest::multipart::Form {
 
 #[test]
 fn postgres_scale_out_survives_kills_and_a_database_restart() {
-    let pg = Postgres::start();
-    let url = pg.url();
+    // A cluster of its own: this test stops and restarts the server.
+    let pg = mpegs_testkit::postgres::Cluster::start().unwrap_or_else(|e| panic!("{e}"));
+    let url = pg.url("postgres");
     let work = tempfile::tempdir().unwrap();
     let home = work.path().join("home");
     let p = |n: &str| work.path().join(n);
@@ -366,8 +218,10 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), 202);
-        resp.json().await.unwrap()
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        body
     });
     let id = job["id"].as_str().unwrap().to_string();
     let total = job["progress"]["total"].as_i64().unwrap();
@@ -376,10 +230,13 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
     // kill -9 an external worker while it holds a tile task.
     let mut victim_task = String::new();
     wait_for("a worker to be mid-task", Duration::from_secs(300), || {
-        let row = pg.query(&format!(
-            "SELECT id || ' ' || lease_owner FROM tasks WHERE job_id = '{id}' \
+        let row = query(
+            &pg,
+            &format!(
+                "SELECT id || ' ' || lease_owner FROM tasks WHERE job_id = '{id}' \
              AND kind = 'tile' AND state = 'running' AND lease_owner LIKE 'worker-%' LIMIT 1"
-        ));
+            ),
+        );
         if row.is_empty() {
             return false;
         }
@@ -396,12 +253,12 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
 
     // kill -9 the server (and its in-process worker) mid-job, then restart it.
     kill9(&mut server);
-    let done_before: i64 = pg
-        .query(&format!(
-            "SELECT COUNT(*) FROM proofs WHERE job_id = '{id}'"
-        ))
-        .parse()
-        .unwrap();
+    let done_before: i64 = query(
+        &pg,
+        &format!("SELECT COUNT(*) FROM proofs WHERE job_id = '{id}'"),
+    )
+    .parse()
+    .unwrap();
     assert!(
         done_before < total,
         "the job was still running when the server died"
@@ -409,7 +266,7 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
     server = serve(&home, &url, port, &p("server2.log"));
 
     // Stop the database briefly: the service reports unhealthy, then recovers.
-    pg.ctl_stop("fast");
+    pg.stop("fast").unwrap();
     let health = |rt: &tokio::runtime::Runtime| -> u16 {
         rt.block_on(async {
             match http.get(format!("{base}/healthz")).send().await {
@@ -424,7 +281,7 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
         || health(&rt) == 503,
     );
     std::thread::sleep(Duration::from_secs(2));
-    pg.ctl_start();
+    pg.start_server().unwrap();
     wait_for("/healthz to recover", Duration::from_secs(60), || {
         health(&rt) == 200
     });
@@ -434,7 +291,13 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
         let events = tokio::time::timeout(Duration::from_secs(900), async {
             loop {
                 // The event stream may be cut by the restarts; reconnect.
-                if let Ok(r) = http.get(format!("{base}/v1/jobs/{id}/events")).send().await {
+                // A job's events are its owner's only: send the token.
+                if let Ok(r) = http
+                    .get(format!("{base}/v1/jobs/{id}/events"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                {
                     if let Ok(text) = r.text().await {
                         if text.contains("event: done") || text.contains("event: failed") {
                             return text;
@@ -449,6 +312,7 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
         assert!(events.contains("event: done"), "{events}");
         let job: serde_json::Value = http
             .get(format!("{base}/v1/jobs/{id}"))
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap()
@@ -460,27 +324,33 @@ fn postgres_scale_out_survives_kills_and_a_database_restart() {
     assert_eq!(status["status"], "done", "{status}");
     assert_eq!(status["progress"]["done"], total);
     assert_eq!(
-        pg.query(&format!(
-            "SELECT COUNT(*) FROM proofs WHERE job_id = '{id}'"
-        )),
+        query(
+            &pg,
+            &format!("SELECT COUNT(*) FROM proofs WHERE job_id = '{id}'")
+        ),
         total.to_string()
     );
     assert_eq!(
-        pg.query(&format!(
-            "SELECT COUNT(DISTINCT (step, tile)) FROM proofs WHERE job_id = '{id}'"
-        )),
+        query(
+            &pg,
+            &format!("SELECT COUNT(DISTINCT (step, tile)) FROM proofs WHERE job_id = '{id}'")
+        ),
         total.to_string()
     );
     // The killed worker's task was retried by another worker.
-    let retried = pg.query(&format!(
-        "SELECT state || ' ' || attempts FROM tasks WHERE id = '{victim_task}'"
-    ));
+    let retried = query(
+        &pg,
+        &format!("SELECT state || ' ' || attempts FROM tasks WHERE id = '{victim_task}'"),
+    );
     let (state, attempts) = retried.split_once(' ').unwrap();
     assert_eq!(state, "done");
     assert!(attempts.parse::<i64>().unwrap() >= 2, "{retried}");
     // Proving keys were generated once per circuit.
     assert_eq!(
-        pg.query("SELECT COUNT(*) FROM circuit_keys WHERE state <> 'ready'"),
+        query(
+            &pg,
+            "SELECT COUNT(*) FROM circuit_keys WHERE state <> 'ready'"
+        ),
         "0"
     );
 

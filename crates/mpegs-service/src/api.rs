@@ -5,11 +5,12 @@
 use crate::catalog::{self, NewMedia};
 use crate::config::Limits;
 use crate::files::{sha256_hex, MediaFiles};
-use crate::{metrics, queue, tokens, web, Db, ServiceConfig, ServiceError};
+use crate::tokens::{Principal, Scope};
+use crate::{http, metrics, queue, tokens, web, Db, ServiceConfig, ServiceError};
 use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -39,17 +40,28 @@ pub struct AppState {
     files: MediaFiles,
     limits: Limits,
     verify_slots: Arc<Semaphore>,
+    /// Open event streams (`MPEGS_MAX_EVENT_STREAMS`).
+    stream_slots: Arc<Semaphore>,
+    /// Becomes true when the server shuts down: event streams end then.
+    stopping: tokio::sync::watch::Receiver<bool>,
     /// The application configuration (home, chain) for use cases that need it.
     app: Arc<mpegs_app::Config>,
 }
 
 impl AppState {
-    pub fn new(db: Db, store: Arc<KeyStore>, config: &ServiceConfig) -> Result<Self, ServiceError> {
+    pub fn new(
+        db: Db,
+        store: Arc<KeyStore>,
+        config: &ServiceConfig,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Self, ServiceError> {
         Ok(Self {
             db,
             store,
             files: MediaFiles::new(config.media_dir()),
             verify_slots: Arc::new(Semaphore::new(config.limits.verify_concurrency)),
+            stream_slots: Arc::new(Semaphore::new(config.limits.max_event_streams)),
+            stopping,
             limits: config.limits.clone(),
             app: Arc::new(config.app()),
         })
@@ -65,7 +77,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -93,22 +105,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The service's own errors: logged in full (with the request's id, from the
+/// span), answered with a generic reason — database text, file paths and
+/// internal state are nobody's business outside.
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Database(e) => {
-                tracing::warn!("database: {e}");
+                tracing::error!("database: {e}");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_unavailable",
-                    format!("the database is unavailable: {e}"),
+                    "the database is unavailable; try again later",
                 )
             }
-            other => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                other.to_string(),
-            ),
+            other => {
+                tracing::error!("internal: {other}");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the service failed to answer this request (logged with its x-request-id)",
+                )
+            }
         }
     }
 }
@@ -131,19 +149,28 @@ impl From<MultipartRejection> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router with every route, limit and the JSON fallbacks.
+/// The router with every route, limit and the JSON fallbacks (the layers every
+/// response gets — request id, access log, security headers, rate limits — are
+/// added by `http::layers`).
 pub fn router(state: AppState) -> Router {
     let timeout = state.limits.request_timeout;
-    Router::new()
-        .route("/healthz", get(healthz))
+    let limits = state.limits.clone();
+    let db = state.db.clone();
+    let router = Router::new()
+        .route("/healthz", get(readyz))
+        .route("/readyz", get(readyz))
+        .route("/livez", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/metrics", get(metrics_text))
         .route("/v1/media", post(upload_media).get(list_media))
-        .route("/v1/media/{commitment}", get(get_media))
+        .route(
+            "/v1/media/{commitment}",
+            get(get_media).delete(delete_media),
+        )
         .route("/v1/media/{commitment}/graph", get(get_graph))
         .route("/v1/media/{commitment}/image", get(get_image))
         .route("/v1/media/{commitment}/bundle", get(get_bundle))
         .route("/v1/jobs", post(create_job))
-        .route("/v1/jobs/{id}", get(get_job))
+        .route("/v1/jobs/{id}", get(get_job).delete(cancel_job))
         .route("/v1/jobs/{id}/events", get(job_events))
         .route("/v1/verify", post(verify))
         .route("/v1/keys", get(get_keys))
@@ -158,11 +185,13 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             request_timeout(req, next, timeout)
         }))
-        .with_state(state)
+        .with_state(state);
+    http::layers(router, &limits, db)
 }
 
 /// Ends a request that takes longer than `limit` with 503 and a JSON reason.
-/// Event streams are exempt: they last as long as their job.
+/// Event streams are exempt: they have their own lifetime
+/// (`MPEGS_EVENT_STREAM_SECS`).
 async fn request_timeout(req: Request, next: Next, limit: Duration) -> Response {
     if req.uri().path().ends_with("/events") {
         return next.run(req).await;
@@ -178,31 +207,102 @@ async fn request_timeout(req: Request, next: Next, limit: Duration) -> Response 
     }
 }
 
-/// The token's name, or 401.
-async fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<String> {
-    let unauthorized =
-        |reason: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", reason.to_string());
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            unauthorized("writes need `Authorization: Bearer <token>` (mpegs serve token create)")
-        })?
+fn unauthorized(reason: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", reason.to_string())
+}
+
+/// The principal of the request's bearer token: `None` without an
+/// `Authorization` header, 401 for a malformed, unknown or expired token.
+async fn principal_of(
+    parts: &axum::http::request::Parts,
+    state: &AppState,
+) -> ApiResult<Option<Principal>> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
         .to_str()
         .map_err(|_| unauthorized("the Authorization header is not text"))?;
     let token = value
         .strip_prefix("Bearer ")
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    tokens::check(&state.db, token.trim())
+    let p = tokens::check(&state.db, token.trim())
         .await?
-        .ok_or_else(|| unauthorized("unknown token"))
+        .ok_or_else(|| unauthorized("unknown or expired token"))?;
+    // The access log names the account (never the token).
+    tracing::Span::current().record("account", p.account.as_str());
+    Ok(Some(p))
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(3), state.db.ping()).await {
-        Ok(Ok(())) => Json(json!({"status": "ok", "database": "ok"})).into_response(),
-        Ok(Err(e)) => unhealthy(e.to_string()),
-        Err(_) => unhealthy("no answer within 3 s".into()),
+/// A writer: a request with a valid token. As an extractor it runs on the
+/// request's head, before any body extractor, so a request without a valid
+/// token is refused before its body is read.
+pub struct Writer(pub Principal);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> ApiResult<Self> {
+        principal_of(parts, state)
+            .await?
+            .map(Writer)
+            .ok_or_else(|| {
+                unauthorized(
+                    "writes need `Authorization: Bearer <token>` (mpegs serve token create)",
+                )
+            })
     }
+}
+
+/// A reader: anyone; a token (optional) lets its account see its private
+/// items and unfinished jobs.
+pub struct Reader(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> ApiResult<Self> {
+        Ok(Reader(principal_of(parts, state).await?))
+    }
+}
+
+fn need(p: &Principal, scope: Scope) -> ApiResult<()> {
+    if p.has(scope) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "scope",
+            format!(
+                "this token lacks the {} scope (mpegs serve token create --scope {})",
+                scope.name(),
+                scope.name()
+            ),
+        ))
+    }
+}
+
+/// Readiness: the database answers and its migrations are applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(3), state.db.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!("readiness: database: {e}");
+            return unhealthy("unreachable".into());
+        }
+        Err(_) => return unhealthy("no answer within 3 s".into()),
+    }
+    let migrated = sqlx::query("SELECT COUNT(*) FROM idempotency")
+        .fetch_one(state.db.pool())
+        .await;
+    if migrated.is_err() {
+        return unhealthy("schema migrations not applied".into());
+    }
+    Json(json!({"status": "ok", "database": "ok"})).into_response()
 }
 
 fn unhealthy(reason: String) -> Response {
@@ -260,8 +360,30 @@ struct Checked {
     report: Report,
 }
 
+/// Parses an uploaded bundle within the service's budget: its size
+/// (`MPEGS_MAX_BUNDLE_BYTES`) and, before any JSON tree is built, the shape of
+/// its JSON (`http::check_json_shape`: nesting, values in all) — a 60 MB array
+/// of zeros would otherwise become a 2 GB tree.
+fn parse_bundle(limits: &Limits, bytes: &[u8]) -> ApiResult<Bundle> {
+    if bytes.len() > limits.max_bundle_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the bundle is {} bytes, more than {} (MPEGS_MAX_BUNDLE_BYTES)",
+                bytes.len(),
+                limits.max_bundle_bytes
+            ),
+        ));
+    }
+    http::check_json_shape(bytes, limits.max_json_depth, limits.max_json_values)
+        .map_err(|e| ApiError::unprocessable("bad_bundle", e))?;
+    Bundle::from_json(bytes).map_err(|e| ApiError::unprocessable("bad_bundle", e.to_string()))
+}
+
 /// Decodes and verifies an upload off the async threads, at most
-/// `verify_concurrency` at a time.
+/// `verify_concurrency` at a time — parsing included: the slot is taken before
+/// the bundle is parsed, so concurrent uploads cannot multiply its memory.
 async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
     let image = upload
         .image
@@ -282,15 +404,6 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
             ),
         ));
     }
-    let bundle = Bundle::from_json(&bundle_bytes)
-        .map_err(|e| ApiError::unprocessable("bad_bundle", e.to_string()))?;
-    let secret = match &upload.secret {
-        Some(bytes) => Some(
-            MediaSecret::from_json_for(bytes, &bundle.media, "secret")
-                .map_err(|e| ApiError::unprocessable("bad_secret", e.to_string()))?,
-        ),
-        None => None,
-    };
     let image_type = if image.starts_with(b"\x89PNG") {
         "image/png"
     } else {
@@ -298,15 +411,30 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
     };
     let _slot = state
         .verify_slots
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))?;
     let store = state.store.clone();
-    let (image, bundle, report) = tokio::task::spawn_blocking(move || {
+    let limits = state.limits.clone();
+    let secret_bytes = upload.secret;
+    let (image, bundle, secret, report) = tokio::task::spawn_blocking(move || {
+        // The slot moves with the work: a request that timed out stops
+        // waiting, but the slot stays taken until this work has ended.
+        let _slot = _slot;
+        let bundle = parse_bundle(&limits, &bundle_bytes)?;
+        drop(bundle_bytes);
+        let secret = match &secret_bytes {
+            Some(bytes) => Some(
+                MediaSecret::from_json_for(bytes, &bundle.media, "secret")
+                    .map_err(|e| ApiError::unprocessable("bad_secret", e.to_string()))?,
+            ),
+            None => None,
+        };
         let frame = decode_image(&image, "image")
             .map_err(|e| ApiError::unprocessable("bad_image", e.to_string()))?;
         let report = verify_frame(&frame, &bundle, secret.as_ref(), &store);
-        Ok::<_, ApiError>((image, bundle, report))
+        Ok::<_, ApiError>((image, bundle, secret, report))
     })
     .await
     .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))??;
@@ -319,15 +447,105 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
     })
 }
 
-/// `POST /v1/media`: verify, then store.
+/// `Idempotency-Key` of a write (1–200 printable ASCII characters), if any.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .ok()
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request("an Idempotency-Key is 1 to 200 printable ASCII characters")
+        })?;
+    Ok(Some(v.to_string()))
+}
+
+/// Runs `write` at most once per (account, key): a retry with the same key
+/// and the same request gets the first answer again; the same key with
+/// another request is refused with 422. Without a key, `write` just runs.
+async fn idempotent<F, Fut>(
+    state: &AppState,
+    who: &Principal,
+    key: Option<String>,
+    request_sha256: String,
+    write: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
+{
+    let Some(key) = key else {
+        let (status, body) = write().await?;
+        return Ok((status, Json(body)).into_response());
+    };
+    match crate::idempotency::reserve(&state.db, &who.account, &key, &request_sha256).await? {
+        crate::idempotency::Reservation::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok((status, [("idempotent-replayed", "true")], body).into_response())
+        }
+        crate::idempotency::Reservation::Mismatch => Err(ApiError::unprocessable(
+            "idempotency_mismatch",
+            "this Idempotency-Key was used with another request",
+        )),
+        crate::idempotency::Reservation::InProgress => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still being answered; retry later",
+        )),
+        crate::idempotency::Reservation::Reserved => match write().await {
+            Ok((status, body)) => {
+                let text = body.to_string();
+                crate::idempotency::complete(&state.db, &who.account, &key, status.as_u16(), &text)
+                    .await?;
+                Ok((status, Json(body)).into_response())
+            }
+            Err(e) => {
+                // A refused request did nothing: the key may be used again.
+                crate::idempotency::release(&state.db, &who.account, &key).await?;
+                Err(e)
+            }
+        },
+    }
+}
+
+/// `POST /v1/media`: verify, then store (owned by the token's account).
 async fn upload_media(
     State(state): State<AppState>,
+    Writer(who): Writer,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers).await?;
+    need(&who, Scope::Upload)?;
+    let key = idempotency_key(&headers)?;
     let upload = read_upload(multipart?).await?;
-    let checked = check_upload(&state, upload).await?;
+    let request_sha256 = {
+        let part = |b: &Option<Vec<u8>>| b.as_deref().map(sha256_hex).unwrap_or_default();
+        sha256_hex(
+            format!(
+                "POST /v1/media\n{}\n{}\n{}",
+                part(&upload.image),
+                part(&upload.bundle),
+                part(&upload.secret)
+            )
+            .as_bytes(),
+        )
+    };
+    let st = state.clone();
+    let account = who.account.clone();
+    idempotent(&state, &who, key, request_sha256, || async move {
+        store_upload(&st, &account, upload).await
+    })
+    .await
+}
+
+async fn store_upload(
+    state: &AppState,
+    account: &str,
+    upload: Upload,
+) -> ApiResult<(StatusCode, serde_json::Value)> {
+    let checked = check_upload(state, upload).await?;
     if !checked.report.valid {
         return Err(ApiError::unprocessable(
             "invalid_bundle",
@@ -335,6 +553,17 @@ async fn upload_media(
         ));
     }
     let b = &checked.bundle;
+    if let Some(existing) = catalog::source(&state.db, &b.media.commitment).await? {
+        // The same private item again from another account would otherwise
+        // answer 200 and tell it the item exists; it is its first uploader's.
+        if !existing.published() && existing.owner.as_deref() != Some(account) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "exists",
+                "this item is already held by another account",
+            ));
+        }
+    }
     let new = catalog::insert(
         &state.db,
         NewMedia {
@@ -348,12 +577,15 @@ async fn upload_media(
                 checked.secret
             },
             proofs_verified: checked.report.proofs_verified,
+            owner: Some(account),
         },
     )
     .await?;
+    // The stored form: sealed for private media (secrets.rs).
     state
         .files
-        .write_local(&sha256_hex(&checked.image), &checked.image)?;
+        .copy_from_db(&state.db, &sha256_hex(&checked.image))
+        .await?;
     let body = json!({
         "commitment": b.media.commitment,
         "kind": if b.edit.is_some() { "edit" } else { "attestation" },
@@ -366,7 +598,7 @@ async fn upload_media(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(body)).into_response())
+    Ok((status, body))
 }
 
 fn check_commitment(c: &str) -> ApiResult<()> {
@@ -422,6 +654,7 @@ fn commitment_prefix(p: &str) -> ApiResult<String> {
 /// `GET /v1/media?device=0x…&commitment=0x…&limit=N`: recent items, newest first.
 async fn list_media(
     State(state): State<AppState>,
+    Reader(reader): Reader,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| ApiError::new(e.status(), "bad_query", e.body_text()))?;
@@ -431,6 +664,7 @@ async fn list_media(
     let filter = catalog::ListFilter {
         device: device.as_deref(),
         prefix: prefix.as_deref(),
+        reader: reader.as_ref(),
     };
     let items = catalog::list(&state.db, filter, limit).await?;
     Ok(Json(json!({ "items": items })).into_response())
@@ -446,11 +680,14 @@ pub const MAX_GRAPH_JOBS: i64 = 20;
 /// history from its bundle, and every catalog item derived from any item of
 /// that history — with the unfinished jobs on them. Built only from verified
 /// bundles (mpegs_app::graph); nothing the service does not record.
-async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
+async fn get_graph(
+    State(state): State<AppState>,
+    Reader(reader): Reader,
+    Path(c): Path<String>,
+) -> ApiResult<Response> {
     check_commitment(&c)?;
-    let source = catalog::source(&state.db, &c)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
+    let reader = reader.as_ref();
+    let source = visible_source(&state, &c, reader).await?;
     let mut graph = Graph::of_bundle(&source.bundle);
     let mut pending: std::collections::VecDeque<String> =
         graph.items().map(str::to_string).collect();
@@ -464,7 +701,7 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
             truncated = true;
             break;
         }
-        for (child, bundle) in catalog::children(&state.db, &item).await? {
+        for (child, bundle) in catalog::children(&state.db, &item, reader).await? {
             graph.add_bundle(&bundle);
             pending.push_back(child);
         }
@@ -472,7 +709,11 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
     let mut held = std::collections::HashSet::new();
     for n in &graph.nodes {
         if n.role != mpegs_app::graph::Role::Intermediate
-            && catalog::contains(&state.db, &n.commitment).await?
+            && catalog::source(&state.db, &n.commitment)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.visible_to(reader))
         {
             held.insert(n.commitment.clone());
         }
@@ -481,10 +722,15 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
     let mut jobs = vec![];
     for item in graph.items() {
         if held.contains(item) {
-            jobs.extend(queue::unfinished_jobs(&state.db, item, MAX_GRAPH_JOBS).await?);
+            jobs.extend(queue::unfinished_jobs(&state.db, item, reader, MAX_GRAPH_JOBS).await?);
         }
     }
-    let chain = chain_records(&state, graph.items().map(str::to_string).collect()).await;
+    let devices = graph
+        .nodes
+        .iter()
+        .filter_map(|n| n.device.clone())
+        .collect();
+    let chain = chain_records(&state, graph.items().map(str::to_string).collect(), devices).await;
     Ok(Json(json!({
         "commitment": c,
         "nodes": graph.nodes,
@@ -499,9 +745,15 @@ async fn get_graph(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
 /// The configured chain's registry records of a graph's items, as JSON: `null`
 /// when no contracts are deployed there; `{"error": …}` when the chain cannot be
 /// read (the graph is still served: the chain is an extra, not the history).
-async fn chain_records(state: &AppState, items: Vec<String>) -> serde_json::Value {
+async fn chain_records(
+    state: &AppState,
+    items: Vec<String>,
+    devices: Vec<String>,
+) -> serde_json::Value {
     let app = state.app.clone();
-    let read = tokio::task::spawn_blocking(move || mpegs_app::chain::records(&app, &items)).await;
+    let read =
+        tokio::task::spawn_blocking(move || mpegs_app::chain::records(&app, &items, &devices))
+            .await;
     match read {
         Ok(Ok(records)) => json!(records),
         Ok(Err(e)) => json!({ "error": format!("cannot read the chain: {e}") }),
@@ -523,19 +775,38 @@ async fn get_keys(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(Json(set).into_response())
 }
 
-async fn get_media(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
+/// The item `c` if `reader` may see it; 404 otherwise (also for an item that
+/// exists but is someone else's private one: its existence is theirs too).
+async fn visible_source(
+    state: &AppState,
+    c: &str,
+    reader: Option<&Principal>,
+) -> ApiResult<catalog::Source> {
+    catalog::source(&state.db, c)
+        .await?
+        .filter(|s| s.visible_to(reader))
+        .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))
+}
+
+async fn get_media(
+    State(state): State<AppState>,
+    Reader(reader): Reader,
+    Path(c): Path<String>,
+) -> ApiResult<Response> {
     check_commitment(&c)?;
-    let item = catalog::get(&state.db, &c)
+    let item = catalog::get(&state.db, &c, reader.as_ref())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
     Ok(Json(item).into_response())
 }
 
-async fn get_image(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
+async fn get_image(
+    State(state): State<AppState>,
+    Reader(reader): Reader,
+    Path(c): Path<String>,
+) -> ApiResult<Response> {
     check_commitment(&c)?;
-    let source = catalog::source(&state.db, &c)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
+    let source = visible_source(&state, &c, reader.as_ref()).await?;
     if source.bundle.media.seed.is_none() {
         // A private original: its commitment hides its pixels (docs/commitment.md
         // §17); serving them would undo that. The service keeps them to prove edits.
@@ -558,11 +829,13 @@ async fn get_image(State(state): State<AppState>, Path(c): Path<String>) -> ApiR
         .into_response())
 }
 
-async fn get_bundle(State(state): State<AppState>, Path(c): Path<String>) -> ApiResult<Response> {
+async fn get_bundle(
+    State(state): State<AppState>,
+    Reader(reader): Reader,
+    Path(c): Path<String>,
+) -> ApiResult<Response> {
     check_commitment(&c)?;
-    let source = catalog::source(&state.db, &c)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
+    let source = visible_source(&state, &c, reader.as_ref()).await?;
     Ok(Json(source.bundle).into_response())
 }
 
@@ -573,15 +846,98 @@ struct JobRequest {
     vf: String,
 }
 
-/// `POST /v1/jobs`: check everything that can be checked now (the input exists
-/// and can be edited, the chain parses and fits its size), then queue it.
+/// Edits below a bundle's own: how deep its history already is.
+fn history_depth(b: &Bundle) -> usize {
+    let mut depth = 0;
+    let mut cur = b;
+    while let Some(e) = &cur.edit {
+        depth += 1;
+        cur = &e.parent;
+    }
+    depth
+}
+
+/// A job refused by a limit: 422 naming it.
+fn over_limit(reason: String) -> ApiError {
+    ApiError::unprocessable("limit", reason)
+}
+
+/// Every limit the output's bundle will have to pass (steps, history depth,
+/// pixels and tiles of every frame — `mpegs_provenance::limits`) and the
+/// service's own job size limit, checked from the frame shapes alone: no plan
+/// is built for a job that would be refused.
+fn check_job_limits(
+    limits: &Limits,
+    chain: &mpegs_filters::FilterChain,
+    input: &Bundle,
+) -> ApiResult<()> {
+    use mpegs_provenance::limits as fmt;
+    let steps = chain.filters.len();
+    if steps > fmt::MAX_STEPS {
+        return Err(over_limit(format!(
+            "step count {steps} exceeds the limit of {} (MAX_STEPS)",
+            fmt::MAX_STEPS
+        )));
+    }
+    // The output's history is the input's plus the input itself.
+    let depth = history_depth(input) + 1;
+    if depth > fmt::MAX_HISTORY_DEPTH {
+        return Err(over_limit(format!(
+            "history depth {depth} exceeds the limit of {} (MAX_HISTORY_DEPTH)",
+            fmt::MAX_HISTORY_DEPTH
+        )));
+    }
+    let mut header = input.media.header;
+    let mut tiles = 0usize;
+    for f in &chain.filters {
+        let info = f
+            .output_info(header.info())
+            .map_err(|e| ApiError::unprocessable("bad_filter", e.to_string()))?;
+        header = mpegs_media::MediaHeader {
+            format: info.format,
+            width: info.width,
+            height: info.height,
+            tile: header.tile,
+        };
+        fmt::check_header(&header).map_err(|e| over_limit(e.to_string()))?;
+        tiles = tiles.saturating_add(header.tile_count());
+    }
+    if tiles as u64 > limits.max_job_tiles {
+        return Err(over_limit(format!(
+            "the job has {tiles} tiles to prove, more than {} (MPEGS_MAX_JOB_TILES)",
+            limits.max_job_tiles
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /v1/jobs`: check everything that can be checked now (the token may
+/// submit jobs, the input is one it may edit, the chain parses and fits every
+/// limit and the account's quotas), then queue it.
 async fn create_job(
     State(state): State<AppState>,
+    Writer(who): Writer,
     headers: HeaderMap,
-    body: Result<Json<JobRequest>, JsonRejection>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers).await?;
-    let Json(req) = body.map_err(|e| ApiError::new(e.status(), "bad_json", e.body_text()))?;
+    need(&who, Scope::Jobs)?;
+    let key = idempotency_key(&headers)?;
+    let req: JobRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.to_string()))?;
+    let request_sha256 = sha256_hex(&[b"POST /v1/jobs\n".as_slice(), &body].concat());
+    let st = state.clone();
+    let w = who.clone();
+    idempotent(&state, &who, key, request_sha256, || async move {
+        submit_job(&st, &w, req).await
+    })
+    .await
+}
+
+async fn submit_job(
+    state: &AppState,
+    who: &Principal,
+    req: JobRequest,
+) -> ApiResult<(StatusCode, serde_json::Value)> {
     check_commitment(&req.input)?;
     if req.vf.len() > state.limits.max_vf_bytes {
         return Err(ApiError::unprocessable(
@@ -598,14 +954,31 @@ async fn create_job(
     let source = catalog::source(&state.db, &req.input)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no media item {}", req.input)))?;
+    if !source.published() && !who.owns(source.owner.as_deref()) {
+        // Someone else's private original: its kept secret is theirs to use.
+        // 403 (not 404): its commitment is public through its published edits.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_owner",
+            "the input is another account's private media: only its owner can edit it",
+        ));
+    }
     if source.seed.is_none() {
         return Err(ApiError::unprocessable(
             "private_input",
             "the input is private and was uploaded without its secret, so it cannot be edited here",
         ));
     }
-    let work = EditWork::of(&chain, source.bundle.media.header)
+    check_job_limits(&state.limits, &chain, &source.bundle)?;
+    // The plan's cost follows the request (a big pad, a long chain): built off
+    // the async threads, within the request's time.
+    let header = source.bundle.media.header;
+    let plan_chain = chain.clone();
+    let work = tokio::task::spawn_blocking(move || EditWork::of(&plan_chain, header))
+        .await
+        .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))?
         .map_err(|e| ApiError::unprocessable("bad_filter", e.to_string()))?;
+    crate::quota::check(&state.db, &state.limits, who, &work).await?;
     let seeds: Vec<Seed> = (0..chain.filters.len())
         .map(|i| blinding_seed(&OsEntropy, i))
         .collect();
@@ -616,14 +989,14 @@ async fn create_job(
             vf: &chain.canonical(),
             seeds: &seeds,
             work: &work,
+            owner: Some(&who.account),
         },
     )
     .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": id, "status": "queued", "progress": {"done": 0, "total": work.total_tiles()}})),
-    )
-        .into_response())
+        json!({"id": id, "status": "queued", "progress": {"done": 0, "total": work.total_tiles()}}),
+    ))
 }
 
 /// Filters that read constants from files (overlay's watermark) are refused
@@ -651,38 +1024,141 @@ fn check_job_id(id: &str) -> ApiResult<()> {
     }
 }
 
-async fn get_job(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    check_job_id(&id)?;
-    let job = queue::job(&state.db, &id)
+/// The job `id` if `reader` may follow it (its owner, or an admin); 404
+/// otherwise, so another account's job ids do not even show they exist.
+async fn visible_job(
+    state: &AppState,
+    id: &str,
+    reader: Option<&Principal>,
+) -> ApiResult<queue::JobStatus> {
+    queue::job(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+        .filter(|j| reader.is_some_and(|r| r.owns(j.owner.as_deref())))
+        .ok_or_else(|| ApiError::not_found(format!("no job {id}")))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    Reader(reader): Reader,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    check_job_id(&id)?;
+    let job = visible_job(&state, &id, reader.as_ref()).await?;
     Ok(Json(job).into_response())
+}
+
+/// `DELETE /v1/jobs/{id}`: cancels the account's unfinished job.
+async fn cancel_job(
+    State(state): State<AppState>,
+    Writer(who): Writer,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    need(&who, Scope::Jobs)?;
+    check_job_id(&id)?;
+    let job = visible_job(&state, &id, Some(&who)).await?;
+    if job.finished() || job.status == "cancelled" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "finished",
+            format!("the job has already ended ({})", job.status),
+        ));
+    }
+    let reason = format!("cancelled by {}", who.account);
+    queue::cancel_job(&state.db, &id, &reason).await?;
+    let job = queue::job(&state.db, &id).await?;
+    Ok(Json(job).into_response())
+}
+
+/// `DELETE /v1/media/{c}`: the owner deletes its private item; an admin may
+/// take down any item. Its bytes go too (blob row and local file) unless
+/// another item uses them, and its unfinished jobs are cancelled.
+async fn delete_media(
+    State(state): State<AppState>,
+    Writer(who): Writer,
+    Path(c): Path<String>,
+) -> ApiResult<Response> {
+    check_commitment(&c)?;
+    let source = visible_source(&state, &c, Some(&who)).await?;
+    if !who.is_admin() {
+        need(&who, Scope::Upload)?;
+        if !who.owns(source.owner.as_deref()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_owner",
+                "only its owner or an admin can delete this item",
+            ));
+        }
+        if source.published() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "published",
+                "a published item can only be taken down by an admin",
+            ));
+        }
+    }
+    let admin = Principal {
+        account: who.account.clone(),
+        token_name: who.token_name.clone(),
+        scopes: vec![Scope::Admin],
+    };
+    for job in queue::unfinished_jobs(&state.db, &c, Some(&admin), i64::MAX).await? {
+        if !job.finished() && job.status != "cancelled" {
+            queue::cancel_job(&state.db, &job.id, "its input was deleted").await?;
+        }
+    }
+    catalog::delete(&state.db, &state.files, &c).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// How often an event stream looks at its job.
 pub const EVENT_POLL: Duration = Duration::from_millis(250);
 
 /// `GET /v1/jobs/{id}/events`: a `progress` event whenever the job changes, then
-/// one `done` or `failed` event, then the stream ends.
+/// one `done` or `failed` event, then the stream ends. Only for the job's
+/// owner; at most `MPEGS_MAX_EVENT_STREAMS` open at once (503 beyond), each at
+/// most `MPEGS_EVENT_STREAM_SECS` long, all ended when the server stops.
 async fn job_events(
     State(state): State<AppState>,
+    Reader(reader): Reader,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
     check_job_id(&id)?;
-    let first = queue::job(&state.db, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+    let first = visible_job(&state, &id, reader.as_ref()).await?;
+    let slot = state
+        .stream_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many open event streams (MPEGS_MAX_EVENT_STREAMS); poll GET /v1/jobs/{id}",
+            )
+        })?;
+    let deadline = tokio::time::Instant::now() + state.limits.event_stream_lifetime;
     let stream = futures_util::stream::unfold(
-        (state, id, Some(first), None::<queue::JobStatus>, false),
-        |(state, id, mut next, last, ended)| async move {
-            if ended {
+        (
+            state,
+            id,
+            Some(first),
+            None::<queue::JobStatus>,
+            false,
+            slot,
+        ),
+        move |(mut state, id, mut next, last, ended, slot)| async move {
+            if ended || *state.stopping.borrow() {
                 return None;
             }
             loop {
                 let job = match next.take() {
                     Some(j) => j,
                     None => {
-                        tokio::time::sleep(EVENT_POLL).await;
+                        let stopping = &mut state.stopping;
+                        tokio::select! {
+                            _ = tokio::time::sleep(EVENT_POLL) => {}
+                            _ = tokio::time::sleep_until(deadline) => return None,
+                            _ = stopping.wait_for(|s| *s) => return None,
+                        }
                         match queue::job(&state.db, &id).await {
                             Ok(Some(j)) => j,
                             // The database may be restarting: keep the stream open.
@@ -696,12 +1172,13 @@ async fn job_events(
                 let name = match job.status.as_str() {
                     "done" => "done",
                     "failed" => "failed",
+                    "cancelled" => "cancelled",
                     _ => "progress",
                 };
                 let data = serde_json::to_string(&job).unwrap_or_default();
                 let event = Event::default().event(name).data(data);
-                let finished = job.finished();
-                return Some((Ok(event), (state, id, None, Some(job), finished)));
+                let finished = job.finished() || job.status == "cancelled";
+                return Some((Ok(event), (state, id, None, Some(job), finished, slot)));
             }
         },
     );

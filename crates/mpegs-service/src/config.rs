@@ -28,6 +28,44 @@ pub struct Limits {
     pub verify_concurrency: usize,
     /// Longest filter chain text accepted in a job (4096 bytes).
     pub max_vf_bytes: usize,
+    /// Largest uploaded bundle (`MPEGS_MAX_BUNDLE_BYTES`, default 64 MiB, the
+    /// bundle format's own limit; lower it to bound memory per verification).
+    pub max_bundle_bytes: usize,
+    /// Deepest JSON nesting of an uploaded bundle (`MPEGS_MAX_JSON_DEPTH`,
+    /// default 128, serde_json's own recursion limit).
+    pub max_json_depth: usize,
+    /// Most JSON values (numbers, strings, … in all) in an uploaded bundle,
+    /// counted before any tree is built (`MPEGS_MAX_JSON_VALUES`, default
+    /// 2,000,000: a 4K five-step bundle has about 100,000).
+    pub max_json_values: usize,
+    /// Most tiles one job may prove, all steps together
+    /// (`MPEGS_MAX_JOB_TILES`, default 65,536, the format's tiles per frame).
+    pub max_job_tiles: u64,
+    /// Quota: unfinished jobs per account (`MPEGS_QUOTA_JOBS`, default 16).
+    pub quota_jobs: i64,
+    /// Quota: tiles of an account's unfinished jobs (`MPEGS_QUOTA_TILES`,
+    /// default 100,000).
+    pub quota_tiles: i64,
+    /// Quota: circuits new to the service (each a key generation, minutes)
+    /// an account may cause per 24 hours (`MPEGS_QUOTA_CIRCUITS_PER_DAY`,
+    /// default 32).
+    pub quota_circuits_per_day: i64,
+    /// Open event streams at once (`MPEGS_MAX_EVENT_STREAMS`, default 1024).
+    pub max_event_streams: usize,
+    /// Longest life of one event stream (`MPEGS_EVENT_STREAM_SECS`, default
+    /// 3600 s; a client reconnects or polls after it).
+    pub event_stream_lifetime: Duration,
+    /// Open connections at once (`MPEGS_MAX_CONNECTIONS`, default 4096);
+    /// further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Requests per second per client address, with bursts of
+    /// `rate_burst` (`MPEGS_RATE_PER_SEC`, default 50; 0: no limit).
+    pub rate_per_sec: u64,
+    /// Burst of the per-client rate limit (`MPEGS_RATE_BURST`, default 200).
+    pub rate_burst: u64,
+    /// Longest a connection may take to send a request's headers, and may
+    /// stay idle between requests (`MPEGS_HEADER_TIMEOUT_SECS`, default 30 s).
+    pub header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +76,19 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(120),
             verify_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_vf_bytes: 4096,
+            max_bundle_bytes: mpegs_provenance::limits::MAX_BUNDLE_BYTES,
+            max_json_depth: 128,
+            max_json_values: 2_000_000,
+            max_job_tiles: mpegs_provenance::limits::MAX_TILES as u64,
+            quota_jobs: 16,
+            quota_tiles: 100_000,
+            quota_circuits_per_day: 32,
+            max_event_streams: 1024,
+            event_stream_lifetime: Duration::from_secs(3600),
+            max_connections: 4096,
+            rate_per_sec: 50,
+            rate_burst: 200,
+            header_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -55,6 +106,25 @@ pub struct QueueSettings {
     pub poll: Duration,
     /// Attempts before a task (and its job) fails (`MPEGS_MAX_ATTEMPTS`, default 5).
     pub max_attempts: i64,
+    /// Wait before retrying a task after a transient failure, doubled per
+    /// attempt (`MPEGS_RETRY_BASE_MS`, default 1000 ms).
+    pub retry_base: Duration,
+    /// Longest wait between retries (`MPEGS_RETRY_MAX_SECS`, default 60 s).
+    pub retry_cap: Duration,
+    /// TEST ONLY: shifts this worker's own clock by this many milliseconds
+    /// (`MPEGS_TEST_CLOCK_SKEW_MS`, may be negative; default 0), to show that
+    /// a worker whose clock is off neither steals live leases nor loses its
+    /// own — lease decisions use the database's clock, not this one.
+    pub clock_skew_ms: i64,
+}
+
+impl QueueSettings {
+    /// This worker's own clock (ms since the Unix epoch, shifted by
+    /// `clock_skew_ms`): only for what the worker reports about itself, never
+    /// for lease, expiry or backoff decisions.
+    pub fn worker_now(&self) -> i64 {
+        crate::now_ms().saturating_add(self.clock_skew_ms)
+    }
 }
 
 impl Default for QueueSettings {
@@ -64,6 +134,9 @@ impl Default for QueueSettings {
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_millis(500),
             max_attempts: 5,
+            retry_base: Duration::from_millis(1000),
+            retry_cap: Duration::from_secs(60),
+            clock_skew_ms: 0,
         }
     }
 }
@@ -80,7 +153,8 @@ fn env_number(name: &str) -> Result<Option<u64>, ServiceError> {
 
 impl QueueSettings {
     /// The defaults, overridden by `MPEGS_LEASE_SECS`, `MPEGS_HEARTBEAT_SECS`,
-    /// `MPEGS_POLL_MS` and `MPEGS_MAX_ATTEMPTS`.
+    /// `MPEGS_POLL_MS`, `MPEGS_MAX_ATTEMPTS`, `MPEGS_RETRY_BASE_MS`,
+    /// `MPEGS_RETRY_MAX_SECS` and (tests only) `MPEGS_TEST_CLOCK_SKEW_MS`.
     pub fn from_env() -> Result<Self, ServiceError> {
         let mut s = Self::default();
         if let Some(v) = env_number("MPEGS_LEASE_SECS")? {
@@ -94,6 +168,19 @@ impl QueueSettings {
         }
         if let Some(v) = env_number("MPEGS_MAX_ATTEMPTS")? {
             s.max_attempts = v.clamp(1, 100) as i64;
+        }
+        if let Some(v) = env_number("MPEGS_RETRY_BASE_MS")? {
+            s.retry_base = Duration::from_millis(v);
+        }
+        if let Some(v) = env_number("MPEGS_RETRY_MAX_SECS")? {
+            s.retry_cap = Duration::from_secs(v);
+        }
+        if let Ok(v) = std::env::var("MPEGS_TEST_CLOCK_SKEW_MS") {
+            s.clock_skew_ms = v.parse().map_err(|_| {
+                ServiceError::Config(format!(
+                    "MPEGS_TEST_CLOCK_SKEW_MS={v:?} is not a whole number"
+                ))
+            })?;
         }
         if s.heartbeat >= s.lease {
             return Err(ServiceError::Config(format!(
@@ -122,6 +209,46 @@ impl Limits {
         }
         if let Some(v) = env_number("MPEGS_VERIFY_CONCURRENCY")? {
             l.verify_concurrency = (v as usize).max(1);
+        }
+        let n = |name: &str| env_number(name);
+        if let Some(v) = n("MPEGS_MAX_BUNDLE_BYTES")? {
+            l.max_bundle_bytes = v as usize;
+        }
+        if let Some(v) = n("MPEGS_MAX_JSON_DEPTH")? {
+            l.max_json_depth = v as usize;
+        }
+        if let Some(v) = n("MPEGS_MAX_JSON_VALUES")? {
+            l.max_json_values = v as usize;
+        }
+        if let Some(v) = n("MPEGS_MAX_JOB_TILES")? {
+            l.max_job_tiles = v;
+        }
+        if let Some(v) = n("MPEGS_QUOTA_JOBS")? {
+            l.quota_jobs = v as i64;
+        }
+        if let Some(v) = n("MPEGS_QUOTA_TILES")? {
+            l.quota_tiles = v as i64;
+        }
+        if let Some(v) = n("MPEGS_QUOTA_CIRCUITS_PER_DAY")? {
+            l.quota_circuits_per_day = v as i64;
+        }
+        if let Some(v) = n("MPEGS_MAX_EVENT_STREAMS")? {
+            l.max_event_streams = v as usize;
+        }
+        if let Some(v) = n("MPEGS_EVENT_STREAM_SECS")? {
+            l.event_stream_lifetime = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = n("MPEGS_MAX_CONNECTIONS")? {
+            l.max_connections = (v as usize).max(1);
+        }
+        if let Some(v) = n("MPEGS_RATE_PER_SEC")? {
+            l.rate_per_sec = v;
+        }
+        if let Some(v) = n("MPEGS_RATE_BURST")? {
+            l.rate_burst = v.max(1);
+        }
+        if let Some(v) = n("MPEGS_HEADER_TIMEOUT_SECS")? {
+            l.header_timeout = Duration::from_secs(v.max(1));
         }
         Ok(l)
     }
@@ -164,6 +291,16 @@ impl ServiceConfig {
             queue: QueueSettings::from_env()?,
             chain: app.chain.clone(),
         })
+    }
+
+    /// The service key file that seals secrets at rest: `MPEGS_SECRET_KEY_FILE`
+    /// when set, else `$MPEGS_HOME/secret.key`. (A method, not a field, so
+    /// configurations built field by field keep working.)
+    pub fn secret_key_file(&self) -> PathBuf {
+        match std::env::var_os("MPEGS_SECRET_KEY_FILE") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => self.home.join("secret.key"),
+        }
     }
 
     /// The key store of the application's configuration under `home`.

@@ -5,7 +5,10 @@
 
 use crate::ServiceError;
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Row};
+use std::borrow::Cow;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,109 +22,53 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The service key that seals seeds at rest; without it, reading or
+    /// writing a secret is a clear error rather than plaintext in the table.
+    secrets: Option<std::sync::Arc<crate::secrets::SecretBox>>,
 }
 
 /// How long a query waits for a free connection before the request fails (and
 /// `/healthz` reports the database unreachable).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Version of the schema below (stored in `schema_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
 
-fn schema(backend: Backend) -> Vec<String> {
-    let blob = match backend {
-        Backend::Sqlite => "BLOB",
-        Backend::Postgres => "BYTEA",
-    };
-    [
-        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
-        // Verified media items. `secret_seed` is the blinding seed of private
-        // media, needed to prove edits of it; it is never served.
-        "CREATE TABLE IF NOT EXISTS media (
-            commitment TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            parent TEXT,
-            format TEXT NOT NULL,
-            width BIGINT NOT NULL,
-            height BIGINT NOT NULL,
-            tile BIGINT NOT NULL,
-            device TEXT,
-            captured_at BIGINT,
-            image_sha256 TEXT NOT NULL,
-            image_type TEXT NOT NULL,
-            bundle TEXT NOT NULL,
-            secret_seed TEXT,
-            proofs_verified BIGINT NOT NULL,
-            created_at BIGINT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS media_parent ON media (parent)",
-        "CREATE INDEX IF NOT EXISTS media_device ON media (device)",
-        "CREATE INDEX IF NOT EXISTS media_created ON media (created_at)",
-        // Image bytes by content hash: what workers on other machines read.
-        "CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, bytes {BLOB} NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS jobs (
-            id TEXT PRIMARY KEY,
-            input TEXT NOT NULL,
-            vf TEXT NOT NULL,
-            seeds TEXT NOT NULL,
-            status TEXT NOT NULL,
-            total BIGINT NOT NULL,
-            output TEXT,
-            error TEXT,
-            created_at BIGINT NOT NULL,
-            started_at BIGINT,
-            finished_at BIGINT)",
-        "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)",
-        // Tile proofs and the one finishing task per job.
-        "CREATE TABLE IF NOT EXISTS tasks (
-            id TEXT PRIMARY KEY,
-            job_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            step BIGINT NOT NULL,
-            tile BIGINT NOT NULL,
-            circuit TEXT,
-            state TEXT NOT NULL,
-            attempts BIGINT NOT NULL,
-            lease_owner TEXT,
-            lease_until BIGINT,
-            error TEXT,
-            created_at BIGINT NOT NULL,
-            UNIQUE (job_id, kind, step, tile))",
-        "CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (state, created_at)",
-        "CREATE INDEX IF NOT EXISTS tasks_job ON tasks (job_id, kind, state)",
-        // One proof per (job, step, tile): a task proven twice stores one.
-        "CREATE TABLE IF NOT EXISTS proofs (
-            job_id TEXT NOT NULL,
-            step BIGINT NOT NULL,
-            tile BIGINT NOT NULL,
-            proof TEXT NOT NULL,
-            worker TEXT NOT NULL,
-            created_at BIGINT NOT NULL,
-            PRIMARY KEY (job_id, step, tile))",
-        "CREATE INDEX IF NOT EXISTS proofs_created ON proofs (created_at)",
-        // Circuit keys: generated once, by whichever worker claims the row.
-        "CREATE TABLE IF NOT EXISTS circuit_keys (
-            id TEXT PRIMARY KEY,
-            recipe TEXT NOT NULL,
-            state TEXT NOT NULL,
-            vk_hash TEXT,
-            attempts BIGINT NOT NULL,
-            lease_owner TEXT,
-            lease_until BIGINT,
-            error TEXT,
-            created_at BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS tokens (
-            hash TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            created_at BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS workers (
-            id TEXT PRIMARY KEY,
-            started_at BIGINT NOT NULL,
-            last_seen BIGINT NOT NULL,
-            tiles BIGINT NOT NULL)",
-    ]
-    .iter()
-    .map(|s| s.replace("{BLOB}", blob))
-    .collect()
+/// The schema migrations of `backend`, embedded at build time from
+/// `migrations/{sqlite,postgres}/NNNN_description.sql`: (version, description,
+/// SQL), in order. The two folders hold the same versions; they differ only
+/// where the SQL dialects do (binary columns, clock expressions).
+pub fn migrations(backend: Backend) -> &'static [(i64, &'static str, &'static str)] {
+    match backend {
+        Backend::Sqlite => embedded::MIGRATIONS_SQLITE,
+        Backend::Postgres => embedded::MIGRATIONS_POSTGRES,
+    }
+}
+
+/// The embedded migrations as a sqlx migration source.
+#[derive(Debug)]
+struct Embedded(Backend);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_util::future::BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(migrations(self.0)
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
 }
 
 impl Db {
@@ -166,7 +113,25 @@ impl Db {
             .map_err(|e| {
                 ServiceError::Config(format!("cannot connect to the database {url:?}: {e}"))
             })?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            secrets: None,
+        })
+    }
+
+    /// This pool with the service key that seals secrets at rest.
+    pub fn with_secrets(mut self, secrets: std::sync::Arc<crate::secrets::SecretBox>) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// The service key, or a clear error when this connection was opened
+    /// without one.
+    pub fn secrets(&self) -> Result<&crate::secrets::SecretBox, ServiceError> {
+        self.secrets.as_deref().ok_or_else(|| {
+            ServiceError::Secret("no service key loaded (MPEGS_SECRET_KEY_FILE)".into())
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -177,50 +142,53 @@ impl Db {
         self.backend
     }
 
-    /// Creates the tables (idempotent; concurrent processes on PostgreSQL take an
-    /// advisory lock so only one creates them).
+    /// Brings the schema up to date with sqlx's migrator: every embedded
+    /// migration not yet recorded in `_sqlx_migrations` runs, each in its own
+    /// transaction; one already applied whose SQL changed since is refused
+    /// (checksums), as is a database migrated by a newer build (a version this
+    /// build does not know). On PostgreSQL the migrator holds an advisory lock
+    /// for the whole run, so processes starting together migrate once. A
+    /// database made by the first release (`schema_version` 1, no
+    /// `_sqlx_migrations`) upgrades: `0001_initial` is that schema with
+    /// `IF NOT EXISTS` throughout, so it finds its tables there and only the
+    /// later migrations change anything.
     pub async fn migrate(&self) -> Result<(), ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_lock(8420)")
-                .execute(&mut *conn)
-                .await?;
+        let migrator = Migrator::new(Embedded(self.backend))
+            .await
+            .map_err(|e| ServiceError::Config(format!("schema migrations: {e}")))?;
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::Execute(e) => ServiceError::Database(e),
+            e => ServiceError::Config(format!("migrating the database schema: {e}")),
+        })
+    }
+
+    /// The versions `_sqlx_migrations` records as applied, in order.
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>, ServiceError> {
+        let rows = sqlx::query(
+            "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+    }
+
+    /// The database's clock in milliseconds since the Unix epoch, as an SQL
+    /// expression. Every lease, expiry and backoff decision uses it, never a
+    /// worker's clock: workers on machines whose clocks disagree still agree on
+    /// who holds a lease, because one clock decides.
+    pub fn now_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST(unixepoch('subsec') * 1000 AS BIGINT)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         }
-        let mut result = Ok(());
-        for statement in schema(self.backend) {
-            if let Err(e) = sqlx::query(&statement).execute(&mut *conn).await {
-                result = Err(e.into());
-                break;
-            }
-        }
-        if result.is_ok() {
-            let rows: i64 = sqlx::query("SELECT COUNT(*) FROM schema_version")
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-            if rows == 0 {
-                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *conn)
-                    .await?;
-            } else {
-                let version: i64 = sqlx::query("SELECT MAX(version) FROM schema_version")
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-                if version != SCHEMA_VERSION {
-                    result = Err(ServiceError::Config(format!(
-                        "the database has schema version {version}; this build uses {SCHEMA_VERSION}"
-                    )));
-                }
-            }
-        }
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock(8420)")
-                .execute(&mut *conn)
-                .await?;
-        }
-        result
+    }
+
+    /// The database's clock now (ms since the Unix epoch).
+    pub async fn now_ms(&self) -> Result<i64, ServiceError> {
+        Ok(sqlx::query(&format!("SELECT {}", self.now_sql()))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     /// `SELECT 1`, for health checks.

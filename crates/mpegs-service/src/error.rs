@@ -23,4 +23,8 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     Internal(String),
+    /// A secret at rest that cannot be sealed or opened (wrong or missing
+    /// service key, altered or moved ciphertext). Never carries key bytes.
+    #[error("secrets at rest: {0}")]
+    Secret(String),
 }

@@ -8,13 +8,18 @@
 //! docs/service.md describes the API, the queue and the failure behaviour.
 
 pub mod api;
+pub mod artifacts;
 pub mod catalog;
 pub mod config;
 pub mod db;
 mod error;
 pub mod files;
+pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod queue;
+pub mod quota;
+pub mod secrets;
 pub mod tokens;
 pub mod web;
 pub mod worker;
@@ -75,8 +80,45 @@ impl Running {
 /// Starts the service: connects and migrates the database, starts
 /// `config.workers` in-process workers and serves the API on `config.listen`.
 pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
-    let db = Db::connect(&config.database_url).await?;
+    // The key is loaded before anything else: a missing or exposed key file
+    // stops the start instead of serving with plaintext secrets.
+    // A missing key file is made only once the database is known to hold
+    // nothing sealed under another key: a wrong path must not leave a stray
+    // fresh key file behind that a later start would take for the real one.
+    let key_file = config.secret_key_file();
+    let (secrets, fresh) = if key_file.exists() {
+        (secrets::SecretBox::load(&key_file)?, false)
+    } else {
+        (secrets::SecretBox::generate(), true)
+    };
+    let secrets = Arc::new(secrets);
+    let db = Db::connect(&config.database_url)
+        .await?
+        .with_secrets(secrets.clone());
     db.migrate().await?;
+    if fresh {
+        secrets::check_keys(&db).await.map_err(|e| match e {
+            ServiceError::Secret(m) => ServiceError::Secret(format!(
+                "{m} (no key file at {}; nothing was created)",
+                key_file.display()
+            )),
+            other => other,
+        })?;
+        // Saved before anything is sealed under it.
+        secrets.save(&key_file)?;
+    }
+    // A key file that cannot open what is stored stops the start; rows and
+    // files written by versions before sealing (plaintext seeds, private
+    // media's pixels) are sealed now.
+    secrets::seal_at_rest(&db, &config.media_dir())
+        .await
+        .map_err(|e| match e {
+            ServiceError::Secret(m) => ServiceError::Secret(format!(
+                "{m} (key file {})",
+                config.secret_key_file().display()
+            )),
+            e => e,
+        })?;
     let store = Arc::new(config.key_store()?);
     let (shutdown, stopped) = watch::channel(false);
     let mut workers = vec![];
@@ -90,14 +132,26 @@ pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
         let stop = stopped.clone();
         workers.push(tokio::spawn(async move { w.run(stop).await }));
     }
-    let state = api::AppState::new(db, store, &config)?;
+    // The server trusts the keys the queue's workers generated, wherever they ran.
+    workers.push(tokio::spawn(worker::sync_keys_until(
+        db.clone(),
+        store.clone(),
+        std::time::Duration::from_secs(2),
+        stopped.clone(),
+    )));
+    let state = api::AppState::new(db, store, &config, stopped.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServiceError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let app = api::router(state);
+    let listener = http::CappedListener::new(
+        listener,
+        config.limits.max_connections,
+        config.limits.header_timeout,
+    );
+    let app = api::router(state).into_make_service_with_connect_info::<http::ClientAddr>();
     let mut stop = stopped.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

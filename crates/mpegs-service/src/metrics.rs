@@ -1,7 +1,7 @@
 //! `/metrics`: Prometheus text exposition, read from the database so every
 //! server behind one database reports the same queue.
 
-use crate::{now_ms, Db, ServiceError};
+use crate::{Db, ServiceError};
 use sqlx::Row;
 use std::fmt::Write;
 
@@ -56,7 +56,7 @@ pub async fn render(db: &Db) -> Result<String, ServiceError> {
     writeln!(out, "mpegs_keys_pending {keys}").ok();
     writeln!(out, "# HELP mpegs_jobs Jobs by status.").ok();
     writeln!(out, "# TYPE mpegs_jobs gauge").ok();
-    for status in ["queued", "running", "done", "failed"] {
+    for status in ["queued", "running", "done", "failed", "cancelled"] {
         let n = sqlx::query("SELECT COUNT(*) FROM jobs WHERE status = $1")
             .bind(status)
             .fetch_one(db.pool())
@@ -65,10 +65,12 @@ pub async fn render(db: &Db) -> Result<String, ServiceError> {
         writeln!(out, "mpegs_jobs{{status=\"{status}\"}} {n}").ok();
     }
     let proofs = count(db, "SELECT COUNT(*) FROM proofs", None).await?;
+    // Proofs and heartbeats are stamped with the database's clock; so is the window.
+    let now = db.now_sql();
     let recent = count(
         db,
-        "SELECT COUNT(*) FROM proofs WHERE created_at >= $1",
-        Some(now_ms() - RATE_WINDOW_MS),
+        &format!("SELECT COUNT(*) FROM proofs WHERE created_at >= {now} - $1"),
+        Some(RATE_WINDOW_MS),
     )
     .await?;
     writeln!(out, "# HELP mpegs_tile_proofs_total Tile proofs stored.").ok();
@@ -117,8 +119,8 @@ pub async fn render(db: &Db) -> Result<String, ServiceError> {
     .ok();
     let workers = count(
         db,
-        "SELECT COUNT(*) FROM workers WHERE last_seen >= $1",
-        Some(now_ms() - RATE_WINDOW_MS),
+        &format!("SELECT COUNT(*) FROM workers WHERE last_seen >= {now} - $1"),
+        Some(RATE_WINDOW_MS),
     )
     .await?;
     writeln!(

@@ -32,6 +32,8 @@ pub struct NewJob<'a> {
     /// One fresh commitment seed per step (secret until the output is published).
     pub seeds: &'a [Seed],
     pub work: &'a EditWork,
+    /// The account that submitted it (only it may follow or cancel it).
+    pub owner: Option<&'a str>,
 }
 
 /// Creates a job with all its tasks, in one transaction.
@@ -41,25 +43,33 @@ pub async fn create_job(db: &Db, job: NewJob<'_>) -> Result<String, ServiceError
     let seeds: Vec<String> = job.seeds.iter().map(Seed::to_hex).collect();
     let mut tx = db.pool().begin().await?;
     sqlx::query(
-        "INSERT INTO jobs (id, input, vf, seeds, status, total, created_at) \
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6)",
+        "INSERT INTO jobs (id, input, vf, seeds, status, total, created_at, owner) \
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7)",
     )
     .bind(&id)
     .bind(job.input)
     .bind(job.vf)
-    .bind(serde_json::to_string(&seeds).map_err(|e| ServiceError::Internal(e.to_string()))?)
+    .bind({
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_string(&seeds).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        );
+        db.secrets()?
+            .seal(&crate::secrets::job_seeds_ad(&id), json.as_bytes())?
+    })
     .bind(job.work.total_tiles() as i64)
     .bind(now)
+    .bind(job.owner)
     .execute(&mut *tx)
     .await?;
     for recipe in &job.work.circuits {
         sqlx::query(
-            "INSERT INTO circuit_keys (id, recipe, state, attempts, created_at) \
-             VALUES ($1, $2, 'queued', 0, $3) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO circuit_keys (id, recipe, state, attempts, created_at, requested_by) \
+             VALUES ($1, $2, 'queued', 0, $3, $4) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&recipe.id)
         .bind(serde_json::to_string(recipe).map_err(|e| ServiceError::Internal(e.to_string()))?)
         .bind(now)
+        .bind(job.owner)
         .execute(&mut *tx)
         .await?;
         // A key whose generation failed for good gets another chance with a new job.
@@ -106,11 +116,26 @@ async fn insert_task(
     Ok(())
 }
 
+/// The fencing token of a claim: who holds the lease and on which attempt.
+/// Every write a worker makes about its claim names both, and only the row's
+/// current holder on its current attempt matches: once a lease expired and
+/// another worker claimed the row again (`attempts + 1`), the old worker's
+/// late result, failure or heartbeat changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub attempt: i64,
+}
+
 /// Work a worker holds a lease on.
 #[derive(Clone, Debug)]
 pub enum Claim {
     /// Generate a circuit's keys.
-    Keys { id: String, recipe: CircuitRecipe },
+    Keys {
+        id: String,
+        recipe: CircuitRecipe,
+        lease: Lease,
+    },
     /// Prove one tile with the keys of `circuit` (whose verifying key hashes to
     /// `vk_hash`, as recorded when they were generated).
     Tile {
@@ -120,9 +145,14 @@ pub enum Claim {
         tile: usize,
         circuit: String,
         vk_hash: String,
+        lease: Lease,
     },
     /// Assemble, verify and publish the job's bundle.
-    Finish { task: String, job: String },
+    Finish {
+        task: String,
+        job: String,
+        lease: Lease,
+    },
 }
 
 impl Claim {
@@ -135,30 +165,60 @@ impl Claim {
             Claim::Finish { job, .. } => format!("finish job {job}"),
         }
     }
+
+    /// The fencing token this claim's writes must present.
+    pub fn lease(&self) -> &Lease {
+        match self {
+            Claim::Keys { lease, .. } | Claim::Tile { lease, .. } | Claim::Finish { lease, .. } => {
+                lease
+            }
+        }
+    }
+
+    /// The table and id of the claimed row.
+    fn row(&self) -> (&'static str, &str) {
+        match self {
+            Claim::Keys { id, .. } => ("circuit_keys", id),
+            Claim::Tile { task, .. } | Claim::Finish { task, .. } => ("tasks", task),
+        }
+    }
+}
+
+/// The condition a row must meet for its claim's holder to write it: still
+/// running, same owner, same attempt (`$owner`/`$attempt` name the binds).
+fn fence(owner: usize, attempt: usize) -> String {
+    format!("(state = 'running' AND lease_owner = ${owner} AND attempts = ${attempt})")
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Claims the next piece of work for `worker`: keys first (tiles wait on them),
 /// then tiles of the oldest jobs, then finishing tasks whose tiles are all done.
+/// A row is claimable when queued (and past its retry backoff) or when its
+/// lease expired; every time in that decision is the database's clock, so
+/// workers whose clocks disagree still agree on who holds what.
 pub async fn claim(
     db: &Db,
     worker: &str,
     s: &QueueSettings,
 ) -> Result<Option<Claim>, ServiceError> {
-    let now = now_ms();
-    let until = now + s.lease.as_millis() as i64;
+    let now = db.now_sql();
+    let lease = millis(s.lease);
     let lock = db.skip_locked(None);
     let row = sqlx::query(&format!(
-        "UPDATE circuit_keys SET state = 'running', lease_owner = $1, lease_until = $2, \
-           attempts = attempts + 1 \
+        "UPDATE circuit_keys SET state = 'running', lease_owner = $1, lease_until = {now} + $2, \
+           attempts = attempts + 1, not_before = NULL \
          WHERE id = (SELECT id FROM circuit_keys \
-           WHERE (state = 'queued' OR (state = 'running' AND lease_until < $3)) \
-             AND attempts < $4 \
+           WHERE ((state = 'queued' AND (not_before IS NULL OR not_before <= {now})) \
+                  OR (state = 'running' AND lease_until < {now})) \
+             AND attempts < $3 \
            ORDER BY created_at, id LIMIT 1 {lock}) \
-         RETURNING id, recipe"
+         RETURNING id, recipe, attempts"
     ))
     .bind(worker)
-    .bind(until)
-    .bind(now)
+    .bind(lease)
     .bind(s.max_attempts)
     .fetch_optional(db.pool())
     .await?;
@@ -168,43 +228,51 @@ pub async fn claim(
             id: row.try_get("id")?,
             recipe: serde_json::from_str(&recipe)
                 .map_err(|e| ServiceError::Internal(format!("stored circuit recipe: {e}")))?,
+            lease: Lease {
+                owner: worker.to_string(),
+                attempt: row.try_get("attempts")?,
+            },
         }));
     }
     fail_exhausted(db, s).await?;
     let lock_t = db.skip_locked(Some("t"));
     let row = sqlx::query(&format!(
-        "UPDATE tasks SET state = 'running', lease_owner = $1, lease_until = $2, \
-           attempts = attempts + 1 \
+        "UPDATE tasks SET state = 'running', lease_owner = $1, lease_until = {now} + $2, \
+           attempts = attempts + 1, not_before = NULL \
          WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id \
-           WHERE (t.state = 'queued' OR (t.state = 'running' AND t.lease_until < $3)) \
-             AND t.attempts < $4 \
+           WHERE ((t.state = 'queued' AND (t.not_before IS NULL OR t.not_before <= {now})) \
+                  OR (t.state = 'running' AND t.lease_until < {now})) \
+             AND t.attempts < $3 \
              AND j.status IN ('queued', 'running') \
              AND (t.kind <> 'tile' OR EXISTS (SELECT 1 FROM circuit_keys k \
                    WHERE k.id = t.circuit AND k.state = 'ready')) \
              AND (t.kind <> 'finish' OR NOT EXISTS (SELECT 1 FROM tasks u \
                    WHERE u.job_id = t.job_id AND u.kind = 'tile' AND u.state <> 'done')) \
            ORDER BY j.created_at, t.kind DESC, t.step, t.tile LIMIT 1 {lock_t}) \
-         RETURNING id, job_id, kind, step, tile, circuit"
+         RETURNING id, job_id, kind, step, tile, circuit, attempts"
     ))
     .bind(worker)
-    .bind(until)
-    .bind(now)
+    .bind(lease)
     .bind(s.max_attempts)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
     let task: String = row.try_get("id")?;
     let job: String = row.try_get("job_id")?;
-    sqlx::query(
-        "UPDATE jobs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'",
-    )
+    let lease = Lease {
+        owner: worker.to_string(),
+        attempt: row.try_get("attempts")?,
+    };
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = 'running', started_at = {now} \
+         WHERE id = $1 AND status = 'queued'"
+    ))
     .bind(&job)
-    .bind(now)
     .execute(db.pool())
     .await?;
     let kind: String = row.try_get("kind")?;
     if kind == "finish" {
-        return Ok(Some(Claim::Finish { task, job }));
+        return Ok(Some(Claim::Finish { task, job, lease }));
     }
     let circuit: String = opt_text(&row, "circuit")?.unwrap_or_default();
     let vk_hash = sqlx::query("SELECT vk_hash FROM circuit_keys WHERE id = $1")
@@ -218,224 +286,355 @@ pub async fn claim(
         tile: row.try_get::<i64, _>("tile")? as usize,
         circuit,
         vk_hash: opt_text(&vk_hash, "vk_hash")?.unwrap_or_default(),
+        lease,
     }))
 }
 
 /// Fails the jobs of tasks and keys that ran out of attempts (their workers kept
-/// dying: a task that crashes every worker must not circle forever).
+/// dying: a task that crashes every worker must not circle forever). Each
+/// expiry and the failure of the jobs it dooms are one transaction, so no
+/// crash between the two leaves a job "running" with nothing left to run.
 async fn fail_exhausted(db: &Db, s: &QueueSettings) -> Result<(), ServiceError> {
-    for (job, error) in expire(db, "tasks", "job_id", s).await? {
-        fail_job(db, &job, &error).await?;
+    const STOPPED: &str = "its worker stopped responding on every attempt";
+    let now = db.now_sql();
+    let mut tx = db.pool().begin().await?;
+    let rows = sqlx::query(&format!(
+        "UPDATE tasks SET state = 'failed', error = COALESCE(error, '{STOPPED}') \
+         WHERE state = 'running' AND lease_until < {now} AND attempts >= $1 \
+         RETURNING job_id, error"
+    ))
+    .bind(s.max_attempts)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &rows {
+        let job: String = row.try_get("job_id")?;
+        let error = opt_text(row, "error")?.unwrap_or_default();
+        fail_job_in(&mut tx, db, &job, &error).await?;
     }
-    for (circuit, error) in expire(db, "circuit_keys", "id", s).await? {
-        fail_jobs_of_circuit(db, &circuit, &error).await?;
+    let rows = sqlx::query(&format!(
+        "UPDATE circuit_keys SET state = 'failed', error = COALESCE(error, '{STOPPED}') \
+         WHERE state = 'running' AND lease_until < {now} AND attempts >= $1 \
+         RETURNING id, error"
+    ))
+    .bind(s.max_attempts)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &rows {
+        let circuit: String = row.try_get("id")?;
+        let error = opt_text(row, "error")?.unwrap_or_default();
+        fail_jobs_of_circuit_in(&mut tx, db, &circuit, &error).await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 
-/// Marks the rows of `table` whose last lease expired with no attempt left as
-/// failed; returns their `key` column and error.
-async fn expire(
-    db: &Db,
-    table: &str,
-    key: &str,
-    s: &QueueSettings,
-) -> Result<Vec<(String, String)>, ServiceError> {
-    let rows = sqlx::query(&format!(
-        "UPDATE {table} SET state = 'failed', error = COALESCE(error, 'its worker stopped \
-         responding on every attempt') \
-         WHERE state = 'running' AND lease_until < $1 AND attempts >= $2 RETURNING {key}, error"
-    ))
-    .bind(now_ms())
-    .bind(s.max_attempts)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<String, _>(key)?,
-                opt_text(row, "error")?.unwrap_or_default(),
-            ))
-        })
-        .collect()
-}
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-async fn fail_jobs_of_circuit(db: &Db, circuit: &str, error: &str) -> Result<(), ServiceError> {
+async fn fail_jobs_of_circuit_in(
+    tx: &mut Tx<'_>,
+    db: &Db,
+    circuit: &str,
+    error: &str,
+) -> Result<(), ServiceError> {
     let jobs = sqlx::query(
         "SELECT DISTINCT t.job_id FROM tasks t JOIN jobs j ON j.id = t.job_id \
          WHERE t.circuit = $1 AND j.status IN ('queued', 'running')",
     )
     .bind(circuit)
-    .fetch_all(db.pool())
+    .fetch_all(&mut **tx)
     .await?;
     for row in jobs {
         let job: String = row.try_get(0)?;
-        fail_job(db, &job, &format!("generating keys for {circuit}: {error}")).await?;
+        fail_job_in(
+            tx,
+            db,
+            &job,
+            &format!("generating keys for {circuit}: {error}"),
+        )
+        .await?;
     }
     Ok(())
 }
 
-/// Renews the lease of a claim; false when the worker no longer holds it.
-pub async fn heartbeat(
+/// Ends an unfinished job as `status` ('failed' or 'cancelled') with `error`,
+/// and cancels its queued and running tasks, so no worker claims them and no
+/// worker still holding one can write its result (the fence needs 'running').
+/// Returns whether the job was unfinished.
+async fn end_job_in(
+    tx: &mut Tx<'_>,
     db: &Db,
-    worker: &str,
-    claim: &Claim,
-    s: &QueueSettings,
+    job: &str,
+    status: &str,
+    error: &str,
 ) -> Result<bool, ServiceError> {
-    let until = now_ms() + s.lease.as_millis() as i64;
-    let (table, id) = match claim {
-        Claim::Keys { id, .. } => ("circuit_keys", id),
-        Claim::Tile { task, .. } | Claim::Finish { task, .. } => ("tasks", task),
-    };
+    let now = db.now_sql();
     let n = sqlx::query(&format!(
-        "UPDATE {table} SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 \
-         AND state = 'running'"
+        "UPDATE jobs SET status = $2, error = $3, finished_at = {now} \
+         WHERE id = $1 AND status IN ('queued', 'running')"
     ))
-    .bind(until)
+    .bind(job)
+    .bind(status)
+    .bind(error)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE tasks SET state = 'cancelled', error = COALESCE(error, $2) \
+         WHERE job_id = $1 AND state IN ('queued', 'running')",
+    )
+    .bind(job)
+    .bind(format!("the job ended: {error}"))
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+async fn fail_job_in(
+    tx: &mut Tx<'_>,
+    db: &Db,
+    job: &str,
+    error: &str,
+) -> Result<bool, ServiceError> {
+    end_job_in(tx, db, job, "failed", error).await
+}
+
+/// Marks a job failed (if it is not finished already) and cancels its
+/// remaining tasks, in one transaction.
+pub async fn fail_job(db: &Db, job: &str, error: &str) -> Result<(), ServiceError> {
+    let mut tx = db.pool().begin().await?;
+    fail_job_in(&mut tx, db, job, error).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels a job: true when it was still unfinished and is now `cancelled`
+/// (its queued and running tasks with it: no worker claims them, and a worker
+/// still proving one cannot store its result); false when it had already
+/// finished (done, failed or cancelled) or does not exist.
+pub async fn cancel_job(db: &Db, job: &str, reason: &str) -> Result<bool, ServiceError> {
+    let mut tx = db.pool().begin().await?;
+    let cancelled = end_job_in(&mut tx, db, job, "cancelled", reason).await?;
+    tx.commit().await?;
+    Ok(cancelled)
+}
+
+/// Renews the lease of a claim, by the database's clock; false when the worker
+/// no longer holds it (expired and claimed again, or its job ended).
+pub async fn heartbeat(db: &Db, claim: &Claim, s: &QueueSettings) -> Result<bool, ServiceError> {
+    let now = db.now_sql();
+    let (table, id) = claim.row();
+    let lease = claim.lease();
+    let n = sqlx::query(&format!(
+        "UPDATE {table} SET lease_until = {now} + $1 WHERE id = $2 AND {}",
+        fence(3, 4)
+    ))
+    .bind(millis(s.lease))
     .bind(id)
-    .bind(worker)
+    .bind(&lease.owner)
+    .bind(lease.attempt)
     .execute(db.pool())
     .await?
     .rows_affected();
-    sqlx::query(
-        "INSERT INTO workers (id, started_at, last_seen, tiles) VALUES ($1, $2, $2, 0) \
-         ON CONFLICT (id) DO UPDATE SET last_seen = $2",
-    )
-    .bind(worker)
-    .bind(now_ms())
+    sqlx::query(&format!(
+        "INSERT INTO workers (id, started_at, last_seen, tiles) VALUES ($1, $2, {now}, 0) \
+         ON CONFLICT (id) DO UPDATE SET last_seen = {now}"
+    ))
+    .bind(&lease.owner)
+    .bind(s.worker_now())
     .execute(db.pool())
     .await?;
     Ok(n == 1)
 }
 
-/// Records generated keys.
-pub async fn keys_ready(db: &Db, id: &str, vk_hash: &str) -> Result<(), ServiceError> {
-    sqlx::query(
-        "UPDATE circuit_keys SET state = 'ready', vk_hash = $2, lease_owner = NULL, \
-         lease_until = NULL, error = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(vk_hash)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+/// What a key claim produced: the verifying key's hash, the proving key's
+/// artifact hash and the circuit's description.
+pub struct KeysMade<'a> {
+    pub vk_hash: &'a str,
+    pub pk_sha256: &'a str,
+    pub description: &'a serde_json::Value,
 }
 
-/// Stores a tile's proof (the first one wins) and marks its task done.
-pub async fn tile_done(
-    db: &Db,
-    worker: &str,
-    task: &str,
-    job: &str,
-    step: usize,
-    tile: usize,
-    proof_json: &str,
-) -> Result<(), ServiceError> {
-    let now = now_ms();
+/// Records generated keys, fenced: false (and nothing written) when the claim's
+/// lease is no longer held — another attempt owns the row, and its keys win.
+pub async fn keys_ready(db: &Db, claim: &Claim, made: KeysMade<'_>) -> Result<bool, ServiceError> {
+    let (table, id) = claim.row();
+    if table != "circuit_keys" {
+        return Err(ServiceError::Internal(format!(
+            "keys_ready for {}",
+            claim.describe()
+        )));
+    }
+    let lease = claim.lease();
+    let n = sqlx::query(&format!(
+        "UPDATE circuit_keys SET state = 'ready', vk_hash = $2, pk_sha256 = $3, \
+           description = $4, lease_owner = NULL, lease_until = NULL, error = NULL \
+         WHERE id = $1 AND {}",
+        fence(5, 6)
+    ))
+    .bind(id)
+    .bind(made.vk_hash)
+    .bind(made.pk_sha256)
+    .bind(made.description.to_string())
+    .bind(&lease.owner)
+    .bind(lease.attempt)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Stores a tile's proof and marks its task done, fenced, in one transaction:
+/// false (and no proof stored) unless the claim still holds the task's lease.
+pub async fn tile_done(db: &Db, claim: &Claim, proof_json: &str) -> Result<bool, ServiceError> {
+    let Claim::Tile {
+        task,
+        job,
+        step,
+        tile,
+        lease,
+        ..
+    } = claim
+    else {
+        return Err(ServiceError::Internal(format!(
+            "tile_done for {}",
+            claim.describe()
+        )));
+    };
+    let now = db.now_sql();
     let mut tx = db.pool().begin().await?;
-    sqlx::query(
-        "INSERT INTO proofs (job_id, step, tile, proof, worker, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id, step, tile) DO NOTHING",
-    )
-    .bind(job)
-    .bind(step as i64)
-    .bind(tile as i64)
-    .bind(proof_json)
-    .bind(worker)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_until = NULL, error = NULL \
-         WHERE id = $1",
-    )
+    let n = sqlx::query(&format!(
+        "UPDATE tasks SET state = 'done', done_by = $2, lease_owner = NULL, lease_until = NULL, \
+           error = NULL WHERE id = $1 AND {}",
+        fence(2, 3)
+    ))
     .bind(task)
+    .bind(&lease.owner)
+    .bind(lease.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(&format!(
+        "INSERT INTO proofs (job_id, step, tile, proof, worker, created_at) \
+         VALUES ($1, $2, $3, $4, $5, {now}) ON CONFLICT (job_id, step, tile) DO NOTHING"
+    ))
+    .bind(job)
+    .bind(*step as i64)
+    .bind(*tile as i64)
+    .bind(proof_json)
+    .bind(&lease.owner)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO workers (id, started_at, last_seen, tiles) VALUES ($1, $2, $2, 1) \
-         ON CONFLICT (id) DO UPDATE SET last_seen = $2, tiles = workers.tiles + 1",
-    )
-    .bind(worker)
-    .bind(now)
+    sqlx::query(&format!(
+        "INSERT INTO workers (id, started_at, last_seen, tiles) VALUES ($1, {now}, {now}, 1) \
+         ON CONFLICT (id) DO UPDATE SET last_seen = {now}, tiles = workers.tiles + 1"
+    ))
+    .bind(&lease.owner)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
-/// Gives a claim back after a failure: retried while attempts remain (by any
-/// worker), else failed — and with it the job(s) waiting on it. A `permanent`
-/// failure (the input itself is wrong) fails at once.
+/// How long a released row waits before its next attempt: `retry_base`
+/// doubled per attempt made, at most `retry_cap`.
+pub fn backoff(attempt: i64, s: &QueueSettings) -> std::time::Duration {
+    let doublings = attempt.saturating_sub(1).clamp(0, 30) as u32;
+    s.retry_base
+        .saturating_mul(1u32 << doublings)
+        .min(s.retry_cap)
+}
+
+/// Gives a claim back after a failure, fenced (false when the lease is no
+/// longer held: the newer attempt's state stays as it is). A transient failure
+/// is retried, by any worker, after [`backoff`] while attempts remain; a
+/// `permanent` one (the input itself is wrong), or the last attempt's, fails
+/// the row and with it — in the same transaction — the job(s) waiting on it.
 pub async fn release_failed(
     db: &Db,
     claim: &Claim,
     error: &str,
     permanent: bool,
     s: &QueueSettings,
-) -> Result<(), ServiceError> {
-    let (table, id) = match claim {
-        Claim::Keys { id, .. } => ("circuit_keys", id),
-        Claim::Tile { task, .. } | Claim::Finish { task, .. } => ("tasks", task),
-    };
+) -> Result<bool, ServiceError> {
+    let now = db.now_sql();
+    let (table, id) = claim.row();
+    let lease = claim.lease();
+    let mut tx = db.pool().begin().await?;
     let row = sqlx::query(&format!(
-        "UPDATE {table} SET state = CASE WHEN $2 OR attempts >= $3 THEN 'failed' ELSE 'queued' END, \
-           lease_owner = NULL, lease_until = NULL, error = $4 WHERE id = $1 RETURNING state"
+        "UPDATE {table} SET \
+           state = CASE WHEN $2 OR attempts >= $3 THEN 'failed' ELSE 'queued' END, \
+           not_before = {now} + $4, lease_owner = NULL, lease_until = NULL, error = $5 \
+         WHERE id = $1 AND {} RETURNING state",
+        fence(6, 7)
     ))
     .bind(id)
     .bind(permanent)
     .bind(s.max_attempts)
+    .bind(millis(backoff(lease.attempt, s)))
     .bind(error)
-    .fetch_optional(db.pool())
+    .bind(&lease.owner)
+    .bind(lease.attempt)
+    .fetch_optional(&mut *tx)
     .await?;
-    let failed = match row {
-        Some(r) => r.try_get::<String, _>("state")? == "failed",
-        None => false,
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(false);
     };
-    if failed {
+    if row.try_get::<String, _>("state")? == "failed" {
         match claim {
-            Claim::Keys { id, .. } => fail_jobs_of_circuit(db, id, error).await?,
-            Claim::Tile { job, .. } | Claim::Finish { job, .. } => fail_job(db, job, error).await?,
+            Claim::Keys { id, .. } => fail_jobs_of_circuit_in(&mut tx, db, id, error).await?,
+            Claim::Tile { job, .. } | Claim::Finish { job, .. } => {
+                fail_job_in(&mut tx, db, job, error).await?;
+            }
         }
     }
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
-/// Marks a job failed (if it is not finished already).
-pub async fn fail_job(db: &Db, job: &str, error: &str) -> Result<(), ServiceError> {
-    sqlx::query(
-        "UPDATE jobs SET status = 'failed', error = $2, finished_at = $3 \
-         WHERE id = $1 AND status IN ('queued', 'running')",
-    )
-    .bind(job)
-    .bind(error)
-    .bind(now_ms())
-    .execute(db.pool())
-    .await?;
-    Ok(())
-}
-
-/// Marks a job done with its output and its finishing task done.
-pub async fn job_done(db: &Db, task: &str, job: &str, output: &str) -> Result<(), ServiceError> {
-    let now = now_ms();
+/// Marks a job done with its output and its finishing task done, fenced by the
+/// finishing task's lease: false (nothing written) when it is no longer held.
+pub async fn job_done(db: &Db, claim: &Claim, output: &str) -> Result<bool, ServiceError> {
+    let Claim::Finish { task, job, lease } = claim else {
+        return Err(ServiceError::Internal(format!(
+            "job_done for {}",
+            claim.describe()
+        )));
+    };
+    let now = db.now_sql();
     let mut tx = db.pool().begin().await?;
-    sqlx::query(
-        "UPDATE jobs SET status = 'done', output = $2, error = NULL, finished_at = $3 \
-         WHERE id = $1 AND status IN ('queued', 'running')",
-    )
+    let n = sqlx::query(&format!(
+        "UPDATE tasks SET state = 'done', done_by = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND {}",
+        fence(2, 3)
+    ))
+    .bind(task)
+    .bind(&lease.owner)
+    .bind(lease.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = 'done', output = $2, error = NULL, finished_at = {now} \
+         WHERE id = $1 AND status IN ('queued', 'running')"
+    ))
     .bind(job)
     .bind(output)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE tasks SET state = 'done', lease_owner = NULL, lease_until = NULL WHERE id = $1",
-    )
-    .bind(task)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A job as the API shows it.
@@ -451,6 +650,9 @@ pub struct JobStatus {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The account that submitted it (not shown).
+    #[serde(skip)]
+    pub owner: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
@@ -468,7 +670,8 @@ impl JobStatus {
 pub async fn job(db: &Db, id: &str) -> Result<Option<JobStatus>, ServiceError> {
     let row = sqlx::query(
         "SELECT id, input, vf, status, total, output, error, created_at, started_at, finished_at, \
-         (SELECT COUNT(*) FROM proofs p WHERE p.job_id = jobs.id) AS done FROM jobs WHERE id = $1",
+         owner, (SELECT COUNT(*) FROM proofs p WHERE p.job_id = jobs.id) AS done \
+         FROM jobs WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db.pool())
@@ -488,7 +691,35 @@ pub async fn job(db: &Db, id: &str) -> Result<Option<JobStatus>, ServiceError> {
         created_at: r.try_get("created_at")?,
         started_at: opt_int(&r, "started_at")?,
         finished_at: opt_int(&r, "finished_at")?,
+        owner: opt_text(&r, "owner")?,
     }))
+}
+
+/// The account that submitted job `id` (`None`: unknown job or no owner).
+pub async fn job_owner(db: &Db, id: &str) -> Result<Option<String>, ServiceError> {
+    let r = sqlx::query("SELECT owner FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match r {
+        Some(r) => opt_text(&r, "owner")?,
+        None => None,
+    })
+}
+
+/// An account's work in flight: (unfinished jobs, their tiles) — what the
+/// per-account quotas count.
+pub async fn in_flight(db: &Db, owner: &str) -> Result<(i64, i64), ServiceError> {
+    let r = sqlx::query(
+        // PostgreSQL's SUM of a BIGINT is a NUMERIC, which the Any driver
+        // cannot read as an integer: cast it back.
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS tiles FROM jobs \
+         WHERE owner = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(owner)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((r.try_get("n")?, r.try_get("tiles")?))
 }
 
 /// Jobs on `input` that have not (yet) produced an item — queued, running or
@@ -496,14 +727,22 @@ pub async fn job(db: &Db, id: &str) -> Result<Option<JobStatus>, ServiceError> {
 pub async fn unfinished_jobs(
     db: &Db,
     input: &str,
+    reader: Option<&crate::tokens::Principal>,
     limit: i64,
 ) -> Result<Vec<JobStatus>, ServiceError> {
+    // Unfinished work is its owner's business only (its id, progress, error).
+    let Some(reader) = reader else {
+        return Ok(vec![]);
+    };
+    let admin = i64::from(reader.is_admin());
     let ids = sqlx::query(
-        "SELECT id FROM jobs WHERE input = $1 AND status <> 'done' \
+        "SELECT id FROM jobs WHERE input = $1 AND status <> 'done' AND ($3 = 1 OR owner = $4) \
          ORDER BY created_at DESC, id LIMIT $2",
     )
     .bind(input)
     .bind(limit)
+    .bind(admin)
+    .bind(&reader.account)
     .fetch_all(db.pool())
     .await?;
     let mut out = vec![];
@@ -528,8 +767,11 @@ pub async fn job_inputs(db: &Db, id: &str) -> Result<JobInputs, ServiceError> {
         .bind(id)
         .fetch_one(db.pool())
         .await?;
-    let seeds: String = r.try_get("seeds")?;
-    let seeds: Vec<String> = serde_json::from_str(&seeds)
+    let sealed: String = r.try_get("seeds")?;
+    let seeds = db
+        .secrets()?
+        .open(&crate::secrets::job_seeds_ad(id), &sealed)?;
+    let seeds: Vec<String> = serde_json::from_slice(&seeds)
         .map_err(|e| ServiceError::Internal(format!("stored seeds: {e}")))?;
     Ok(JobInputs {
         input: r.try_get("input")?,
@@ -580,4 +822,59 @@ pub async fn key_hashes(
         }
     }
     Ok(out)
+}
+
+/// Where a ready circuit's keys are: the verifying key's hash (its artifact's
+/// address, after `sha256:`), the proving key's artifact and the description.
+#[derive(Clone, Debug)]
+pub struct KeyArtifacts {
+    pub vk_hash: String,
+    pub pk_sha256: String,
+    pub description: serde_json::Value,
+}
+
+impl KeyArtifacts {
+    /// The verifying key's artifact address.
+    pub fn vk_sha256(&self) -> &str {
+        self.vk_hash
+            .strip_prefix("sha256:")
+            .unwrap_or(&self.vk_hash)
+    }
+}
+
+/// The key artifacts of `circuit` when its keys are ready and were published as
+/// artifacts (keys generated by the first release were not: `None`).
+pub async fn key_artifacts(db: &Db, circuit: &str) -> Result<Option<KeyArtifacts>, ServiceError> {
+    let row = sqlx::query(
+        "SELECT vk_hash, pk_sha256, description FROM circuit_keys \
+         WHERE id = $1 AND state = 'ready'",
+    )
+    .bind(circuit)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let (Some(vk_hash), Some(pk_sha256), Some(description)) = (
+        opt_text(&row, "vk_hash")?,
+        opt_text(&row, "pk_sha256")?,
+        opt_text(&row, "description")?,
+    ) else {
+        return Ok(None);
+    };
+    let description = serde_json::from_str(&description)
+        .map_err(|e| ServiceError::Internal(format!("stored description of {circuit}: {e}")))?;
+    Ok(Some(KeyArtifacts {
+        vk_hash,
+        pk_sha256,
+        description,
+    }))
+}
+
+/// Ids of the circuits whose keys are ready.
+pub async fn ready_circuits(db: &Db) -> Result<Vec<String>, ServiceError> {
+    let rows = sqlx::query("SELECT id FROM circuit_keys WHERE state = 'ready' ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! job's bundle. Runs in the server process (`mpegs serve --workers N`) or on its
 //! own (`mpegs worker --database URL`), as many as the database can take.
 
+use crate::artifacts;
 use crate::catalog::{self, NewMedia};
 use crate::files::read_blob;
 use crate::queue::{self, Claim};
@@ -15,6 +16,8 @@ use mpegs_provenance::prove::{EditPlan, OsEntropy};
 use mpegs_provenance::Bundle;
 use mpegs_zk::backend::{vk_hash, Pk};
 use mpegs_zk::keys::KeyStore;
+use sha2::Digest;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -48,8 +51,12 @@ impl Failure {
 
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Self {
-        // Database trouble is worth retrying; a wrong input or key is not.
-        let permanent = !matches!(e, ServiceError::Database(_) | ServiceError::Internal(_));
+        // Database and I/O trouble is worth retrying (after a backoff); a wrong
+        // input or key is not.
+        let permanent = !matches!(
+            e,
+            ServiceError::Database(_) | ServiceError::Internal(_) | ServiceError::Io { .. }
+        );
         Self {
             message: e.to_string(),
             permanent,
@@ -57,12 +64,69 @@ impl From<ServiceError> for Failure {
     }
 }
 
-/// The last job plan and proving key this worker used (proving a job's tiles
-/// in a row reuses both; a 64×64 tile's key is ~100 MB and slow to load).
+impl From<artifacts::FetchError> for Failure {
+    fn from(e: artifacts::FetchError) -> Self {
+        match e {
+            artifacts::FetchError::Service(e) => e.into(),
+            e => Failure::permanent(e.to_string()),
+        }
+    }
+}
+
+/// How a claim ended.
+enum Outcome {
+    /// Its result was written under the claim's lease.
+    Done,
+    /// The lease was gone when the worker came to write (expired and claimed
+    /// again, or the job ended): the result was discarded, as the fence wants.
+    LeaseLost,
+}
+
+/// The last job plan this worker used (proving a job's tiles in a row reuses
+/// it).
 #[derive(Default)]
 struct Cache {
     plan: Option<(String, Arc<EditPlan>, Arc<Bundle>)>,
-    pk: Option<(String, Arc<Pk>)>,
+}
+
+/// Proving keys loaded in this process, shared by all its workers: two proofs
+/// in flight under one circuit share one loaded key (a 64×64 tile's is ~100 MB
+/// and slow to load), and two workers wanting a key not loaded yet load it
+/// once. Keyed by key store, circuit and verifying key hash, so a key
+/// regenerated under the same id is never served from the cache. Holds at most
+/// `MPEGS_KEY_CACHE` keys (default 2), dropping the least recently used.
+type KeySlot = Arc<tokio::sync::OnceCell<Arc<Pk>>>;
+
+struct KeyCache {
+    slots: Mutex<Vec<((PathBuf, String, String), KeySlot)>>,
+    capacity: usize,
+}
+
+fn key_cache() -> &'static KeyCache {
+    static CACHE: std::sync::OnceLock<KeyCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| KeyCache {
+        slots: Mutex::new(vec![]),
+        capacity: std::env::var("MPEGS_KEY_CACHE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2usize)
+            .max(1),
+    })
+}
+
+impl KeyCache {
+    /// The slot for `key`, most recently used last.
+    fn slot(&self, key: (PathBuf, String, String)) -> KeySlot {
+        let mut slots = self.slots.lock().expect("key cache");
+        let slot = match slots.iter().position(|(k, _)| *k == key) {
+            Some(i) => slots.remove(i).1,
+            None => KeySlot::default(),
+        };
+        slots.push((key, slot.clone()));
+        let excess = slots.len().saturating_sub(self.capacity);
+        slots.drain(..excess);
+        slot
+    }
 }
 
 #[derive(Clone)]
@@ -96,16 +160,26 @@ impl Worker {
     /// Works until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "worker started");
+        let mut failures = 0u32;
         while !*stop.borrow() {
             let idle = match queue::claim(&self.db, &self.id, &self.settings).await {
                 Ok(Some(claim)) => {
+                    failures = 0;
                     self.process(claim).await;
                     Duration::ZERO
                 }
-                Ok(None) => self.settings.poll,
+                Ok(None) => {
+                    failures = 0;
+                    self.settings.poll
+                }
                 Err(e) => {
-                    tracing::warn!(worker = %self.id, "claiming work: {e}");
-                    self.settings.poll * 4
+                    // The database is down or restarting: back off (doubling,
+                    // at most the retry cap) instead of hammering it.
+                    failures = failures.saturating_add(1);
+                    let wait =
+                        queue::backoff(i64::from(failures), &self.settings).max(self.settings.poll);
+                    tracing::warn!(worker = %self.id, "claiming work: {e}; retrying in {wait:?}");
+                    wait
                 }
             };
             if !idle.is_zero() {
@@ -118,7 +192,10 @@ impl Worker {
         tracing::info!(worker = %self.id, "worker stopped");
     }
 
-    /// Does one claimed piece of work, renewing its lease meanwhile.
+    /// Does one claimed piece of work, renewing its lease meanwhile. When a
+    /// heartbeat finds the lease gone (it expired and another worker claimed
+    /// the row, or the job was cancelled), the work is abandoned: whatever it
+    /// would write would be refused by the fence anyway.
     pub async fn process(&self, claim: Claim) {
         let started = Instant::now();
         let what = claim.describe();
@@ -130,19 +207,24 @@ impl Worker {
             tokio::select! {
                 outcome = &mut work => break outcome,
                 _ = beat.tick() => {
-                    match queue::heartbeat(&self.db, &self.id, &claim, &self.settings).await {
+                    match queue::heartbeat(&self.db, &claim, &self.settings).await {
                         Ok(true) => {}
-                        Ok(false) => tracing::warn!(worker = %self.id, "lost the lease on {what}; finishing anyway (results are idempotent)"),
+                        Ok(false) => break Ok(Outcome::LeaseLost),
                         Err(e) => tracing::warn!(worker = %self.id, "heartbeat for {what}: {e}"),
                     }
                 }
             }
         };
         match outcome {
-            Ok(()) => tracing::info!(
+            Ok(Outcome::Done) => tracing::info!(
                 worker = %self.id,
                 "{what} done in {:.1}s",
                 started.elapsed().as_secs_f64()
+            ),
+            Ok(Outcome::LeaseLost) => tracing::warn!(
+                worker = %self.id,
+                "lost the lease on {what} (attempt {}); its result is discarded",
+                claim.lease().attempt
             ),
             Err(f) => {
                 tracing::warn!(worker = %self.id, "{what} failed: {}", f.message);
@@ -157,53 +239,100 @@ impl Worker {
                         )
                     })
                     .await;
-                if let Err(e) = released {
-                    tracing::warn!(worker = %self.id, "releasing {what}: {e} (its lease will expire)");
+                match released {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        worker = %self.id,
+                        "lost the lease on {what} before reporting its failure"
+                    ),
+                    Err(e) => tracing::warn!(
+                        worker = %self.id,
+                        "releasing {what}: {e} (its lease will expire)"
+                    ),
                 }
             }
         }
     }
 
     /// Retries a database write for up to one lease (the database may be
-    /// restarting); after that the lease has expired anyway.
-    async fn retry_db<F, Fut>(&self, mut op: F) -> Result<(), ServiceError>
+    /// restarting), backing off between tries; after that the lease has
+    /// expired anyway (and the write would be fenced out).
+    async fn retry_db<T, F, Fut>(&self, mut op: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<(), ServiceError>>,
+        Fut: std::future::Future<Output = Result<T, ServiceError>>,
     {
         let deadline = Instant::now() + self.settings.lease;
+        let mut wait = Duration::from_millis(100);
         loop {
             match op().await {
-                Ok(()) => return Ok(()),
-                Err(ServiceError::Database(e)) if Instant::now() < deadline => {
-                    tracing::warn!(worker = %self.id, "database: {e}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(v) => return Ok(v),
+                Err(ServiceError::Database(e)) if Instant::now() + wait < deadline => {
+                    tracing::warn!(worker = %self.id, "database: {e}; retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => return Err(e),
             }
         }
     }
 
-    async fn perform(&self, claim: &Claim) -> Result<(), Failure> {
+    fn fenced(written: bool) -> Outcome {
+        if written {
+            Outcome::Done
+        } else {
+            Outcome::LeaseLost
+        }
+    }
+
+    async fn perform(&self, claim: &Claim) -> Result<Outcome, Failure> {
         match claim {
-            Claim::Keys { id, recipe } => {
+            Claim::Keys { id, recipe, .. } => {
                 let store = self.store.clone();
                 let recipe = recipe.clone();
-                let hash = tokio::task::spawn_blocking(move || recipe.setup(&store, &OsEntropy))
+                let key = id.clone();
+                // Generate (unless this store has the pair already), then read
+                // the pair back, checked to match, to publish it.
+                let (hash, pk_bytes, vk_bytes, description) =
+                    tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
+                        let hash = recipe.setup(&store, &OsEntropy)?;
+                        let (pk, vk) = store
+                            .key_pair_bytes(&key)?
+                            .ok_or_else(|| mpegs_zk::ZkError::MissingKey(key.clone()))?;
+                        let description = store
+                            .description(&key)?
+                            .ok_or_else(|| mpegs_zk::ZkError::MissingKey(key.clone()))?;
+                        Ok((hash, pk, vk, description))
+                    })
                     .await
-                    .map_err(blocking_error)?
-                    .map_err(ServiceError::from)?;
-                self.retry_db(|| queue::keys_ready(&self.db, id, &hash))
+                    .map_err(blocking_error)??;
+                if format!("sha256:{}", hex::encode(sha2::Sha256::digest(&vk_bytes))) != hash {
+                    return Err(Failure::permanent(format!(
+                        "the verifying key of {id} does not hash to {hash}"
+                    )));
+                }
+                let pk_sha = self
+                    .retry_db(|| artifacts::put(&self.db, &pk_bytes))
                     .await?;
-                Ok(())
+                self.retry_db(|| artifacts::put(&self.db, &vk_bytes))
+                    .await?;
+                let made = || queue::KeysMade {
+                    vk_hash: &hash,
+                    pk_sha256: &pk_sha,
+                    description: &description,
+                };
+                let written = self
+                    .retry_db(|| queue::keys_ready(&self.db, claim, made()))
+                    .await?;
+                Ok(Self::fenced(written))
             }
             Claim::Tile {
-                task,
                 job,
                 step,
                 tile,
                 circuit,
                 vk_hash,
+                ..
             } => {
                 let (plan, _) = self.plan_for(job).await?;
                 let expected = plan.circuit_id(*step, *tile).map_err(ServiceError::from)?;
@@ -222,13 +351,12 @@ impl Worker {
                 .map_err(ServiceError::from)?;
                 let json = serde_json::to_string(&proof)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                self.retry_db(|| {
-                    queue::tile_done(&self.db, &self.id, task, job, step, tile, &json)
-                })
-                .await?;
-                Ok(())
+                let written = self
+                    .retry_db(|| queue::tile_done(&self.db, claim, &json))
+                    .await?;
+                Ok(Self::fenced(written))
             }
-            Claim::Finish { task, job } => self.finish(task, job).await,
+            Claim::Finish { job, .. } => self.finish(claim, job).await,
         }
     }
 
@@ -267,52 +395,71 @@ impl Worker {
         Ok(built)
     }
 
-    /// The proving key of `circuit` from this worker's key store, refused unless
-    /// its verifying key is the one recorded when the key was generated (a worker
-    /// with a different key store would otherwise prove under another key).
+    /// The proving key of `circuit` whose verifying key hashes to
+    /// `expected_hash` (recorded when the key was generated): from this
+    /// process's cache, else this worker's key store, else fetched from the
+    /// database's key artifacts — checked against their recorded hashes and
+    /// against each other — and cached in the key store. A store holding
+    /// another key for the circuit (or a torn pair) is repaired from the
+    /// artifacts, never proven with.
     async fn pk_for(&self, circuit: &str, expected_hash: &str) -> Result<Arc<Pk>, Failure> {
-        if let Some((id, pk)) = &self.cache.lock().expect("cache").pk {
-            if id == circuit {
-                return Ok(pk.clone());
-            }
-        }
+        let slot = key_cache().slot((
+            self.store.dir().to_path_buf(),
+            circuit.to_string(),
+            expected_hash.to_string(),
+        ));
+        let pk = slot
+            .get_or_try_init(|| self.load_pk(circuit, expected_hash))
+            .await?;
+        Ok(pk.clone())
+    }
+
+    /// The proving key of `circuit` (verifying key hash `vk_hash`) as
+    /// [`Worker`]s load it for proving: through the process's shared cache.
+    pub async fn proving_key(&self, circuit: &str, vk_hash: &str) -> Result<Arc<Pk>, String> {
+        self.pk_for(circuit, vk_hash).await.map_err(|f| f.message)
+    }
+
+    async fn load_pk(&self, circuit: &str, expected_hash: &str) -> Result<Arc<Pk>, Failure> {
         let store = self.store.clone();
-        let id = circuit.to_string();
-        let expected = expected_hash.to_string();
-        let pk = tokio::task::spawn_blocking(move || -> Result<Arc<Pk>, Failure> {
-            let missing = || {
-                Failure::permanent(format!(
-                    "the key store {} has no key for circuit {id}; workers share one key store \
-                     (docs/service.md §Keys)",
-                    store.dir().display()
-                ))
-            };
-            let vk = store
-                .verifying_key(&id)
-                .map_err(ServiceError::from)?
-                .ok_or_else(missing)?;
+        let (id, expected) = (circuit.to_string(), expected_hash.to_string());
+        let local = tokio::task::spawn_blocking(move || -> Option<Pk> {
+            let vk = store.verifying_key(&id).ok()??;
             if vk_hash(&vk) != expected {
-                return Err(Failure::permanent(format!(
-                    "the key store {} holds a different key for circuit {id} than the one the \
-                     queue generated ({expected}); workers share one key store",
-                    store.dir().display()
-                )));
+                return None;
             }
-            let pk = store
-                .proving_key(&id)
-                .map_err(ServiceError::from)?
-                .ok_or_else(missing)?;
-            Ok(Arc::new(pk))
+            // An error here is a torn or mismatched pair: fetch it again.
+            store.proving_key(&id).ok()?
         })
         .await
-        .map_err(blocking_error)??;
-        self.cache.lock().expect("cache").pk = Some((circuit.to_string(), pk.clone()));
-        Ok(pk)
+        .map_err(blocking_error)?;
+        if let Some(pk) = local {
+            return Ok(Arc::new(pk));
+        }
+        let stored = queue::key_artifacts(&self.db, circuit).await?;
+        let Some(stored) = stored.filter(|k| k.vk_hash == expected_hash) else {
+            return Err(Failure::permanent(format!(
+                "the queue records no key artifacts for circuit {circuit} with verifying key \
+                 {expected_hash}"
+            )));
+        };
+        tracing::info!(worker = %self.id, "fetching the keys of {circuit} from the database");
+        let pk_bytes = artifacts::get(&self.db, &stored.pk_sha256).await?;
+        let vk_bytes = artifacts::get(&self.db, stored.vk_sha256()).await?;
+        let store = self.store.clone();
+        let id = circuit.to_string();
+        let (pk, _) = tokio::task::spawn_blocking(move || {
+            store.store_pair_bytes(&id, &pk_bytes, &vk_bytes, &stored.description)
+        })
+        .await
+        .map_err(blocking_error)?
+        .map_err(|e| Failure::permanent(format!("the stored keys of {circuit}: {e}")))?;
+        Ok(Arc::new(pk))
     }
 
     /// Assembles the bundle from the stored proofs, verifies it like any reader
     /// would, and only then publishes the output as a new media item.
-    async fn finish(&self, task: &str, job: &str) -> Result<(), Failure> {
+    async fn finish(&self, claim: &Claim, job: &str) -> Result<Outcome, Failure> {
         let (plan, parent) = self.plan_for(job).await?;
         let rows = queue::job_proofs(&self.db, job).await?;
         let mut proofs: Vec<Vec<TileProof>> = (0..plan.steps()).map(|_| vec![]).collect();
@@ -333,6 +480,8 @@ impl Worker {
         let circuits: std::collections::BTreeSet<String> =
             proofs.iter().flatten().map(|p| p.circuit.clone()).collect();
         let hashes = queue::key_hashes(&self.db, &circuits).await?;
+        // Verify like a reader would, with the verifying keys the queue recorded.
+        sync_verifying_keys(&self.db, &self.store, circuits.iter()).await?;
         let store = self.store.clone();
         let parent = (*parent).clone();
         let (bundle, report, png) = tokio::task::spawn_blocking(move || -> Result<_, Failure> {
@@ -353,6 +502,16 @@ impl Worker {
         }
         let output = bundle.media.commitment.clone();
         let db = &self.db;
+        // Publish only while holding the lease (a stale finisher stops here;
+        // the output is the same either way, fixed by the job's seeds).
+        if !self
+            .retry_db(|| queue::heartbeat(db, claim, &self.settings))
+            .await?
+        {
+            return Ok(Outcome::LeaseLost);
+        }
+        // The output belongs to the job's account (it may delete it).
+        let owner = queue::job_owner(db, job).await?;
         self.retry_db(|| async {
             catalog::insert(
                 db,
@@ -362,14 +521,80 @@ impl Worker {
                     image_type: "image/png",
                     secret_seed: None,
                     proofs_verified: report.proofs_verified,
+                    owner: owner.as_deref(),
                 },
             )
             .await
             .map(|_| ())
         })
         .await?;
-        self.retry_db(|| queue::job_done(db, task, job, &output))
+        let written = self
+            .retry_db(|| queue::job_done(db, claim, &output))
             .await?;
-        Ok(())
+        Ok(Self::fenced(written))
+    }
+}
+
+/// Makes sure `store` trusts the verifying key the queue recorded for each of
+/// `circuits` (fetched from its artifact, checked against the recorded hash,
+/// when the store lacks it or holds another). Circuits whose keys are not
+/// ready are skipped.
+async fn sync_verifying_keys<'a>(
+    db: &Db,
+    store: &Arc<KeyStore>,
+    circuits: impl Iterator<Item = &'a String>,
+) -> Result<usize, Failure> {
+    let mut synced = 0;
+    for circuit in circuits {
+        let Some(stored) = queue::key_artifacts(db, circuit).await? else {
+            continue;
+        };
+        let local = {
+            let store = store.clone();
+            let id = circuit.clone();
+            tokio::task::spawn_blocking(move || store.verifying_key(&id).ok().flatten())
+                .await
+                .map_err(blocking_error)?
+        };
+        if local.as_ref().map(vk_hash).as_deref() == Some(stored.vk_hash.as_str()) {
+            continue;
+        }
+        let vk_bytes = artifacts::get(db, stored.vk_sha256()).await?;
+        let store = store.clone();
+        let id = circuit.clone();
+        tokio::task::spawn_blocking(move || {
+            store.store_verifying_bytes(&id, &vk_bytes, &stored.description)
+        })
+        .await
+        .map_err(blocking_error)?
+        .map_err(|e| Failure::permanent(format!("the stored verifying key of {circuit}: {e}")))?;
+        synced += 1;
+    }
+    Ok(synced)
+}
+
+/// Keeps `store` trusting every verifying key the queue generated, checking for
+/// new ones every `every` until `stop` turns true: the server's own key set
+/// (`GET /v1/keys`, `POST /v1/verify`) includes keys that workers on other
+/// machines made, with no shared folder.
+pub async fn sync_keys_until(
+    db: Db,
+    store: Arc<KeyStore>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        match queue::ready_circuits(&db).await {
+            Ok(ids) => {
+                if let Err(f) = sync_verifying_keys(&db, &store, ids.iter()).await {
+                    tracing::warn!("syncing verifying keys: {}", f.message);
+                }
+            }
+            Err(e) => tracing::warn!("listing generated keys: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
     }
 }

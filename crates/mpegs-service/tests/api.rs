@@ -27,6 +27,8 @@ struct Original {
     png: Vec<u8>,
     bundle: Bundle,
     secret: Vec<u8>,
+    /// The attesting device's key: only it can revoke the history on-chain.
+    key: DeviceKey,
 }
 
 fn original(seed_byte: u8, reveal: bool) -> Original {
@@ -40,6 +42,7 @@ fn original(seed_byte: u8, reveal: bool) -> Original {
         png: encode_png(&frame).unwrap(),
         bundle,
         secret: serde_json::to_vec(&secret).unwrap(),
+        key,
     }
 }
 
@@ -75,6 +78,7 @@ fn settings() -> QueueSettings {
         heartbeat: Duration::from_secs(1),
         poll: Duration::from_millis(100),
         max_attempts: 3,
+        ..QueueSettings::default()
     }
 }
 
@@ -137,10 +141,13 @@ impl Fixture {
         (resp.status().as_u16(), resp.json().await.unwrap())
     }
 
+    /// `GET path` as the fixture's account (what another account or an
+    /// anonymous reader sees is tests/accounts.rs's subject).
     async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self
             .http
             .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .await
             .unwrap();
@@ -152,6 +159,7 @@ impl Fixture {
         let resp = self
             .http
             .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .await
             .unwrap();
@@ -256,6 +264,7 @@ async fn upload_edit_follow_download_and_verify() {
         Duration::from_secs(600),
         f.http
             .get(format!("{}/v1/jobs/{id}/events", f.base))
+            .bearer_auth(&f.token)
             .send()
             .await
             .unwrap()
@@ -347,7 +356,7 @@ async fn upload_edit_follow_download_and_verify() {
     assert_eq!(from_original["nodes"], graph["nodes"]);
     assert_eq!(from_original["edges"], graph["edges"]);
 
-    chain_records_join_the_graph(&f, &png, &bundle, &input, &output).await;
+    chain_records_join_the_graph(&f, &png, &bundle, &private.key, &input, &output).await;
 
     // The key set: every key the output pins, with the hash of the key served.
     let (status, keys) = f.get("/v1/keys").await;
@@ -595,75 +604,6 @@ async fn sqlx_count(db: &Db, sql: &str) -> i64 {
         .unwrap()
 }
 
-/// Workers must prove under the key the queue generated: a worker whose key
-/// store holds another key for the same circuit fails the task (and the job)
-/// with the reason, instead of producing proofs that do not fit the bundle.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_with_another_key_fails_the_job_with_the_reason() {
-    use mpegs_provenance::prove::OsEntropy;
-    use mpegs_service::queue::{self, Claim};
-    use mpegs_service::worker::Worker;
-    use mpegs_zk::keys::KeyStore;
-    use std::sync::Arc;
-
-    let f = start_with(4 << 20, 0).await;
-    let id = f.queued_job(9, "hflip").await;
-
-    // Worker A generates the circuit's keys into the shared store.
-    let shared = Arc::new(KeyStore::open(f._home.path().join("keys")).unwrap());
-    let a = Worker::new(f.db.clone(), shared, "a".into(), settings());
-    let claim = queue::claim(&f.db, "a", &settings())
-        .await
-        .unwrap()
-        .unwrap();
-    let Claim::Keys { recipe, .. } = &claim else {
-        panic!("keys come first, got {claim:?}")
-    };
-    let recipe = recipe.clone();
-    a.process(claim).await;
-
-    // Worker C has its own store, holding a different key for the same circuit.
-    let other_dir = tempfile::tempdir().unwrap();
-    let other = Arc::new(KeyStore::open(other_dir.path()).unwrap());
-    recipe.setup(&other, &OsEntropy).unwrap();
-    let c = Worker::new(f.db.clone(), other, "c".into(), settings());
-    let claim = queue::claim(&f.db, "c", &settings())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(matches!(claim, Claim::Tile { .. }), "{claim:?}");
-    c.process(claim).await;
-
-    let (_, status) = f.get(&format!("/v1/jobs/{id}")).await;
-    assert_eq!(status["status"], "failed", "{status}");
-    let error = status["error"].as_str().unwrap();
-    assert!(error.contains("different key"), "{error}");
-    assert_eq!(
-        status["progress"]["done"], 0,
-        "no proof under the wrong key was stored"
-    );
-    // The input's graph lists the failed job with its reason.
-    let (_, job) = f.get(&format!("/v1/jobs/{id}")).await;
-    let (_, graph) = f
-        .get(&format!(
-            "/v1/media/{}/graph",
-            job["input"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(graph["jobs"][0]["id"], id.as_str(), "{graph}");
-    assert_eq!(graph["jobs"][0]["status"], "failed");
-    assert!(graph["jobs"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("different key"));
-    // A failed job's remaining tasks are not handed out again.
-    assert!(queue::claim(&f.db, "a", &settings())
-        .await
-        .unwrap()
-        .is_none());
-    f.running.unwrap().stop().await.unwrap();
-}
-
 /// A task that kills its worker on every attempt must not circle forever: once
 /// its attempts are used up and the last lease expires, its job fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -785,6 +725,7 @@ async fn chain_records_join_the_graph(
     f: &Fixture,
     png: &[u8],
     bundle: &Bundle,
+    device: &DeviceKey,
     input: &str,
     output: &str,
 ) {
@@ -848,7 +789,10 @@ async fn chain_records_join_the_graph(
 
     {
         let mut s = session(&config);
-        mpegs_app::chain::revoke(&mut s, output, None, "test", None, 3600).unwrap();
+        // Records are the device's: the edit is revoked with its signature.
+        let key_path = work.path().join("device.key");
+        device.save(&key_path).unwrap();
+        mpegs_app::chain::revoke(&mut s, output, None, "test", Some(&key_path), 3600).unwrap();
     }
     let chain = graph_chain().await;
     let revoked = chain["records"]

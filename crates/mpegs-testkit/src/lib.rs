@@ -7,6 +7,8 @@
 
 pub mod chain;
 pub mod forge;
+#[cfg(unix)]
+pub mod postgres;
 
 use mpegs_provenance::prove::Entropy;
 use rand::SeedableRng;
@@ -20,4 +22,33 @@ impl Entropy for Seeded {
     fn rng(&self, salt: u64) -> ChaCha20Rng {
         ChaCha20Rng::seed_from_u64(self.0 ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
+}
+
+/// Runs each named `async fn NAME(backend)` once per database backend, as
+/// `sqlite::NAME` and `postgres::NAME` tests (filter with `cargo test sqlite::`
+/// or `postgres::`). `$backend` is the caller's backend enum, which must have
+/// `Sqlite` and `Postgres` variants; the caller's crate needs `tokio` with its
+/// `macros` and `rt-multi-thread` features.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($backend:path; $($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    use $backend as B;
+                    super::$name(B::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    use $backend as B;
+                    super::$name(B::Postgres).await
+                }
+            )+
+        }
+    };
 }
