@@ -12,6 +12,10 @@
 // `solc` is resolved next to this script (contracts/node_modules, or NODE_PATH), falling back to
 // $MPEGS_SOLC_DIR, a node_modules directory that contains solc.
 //
+// Imports of `@openzeppelin/contracts/...` (OpenZeppelin Contracts from npm, the version pinned in package.json) are
+// read from the same places: the package next to this script, else $MPEGS_SOLC_DIR/@openzeppelin/contracts. Build
+// mode refuses any other installed version, so the committed artifacts stay reproducible.
+//
 // All compiles use the same settings (optimizer on, 200 runs, cancun, legacy codegen, no metadata hash) so the
 // bytecode is reproducible; in --stdin mode they are defaults that the caller's input may override.
 
@@ -21,6 +25,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SOLC_VERSION = "0.8.28";
+const OPENZEPPELIN = "@openzeppelin/contracts";
+const OPENZEPPELIN_VERSION = "5.7.0";
 const CONTRACTS_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = ["MediaRegistry", "StorageEscrow"];
 
@@ -30,7 +36,9 @@ const SETTINGS = {
   viaIR: false,
   metadata: { bytecodeHash: "none" },
   outputSelection: {
-    "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
+    "*": {
+      "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"],
+    },
   },
 };
 
@@ -56,6 +64,44 @@ function loadSolc() {
         "or set MPEGS_SOLC_DIR to a node_modules directory that contains solc " +
         `(${first.message.split("\n")[0]})`,
     );
+  }
+}
+
+/** The folder of the installed OpenZeppelin Contracts package and its version, or null if it is not installed. */
+function openZeppelinDir() {
+  const candidates = [];
+  try {
+    candidates.push(path.dirname(createRequire(import.meta.url).resolve(`${OPENZEPPELIN}/package.json`)));
+  } catch {
+    // not next to this script: try MPEGS_SOLC_DIR below
+  }
+  if (process.env.MPEGS_SOLC_DIR) {
+    candidates.push(path.join(path.resolve(process.env.MPEGS_SOLC_DIR), OPENZEPPELIN));
+  }
+  for (const dir of candidates) {
+    try {
+      const version = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version;
+      return { dir, version };
+    } catch {
+      // try the next one
+    }
+  }
+  return null;
+}
+
+/** Import callback for `@openzeppelin/contracts/...`: the file inside the installed package, never outside it. */
+function findOpenZeppelin(unitName, oz) {
+  if (!oz) {
+    return { error: `${OPENZEPPELIN} is not installed: run \`npm ci --prefix contracts\` (imported as ${unitName})` };
+  }
+  const file = path.resolve(oz.dir, unitName.slice(OPENZEPPELIN.length + 1));
+  if (!file.startsWith(oz.dir + path.sep) || !file.endsWith(".sol")) {
+    return { error: `import outside ${OPENZEPPELIN}: ${unitName}` };
+  }
+  try {
+    return { contents: fs.readFileSync(file, "utf8") };
+  } catch (e) {
+    return { error: `cannot read ${unitName}: ${e.message}` };
   }
 }
 
@@ -95,7 +141,11 @@ function runStdin() {
   }
   // Fill in the project settings where the caller left them out; explicit caller settings win.
   input.settings = { ...SETTINGS, ...(input.settings ?? {}) };
-  const { raw, errors } = compile(solc, input);
+  // Generated verifiers import nothing; the callback only serves OpenZeppelin files, should a caller import them.
+  const oz = openZeppelinDir();
+  const { raw, errors } = compile(solc, input, (unitName) =>
+    unitName.startsWith(`${OPENZEPPELIN}/`) ? findOpenZeppelin(unitName, oz) : { error: `cannot import ${unitName}` },
+  );
   // Let stdout drain before exiting: process.exit() could truncate a large piped output.
   process.stdout.write(raw.endsWith("\n") ? raw : `${raw}\n`);
   if (errors.length > 0) {
@@ -106,8 +156,12 @@ function runStdin() {
 
 // ---------------------------------------------------------------- build / --check
 
-/** Import callback: source unit names are paths relative to contracts/ (e.g. "src/Groth16Call.sol"). */
+/** Import callback: `@openzeppelin/contracts/...` from the npm package, every other source unit name a path relative to
+ *  contracts/ (e.g. "src/Groth16Call.sol"). */
 function findImports(unitName) {
+  if (unitName.startsWith(`${OPENZEPPELIN}/`)) {
+    return findOpenZeppelin(unitName, openZeppelinDir());
+  }
   const file = path.resolve(CONTRACTS_DIR, unitName);
   if (!file.startsWith(CONTRACTS_DIR + path.sep)) {
     return { error: `import outside contracts/: ${unitName}` };
@@ -124,6 +178,13 @@ function buildArtifacts() {
   const version = solc.version();
   if (!version.startsWith(`${SOLC_VERSION}+`)) {
     fail(`solc ${SOLC_VERSION} is required for reproducible artifacts, found ${version}`);
+  }
+  const oz = openZeppelinDir();
+  if (!oz) {
+    fail(`${OPENZEPPELIN} ${OPENZEPPELIN_VERSION} is not installed: run \`npm ci --prefix contracts\``);
+  }
+  if (oz.version !== OPENZEPPELIN_VERSION) {
+    fail(`${OPENZEPPELIN} ${OPENZEPPELIN_VERSION} is required for reproducible artifacts, found ${oz.version}`);
   }
   const sources = {};
   for (const name of ARTIFACTS) {
@@ -147,6 +208,9 @@ function buildArtifacts() {
       abi: contract.abi,
       bytecode: `0x${contract.evm.bytecode.object}`,
       deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
+      // Where constructor-set immutables sit in deployedBytecode (zeros there): the tooling compares deployed code
+      // with deployedBytecode everywhere else, and checks the immutables' values through the contract's getters.
+      immutableReferences: contract.evm.deployedBytecode.immutableReferences ?? {},
     };
     artifacts.set(name, `${JSON.stringify(artifact, null, 2)}\n`);
   }

@@ -65,6 +65,19 @@ library Groth16Call {
         return !ok && out.length == 4 && bytes4(out) == PROOF_INVALID;
     }
 
+    /// @notice True iff `verifier` names `key` as its verifying key's digest: `vkHash()` answers exactly one word equal
+    ///         to it. Every verifier mpegs generates has that function (the sha256 of the key it embeds, the hash the
+    ///         registry pins), so a genuine verifier of another key with the same arity is told apart from the right
+    ///         one. A contract could lie about it; the registry owner is trusted with pins anyway (docs/chain.md), and
+    ///         this refuses the honest mistake.
+    function namesKey(address verifier, bytes32 key) internal view returns (bool) {
+        if (verifier.code.length == 0) {
+            return false;
+        }
+        (bool ok, bytes memory out) = verifier.staticcall(abi.encodeWithSignature("vkHash()"));
+        return ok && out.length == 32 && bytes32(out) == key;
+    }
+
     /// @notice Selector of `verifyProof(uint256[12],uint256[n])`.
     function selector(uint256 n) internal pure returns (bytes4) {
         return bytes4(keccak256(abi.encodePacked("verifyProof(uint256[12],uint256[", toDecimal(n), "])")));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {Groth16Call, toDecimal} from "./Groth16Call.sol";
 
 /// @title MediaRegistry
@@ -8,7 +10,7 @@ import {Groth16Call, toDecimal} from "./Groth16Call.sol";
 ///
 /// Three ways to get a commitment on the registry:
 /// - `registerOriginal`: a capture device signs (EIP-712) the commitment of what it recorded. The registry only checks
-///   the signature; which devices to trust is up to the reader, who sees the recovered device address.
+///   the signature; which devices to trust is up to the reader, who looks the record up by (commitment, device).
 /// - `registerEdit`: a chain of edit steps, each proven with one Groth16 proof per tile, takes a registered original
 ///   (or edit) to a new commitment. Every proof is verified here, and the statement of every step (filter text and
 ///   per-tile verifying keys/extra inputs) must have been approved by the owner, so a proof cannot smuggle in an
@@ -18,20 +20,40 @@ import {Groth16Call, toDecimal} from "./Groth16Call.sol";
 ///   claims no device, names who made it, and never blocks anyone else's anchor or a verified original or edit of
 ///   the same commitment.
 ///
-/// Hardening against hostile callers: verifier pins are write-once and must answer like a verifier; ownership moves
-/// in two steps; a record can be revoked by its registrant, by its device (directly, or by an EIP-712 signature bound
-/// to this chain, this contract, a per-device nonce and a deadline), and revocation is part of the record.
+/// Records nobody else can take (docs/chain.md §3):
+/// - Verified records are keyed by (commitment, device), the device being the original's signer (an edit inherits
+///   its parent's). Any signature recovers *some* address (flipping `v` gives another valid signature of another
+///   address), so a record under a device nobody holds the key of is possible, and harmless: it cannot block or
+///   change the record of the device that really signed, which readers look up by that device.
+/// - A record is a fact checked here (a signature, or proofs), the same whoever sends it: the registrant is only
+///   who paid, and has no power over it. Revocation belongs to the device alone (its account, or its EIP-712
+///   signature bound to this chain, this contract, a per-device nonce and a deadline), for originals and for the
+///   edits built on them. A stranger who registers someone's record first has only paid their gas.
+/// - Revocation propagates: a record whose ancestor is revoked shows as revoked (`record`), and no edit can be
+///   registered on it. Edit chains are at most `MAX_DEPTH` deep, which bounds that walk.
+///
+/// Verifier pins name their key: a verifier must answer `vkHash()` with the key hash it is pinned under, and answer
+/// like a verifier of that arity. A pin can be corrected only by the owner and only in the open: a replacement is
+/// proposed (event), waits `VERIFIER_REPLACEMENT_DELAY`, and is then applied (event); ownership moves in two steps.
 contract MediaRegistry {
     /// @dev BN254 scalar field modulus: commitments are public inputs of the proofs, so they must be below it.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
-    /// @dev secp256k1 group order / 2: signatures with a larger s are malleable copies and are rejected.
-    uint256 internal constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+    /// @notice Longest edit chain above an original: the bundle format's history depth limit (`MAX_HISTORY_DEPTH`, 32
+    ///         parents), so no history a bundle can carry is refused. Bounds the walk that
+    ///         propagates revocation from ancestors.
+    uint16 public constant MAX_DEPTH = 32;
+
+    /// @notice Time between proposing a replacement of a verifier pin and applying it: long enough for anyone who
+    ///         relies on the registry to see the `VerifierReplacementProposed` event and react.
+    uint64 public constant VERIFIER_REPLACEMENT_DELAY = 3 days;
 
     /// @dev EIP-712 domain without chainId/verifyingContract: a device signs what it captured, independent of which
     ///      chain or registry deployment the capture is later registered on. Evaluates to
     ///      0xcb76e99de6d650573d5ace3a652e85cb97429ea08f78057d7659121a3ceb7328. A constant, not an immutable, so the
-    ///      deployed code equals the artifact's deployedBytecode byte for byte.
+    ///      deployed code equals the artifact's deployedBytecode byte for byte (the tooling checks deployments by code
+    ///      hash); for the same reason the registry does not inherit OpenZeppelin's `EIP712`, which caches its domain
+    ///      in immutables, and builds digests with its `MessageHashUtils` instead.
     bytes32 internal constant DOMAIN_SEPARATOR =
         keccak256(abi.encode(keccak256("EIP712Domain(string name,string version)"), keccak256("mpegs"), keccak256("1")));
 
@@ -40,7 +62,8 @@ contract MediaRegistry {
     );
 
     /// @dev Revocations are signed under a domain bound to this chain and this contract (unlike captures), with a
-    ///      per-device nonce and a deadline, so a signature revokes one record on one registry, once.
+    ///      per-device nonce and a deadline, so a signature revokes one record on one registry, once. The record is
+    ///      (commitment, signer): a device can only ever revoke its own records.
     bytes32 internal constant REVOKE_TYPEHASH =
         keccak256("Revoke(bytes32 commitment,string reason,uint256 nonce,uint64 deadline)");
 
@@ -50,23 +73,29 @@ contract MediaRegistry {
         Edit
     }
 
-    /// @notice A verified record: an original (device signature checked) or an edit (every proof checked).
+    /// @notice A verified record: an original (device signature checked) or an edit (every proof checked), stored
+    ///         under (commitment, device).
     struct Record {
         Kind kind;
-        bytes32 parent; // 0 for originals
-        bytes32 statement; // Original: keccak256(bytes(deviceId)); Edit: keccak256(bytes(filtergraph))
-        address registrant; // msg.sender
-        address device; // Original: recovered signer; Edit: the device of the chain's original (copied from parent)
+        uint16 depth; // 0 for originals, parent's + 1 for edits
+        uint64 revokedAt; // in `record`: when it or its nearest revoked ancestor was revoked; 0 while valid
+        address device; // Original: recovered signer; Edit: the device of the chain's original
+        address registrant; // msg.sender: who paid; no power over the record
         uint64 registeredAt; // block.timestamp
         uint32 proofs; // Edit: number of tile proofs verified on-chain; else 0
-        uint64 revokedAt; // 0 while valid
+        bytes32 parent; // 0 for originals; an edit's parent is (parent, device)
+        bytes32 statement; // Original: keccak256(bytes(deviceId)); Edit: keccak256(bytes(filtergraph))
+        bytes32 revokedVia; // in `record`: the revoked commitment (itself or an ancestor); never stored
     }
+    // Layout: (kind, depth, revokedAt, device) share one slot, (registrant, registeredAt, proofs) another, so an
+    // original costs three new slots, a revocation rewrites one, and the ancestor walk reads two per level.
 
     /// @notice An unverified claim by `anchorer` that the bundle `bundleHash` proves the commitment from `parent`.
     struct Anchor {
         bytes32 parent;
         bytes32 bundleHash; // sha256 of the bundle file
-        uint64 anchoredAt; // 0: no such anchor
+        address parentDevice; // nonzero: the parent is the verified record (parent, parentDevice); 0: the anchorer's anchor
+        uint64 anchoredAt; // 0: no such anchor (packed with parentDevice: three slots in all)
     }
 
     /// @notice One Groth16 proof for one tile of a step. Public inputs are [input commitment, output commitment, tail...].
@@ -83,29 +112,47 @@ contract MediaRegistry {
         TileProof[] tiles;
     }
 
+    /// @notice A proposed replacement of a pin (see `proposeVerifierReplacement`).
+    struct PendingVerifier {
+        address verifier;
+        uint64 readyAt; // 0: none proposed
+    }
+
     address public owner;
     /// @notice The account `transferOwnership` named; it becomes the owner when it calls `acceptOwnership`.
     address public pendingOwner;
-    /// @notice Verifying-key hash → deployed verifier. Write-once: a pin never changes what a recorded proof meant.
+    /// @notice Verifying-key hash → deployed verifier (which names that hash: `vkHash()`). Read by the escrow when a
+    ///         deal opens. Changed only through a delayed, event-logged replacement.
     mapping(bytes32 => address) public verifiers;
+    /// @notice Verifying-key hash → the replacement waiting for its delay.
+    mapping(bytes32 => PendingVerifier) public pendingVerifiers;
     /// @notice Step hash (see `stepHash`) → approved by the owner.
     mapping(bytes32 => bool) public approvedSteps;
     /// @notice Next revocation nonce of each device (for `revokeBySignature`).
     mapping(address => uint256) public revokeNonces;
 
+    /// @dev recordId(commitment, device) → record (stored with its own revokedAt and revokedVia 0).
     mapping(bytes32 => Record) private records;
     mapping(bytes32 => mapping(address => Anchor)) private anchors;
 
     event VerifierSet(bytes32 indexed vkHash, address verifier);
+    event VerifierReplacementProposed(bytes32 indexed vkHash, address current, address proposed, uint64 readyAt);
+    event VerifierReplacementCancelled(bytes32 indexed vkHash, address proposed);
+    event VerifierReplaced(bytes32 indexed vkHash, address previous, address verifier);
     event StepApproved(bytes32 indexed stepHash);
     event OriginalRegistered(
         bytes32 indexed commitment, address indexed device, address indexed registrant, string deviceId, uint64 capturedAt
     );
     event EditRegistered(
-        bytes32 indexed commitment, bytes32 indexed parent, address indexed registrant, string filtergraph, uint32 proofs
+        bytes32 indexed commitment,
+        bytes32 indexed parent,
+        address indexed registrant,
+        address device,
+        string filtergraph,
+        uint32 proofs
     );
     event Anchored(bytes32 indexed commitment, bytes32 indexed parent, address indexed anchorer, bytes32 bundleHash);
-    event Revoked(bytes32 indexed commitment, address indexed by, string reason);
+    event Revoked(bytes32 indexed commitment, address indexed device, address indexed sender, string reason);
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
@@ -121,17 +168,52 @@ contract MediaRegistry {
 
     // ---------------------------------------------------------------- owner
 
-    /// @notice Pin the verifier for a verifying key with `inputs` public inputs, once. It must have code and answer
-    ///         like a verifier of that arity (`Groth16Call.answersProbe`), so a typo, a contract that returns `false`
-    ///         or one with a permissive fallback is refused here instead of accepting or blocking proofs later.
-    /// @dev Write-once: the key hash names one circuit, so a second pin could only change the meaning of proofs
-    ///      already recorded under it.
+    /// @notice Pin the verifier for a verifying key with `inputs` public inputs. It must have code, name the key
+    ///         (`vkHash()` == `vkHash`) and answer like a verifier of that arity (`Groth16Call.answersProbe`), so a
+    ///         typo, a genuine verifier of another key, a contract that returns `false` or one with a permissive
+    ///         fallback is refused here instead of accepting or blocking proofs later.
+    /// @dev A key that is pinned already changes only through `proposeVerifierReplacement` and its delay.
     function setVerifier(bytes32 vkHash, address verifier, uint256 inputs) external onlyOwner {
-        require(verifiers[vkHash] == address(0), "verifier already pinned for this key");
-        require(verifier.code.length > 0, "verifier has no code");
-        require(Groth16Call.answersProbe(verifier, inputs), "not a Groth16 verifier with that many inputs");
+        require(verifiers[vkHash] == address(0), "verifier already pinned for this key (propose a replacement)");
+        _checkVerifier(vkHash, verifier, inputs);
         verifiers[vkHash] = verifier;
         emit VerifierSet(vkHash, verifier);
+    }
+
+    /// @notice Propose to replace the pinned verifier of `vkHash` (a wrong pin, a verifier with a bug): the new one
+    ///         passes the same checks as `setVerifier` now, and can be applied with `replaceVerifier` after
+    ///         `VERIFIER_REPLACEMENT_DELAY`. A new proposal replaces a pending one (and restarts the delay).
+    /// @dev Records registered before stay as they were: they were verified when registered. Deals of the escrow keep
+    ///      the verifier they were opened with.
+    function proposeVerifierReplacement(bytes32 vkHash, address verifier, uint256 inputs) external onlyOwner {
+        address current = verifiers[vkHash];
+        require(current != address(0), "no verifier pinned for this key (use setVerifier)");
+        require(verifier != current, "that verifier is pinned already");
+        _checkVerifier(vkHash, verifier, inputs);
+        uint64 readyAt = uint64(block.timestamp) + VERIFIER_REPLACEMENT_DELAY;
+        pendingVerifiers[vkHash] = PendingVerifier({verifier: verifier, readyAt: readyAt});
+        emit VerifierReplacementProposed(vkHash, current, verifier, readyAt);
+    }
+
+    /// @notice Withdraw a proposed replacement.
+    function cancelVerifierReplacement(bytes32 vkHash) external onlyOwner {
+        PendingVerifier memory p = pendingVerifiers[vkHash];
+        require(p.readyAt != 0, "no replacement proposed for this key");
+        delete pendingVerifiers[vkHash];
+        emit VerifierReplacementCancelled(vkHash, p.verifier);
+    }
+
+    /// @notice Apply a proposed replacement once its delay is over.
+    function replaceVerifier(bytes32 vkHash) external onlyOwner {
+        PendingVerifier memory p = pendingVerifiers[vkHash];
+        require(p.readyAt != 0, "no replacement proposed for this key");
+        require(block.timestamp >= p.readyAt, "the replacement delay is not over");
+        // Code can vanish only by SELFDESTRUCT in its creating transaction (Cancun), but check it is still there.
+        require(p.verifier.code.length > 0, "verifier has no code");
+        address previous = verifiers[vkHash];
+        verifiers[vkHash] = p.verifier;
+        delete pendingVerifiers[vkHash];
+        emit VerifierReplaced(vkHash, previous, p.verifier);
     }
 
     /// @notice Approve a step statement (filter text plus the per-tile keys and extra public inputs).
@@ -159,9 +241,18 @@ contract MediaRegistry {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The verified record of `commitment` (kind None if unknown).
-    function record(bytes32 commitment) external view returns (Record memory) {
-        return records[commitment];
+    /// @notice The key of the record of `commitment` by `device`.
+    function recordId(bytes32 commitment, address device) public pure returns (bytes32) {
+        return keccak256(abi.encode(commitment, device));
+    }
+
+    /// @notice The verified record of `commitment` under `device` (kind None if unknown), with revocation propagated:
+    ///         `revokedAt`/`revokedVia` name the record itself or its nearest revoked ancestor.
+    function record(bytes32 commitment, address device) external view returns (Record memory r) {
+        r = records[recordId(commitment, device)];
+        if (r.kind != Kind.None) {
+            (r.revokedVia, r.revokedAt) = _revocation(commitment, device);
+        }
     }
 
     /// @notice `anchorer`'s anchor of `commitment` (anchoredAt 0 if none).
@@ -169,7 +260,7 @@ contract MediaRegistry {
         return anchors[commitment][anchorer];
     }
 
-    /// @notice EIP-712 digest a device signs to revoke `commitment` (see `revokeBySignature`).
+    /// @notice EIP-712 digest a device signs to revoke its record of `commitment` (see `revokeBySignature`).
     function revokeDigest(bytes32 commitment, string calldata reason, uint256 nonce, uint64 deadline)
         public
         view
@@ -185,7 +276,7 @@ contract MediaRegistry {
             )
         );
         bytes32 structHash = keccak256(abi.encode(REVOKE_TYPEHASH, commitment, keccak256(bytes(reason)), nonce, deadline));
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        return MessageHashUtils.toTypedDataHash(domain, structHash);
     }
 
     /// @notice EIP-712 digest a capture device signs for an original.
@@ -201,7 +292,7 @@ contract MediaRegistry {
         bytes32 structHash = keccak256(
             abi.encode(CAPTURE_TYPEHASH, commitment, format, width, height, capturedAt, keccak256(bytes(deviceId)))
         );
-        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator(), structHash));
+        return MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash);
     }
 
     /// @notice Hash of a step's statement: the filter text, then per tile its verifying key and extra public inputs.
@@ -216,8 +307,11 @@ contract MediaRegistry {
 
     // ---------------------------------------------------------------- registration
 
-    /// @notice Register an original capture signed by its device (EIP-712, see `captureDigest`).
-    /// @param signature 65 bytes r ‖ s ‖ v with v ∈ {27, 28} and low s
+    /// @notice Register an original capture signed by `device` (EIP-712, see `captureDigest`), under
+    ///         (commitment, device). Anyone may send it; the record is the same whoever does.
+    /// @param device the address the signature must recover: a call naming a device the signature does not recover
+    ///        (e.g. the genuine device with `v` flipped) is refused
+    /// @param signature 65 bytes r ‖ s ‖ v with v ∈ {27, 28} and low s (OpenZeppelin `ECDSA`)
     function registerOriginal(
         bytes32 commitment,
         uint8 format,
@@ -225,94 +319,103 @@ contract MediaRegistry {
         uint32 height,
         uint64 capturedAt,
         string calldata deviceId,
+        address device,
         bytes calldata signature
     ) external {
-        _requireNew(commitment);
+        require(uint256(commitment) < R, "commitment is not a field element");
         bytes32 digest = captureDigest(commitment, format, width, height, capturedAt, deviceId);
-        address device = _recoverSigner(digest, signature);
-        records[commitment] = Record({
-            kind: Kind.Original,
-            parent: bytes32(0),
-            statement: keccak256(bytes(deviceId)),
-            registrant: msg.sender,
-            device: device,
-            registeredAt: uint64(block.timestamp),
-            proofs: 0,
-            revokedAt: 0
-        });
+        require(_recoverSigner(digest, signature) == device, "the signature is not by the named device");
+        Record storage r = records[recordId(commitment, device)];
+        require(r.kind == Kind.None, "already registered");
+        r.kind = Kind.Original;
+        r.statement = keccak256(bytes(deviceId));
+        r.registrant = msg.sender;
+        r.device = device;
+        r.registeredAt = uint64(block.timestamp);
         emit OriginalRegistered(commitment, device, msg.sender, deviceId, capturedAt);
     }
 
-    /// @notice Register the result of a chain of proven edit steps applied to `parent`.
+    /// @notice Register the result of a chain of proven edit steps applied to `device`'s record of `parent`, under
+    ///         (child, device). Anyone may send it: the record is a fact the proofs establish, the same whoever
+    ///         sends it, and the sender gets no power over it.
     /// @dev Step i's input commitment is step i-1's output (the parent for the first step). The child is the last
     ///      step's output. Anchors of the same commitment do not block it: they live apart.
     /// @return commitment the registered child commitment
-    function registerEdit(bytes32 parent, Step[] calldata steps) external returns (bytes32 commitment) {
+    function registerEdit(bytes32 parent, address device, Step[] calldata steps) external returns (bytes32 commitment) {
         require(steps.length > 0, "an edit needs at least one step");
-        Record storage p = records[parent];
-        require(p.kind != Kind.None, "parent is not registered with verified provenance");
-        require(p.revokedAt == 0, "parent is revoked");
+        Record storage p = records[recordId(parent, device)];
+        require(p.kind != Kind.None, "parent is not registered with verified provenance for that device");
+        require(p.depth < MAX_DEPTH, "the edit chain is too deep");
+        (bytes32 revoked,) = _revocation(parent, device);
+        if (revoked != bytes32(0)) {
+            revert(revoked == parent ? "parent is revoked" : "an ancestor of the parent is revoked");
+        }
 
         uint32 proofs = _verifySteps(parent, steps);
         commitment = steps[steps.length - 1].output;
-        _requireNew(commitment);
+        require(uint256(commitment) < R, "commitment is not a field element");
+        Record storage r = records[recordId(commitment, device)];
+        require(r.kind == Kind.None, "already registered");
 
         string memory filtergraph = _joinFilters(steps);
-        records[commitment] = Record({
-            kind: Kind.Edit,
-            parent: parent,
-            statement: keccak256(bytes(filtergraph)),
-            registrant: msg.sender,
-            device: p.device,
-            registeredAt: uint64(block.timestamp),
-            proofs: proofs,
-            revokedAt: 0
-        });
-        emit EditRegistered(commitment, parent, msg.sender, filtergraph, proofs);
+        r.kind = Kind.Edit;
+        r.parent = parent;
+        r.statement = keccak256(bytes(filtergraph));
+        r.registrant = msg.sender;
+        r.device = device;
+        r.registeredAt = uint64(block.timestamp);
+        r.proofs = proofs;
+        r.depth = p.depth + 1;
+        emit EditRegistered(commitment, parent, msg.sender, device, filtergraph, proofs);
     }
 
     /// @notice Record, as the sender's own claim, that an off-chain proof bundle (`bundleHash`) links `commitment` to
-    ///         `parent`: a verified record, or an anchor the sender made.
+    ///         `parent`: `parentDevice`'s verified record of it, or (`parentDevice` 0) an anchor the sender made.
     /// @dev Nothing is verified here; readers must fetch and check the bundle. Keyed by (commitment, sender), an anchor
     ///      names no device and cannot block anyone else's anchor or any verified record of the same commitment.
-    function anchor(bytes32 commitment, bytes32 parent, bytes32 bundleHash) external {
+    function anchor(bytes32 commitment, bytes32 parent, address parentDevice, bytes32 bundleHash) external {
         require(uint256(commitment) < R, "commitment is not a field element");
-        require(
-            records[parent].kind != Kind.None || anchors[parent][msg.sender].anchoredAt != 0,
-            "parent is not registered"
-        );
+        if (parentDevice != address(0)) {
+            require(records[recordId(parent, parentDevice)].kind != Kind.None, "parent is not registered");
+        } else {
+            require(anchors[parent][msg.sender].anchoredAt != 0, "parent is not registered");
+        }
         require(anchors[commitment][msg.sender].anchoredAt == 0, "already anchored by this account");
-        anchors[commitment][msg.sender] =
-            Anchor({parent: parent, bundleHash: bundleHash, anchoredAt: uint64(block.timestamp)});
+        anchors[commitment][msg.sender] = Anchor({
+            parent: parent,
+            bundleHash: bundleHash,
+            parentDevice: parentDevice,
+            anchoredAt: uint64(block.timestamp)
+        });
         emit Anchored(commitment, parent, msg.sender, bundleHash);
     }
 
     // ---------------------------------------------------------------- revocation
 
-    /// @notice Revoke a record: its registrant, or for an original its device, may. The record stays (history is not
-    ///         erased) with `revokedAt` set; no edit can be registered on top of it any more.
+    /// @notice Revoke the sender's own record of `commitment`: the sender is the device of its original. Registrants
+    ///         have no such power. The record stays (history is not erased) with `revokedAt` set; it and every edit
+    ///         built on it show as revoked, and no edit can be registered on any of them.
     function revoke(bytes32 commitment, string calldata reason) external {
-        Record storage r = records[commitment];
-        require(r.kind != Kind.None, "not registered");
-        bool device = r.kind == Kind.Original && msg.sender == r.device;
-        require(msg.sender == r.registrant || device, "only the registrant or the original's device may revoke");
-        _revoke(r, commitment, msg.sender, reason);
+        _revoke(commitment, msg.sender, reason);
     }
 
-    /// @notice Revoke an original with its device's EIP-712 signature over (commitment, reason, nonce, deadline) under
-    ///         this chain's id and this contract's address (`revokeDigest`), sent by anyone (a device key need not hold
-    ///         ether). Each signature works once (the device's nonce moves on) and not after its deadline.
-    function revokeBySignature(bytes32 commitment, string calldata reason, uint64 deadline, bytes calldata signature)
-        external
-    {
+    /// @notice Revoke `device`'s record of `commitment` (an original or an edit of its chain) with the device's
+    ///         EIP-712 signature over (commitment, reason, nonce, deadline) under this chain's id and this contract's
+    ///         address (`revokeDigest`), sent by anyone (a device key need not hold ether). Each signature works once
+    ///         (the device's nonce moves on) and not after its deadline.
+    function revokeBySignature(
+        bytes32 commitment,
+        address device,
+        string calldata reason,
+        uint64 deadline,
+        bytes calldata signature
+    ) external {
         require(block.timestamp <= deadline, "revocation signature expired");
-        Record storage r = records[commitment];
-        require(r.kind == Kind.Original, "only originals are revoked by their device");
-        uint256 nonce = revokeNonces[r.device];
+        uint256 nonce = revokeNonces[device];
         address signer = _recoverSigner(revokeDigest(commitment, reason, nonce, deadline), signature);
-        require(signer == r.device, "signature is not the original's device");
-        revokeNonces[signer] = nonce + 1;
-        _revoke(r, commitment, signer, reason);
+        require(signer == device, "signature is not the record's device");
+        revokeNonces[device] = nonce + 1;
+        _revoke(commitment, device, reason);
     }
 
     // ---------------------------------------------------------------- internals
@@ -324,27 +427,47 @@ contract MediaRegistry {
         return DOMAIN_SEPARATOR;
     }
 
-    function _requireNew(bytes32 commitment) private view {
-        require(uint256(commitment) < R, "commitment is not a field element");
-        require(records[commitment].kind == Kind.None, "already registered");
+    /// @dev The nearest revoked record on the way from (commitment, device) up to its original, and when it was
+    ///      revoked; (0, 0) if none. At most `MAX_DEPTH` + 1 records are read.
+    function _revocation(bytes32 commitment, address device) private view returns (bytes32, uint64) {
+        bytes32 c = commitment;
+        for (uint256 i = 0; i <= MAX_DEPTH; i++) {
+            Record storage r = records[recordId(c, device)];
+            if (r.revokedAt != 0) {
+                return (c, r.revokedAt);
+            }
+            if (r.kind != Kind.Edit) {
+                break;
+            }
+            c = r.parent;
+        }
+        return (bytes32(0), 0);
     }
 
-    function _revoke(Record storage r, bytes32 commitment, address by, string calldata reason) private {
+    function _checkVerifier(bytes32 vkHash, address verifier, uint256 inputs) private view {
+        require(verifier.code.length > 0, "verifier has no code");
+        require(Groth16Call.namesKey(verifier, vkHash), "the verifier does not name this key (vkHash())");
+        require(Groth16Call.answersProbe(verifier, inputs), "not a Groth16 verifier with that many inputs");
+    }
+
+    function _revoke(bytes32 commitment, address device, string calldata reason) private {
+        Record storage r = records[recordId(commitment, device)];
+        require(r.kind != Kind.None, "no record of this commitment by this device");
         require(r.revokedAt == 0, "already revoked");
         r.revokedAt = uint64(block.timestamp);
-        emit Revoked(commitment, by, reason);
+        emit Revoked(commitment, device, msg.sender, reason);
     }
 
-    /// @dev Strict signature checks (length, v, low s) so every capture has exactly one valid signature encoding.
+    /// @dev Strict signature checks: 65 bytes, v ∈ {27, 28}, low s (OpenZeppelin `ECDSA`), a nonzero signer, so every
+    ///      signer has exactly one valid encoding of its signature. Failures keep mpegs' revert strings.
     function _recoverSigner(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
         require(signature.length == 65, "signature must be 65 bytes");
-        bytes32 r = bytes32(signature[0:32]);
-        bytes32 s = bytes32(signature[32:64]);
         uint8 v = uint8(signature[64]);
         require(v == 27 || v == 28, "bad signature v");
-        require(uint256(s) <= HALF_ORDER, "signature s is not low");
-        signer = ecrecover(digest, v, r, s);
-        require(signer != address(0), "signature does not recover");
+        ECDSA.RecoverError err;
+        (signer, err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        require(err != ECDSA.RecoverError.InvalidSignatureS, "signature s is not low");
+        require(err == ECDSA.RecoverError.NoError && signer != address(0), "signature does not recover");
     }
 
     /// @dev Verifies every step in order, threading the commitment through; returns the total number of tile proofs.

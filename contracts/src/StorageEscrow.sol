@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Groth16Call} from "./Groth16Call.sol";
 import {MediaRegistry} from "./MediaRegistry.sol";
 
@@ -10,9 +12,12 @@ import {MediaRegistry} from "./MediaRegistry.sol";
 ///
 /// Lifecycle (docs/chain.md §4 has the timeline):
 /// - `open` (client): names the worker, the circuit (key hash; its verifier is fixed for the deal here), the segment's
-///   shape, the schedule and one hidden challenge commitment per epoch, and deposits the payment. The parameters are
-///   checked here so the worker can trust what it accepts: 1 ≤ k ≤ frames, depth = ⌈log₂ frames⌉, and the pinned
-///   verifier answers with k + 2 public inputs.
+///   content commitment and shape, the schedule and one hidden challenge commitment per epoch, and deposits the
+///   payment, with the worker's EIP-712 signature over exactly that offer (client, terms, commitments, a single-use
+///   nonce), so the worker agreed to the content before it posts collateral. The parameters are checked here too:
+///   1 ≤ k ≤ frames, depth = ⌈log₂ frames⌉, and the pinned verifier answers with k + 2 public inputs. Every challenge
+///   commitment opens only with the deal's `binding` (chain, escrow, client, worker, offer nonce, content), so one
+///   challenge file cannot back two deals.
 /// - `accept` (the named worker, before `acceptBy`): posts the collateral; epoch e starts at start + e·epochSeconds.
 ///   `cancel` (client) withdraws an offer nobody accepted.
 /// - `reveal` (client, inside epoch e's reveal window): opens challenge e. A well-formed challenge starts the proof
@@ -22,14 +27,32 @@ import {MediaRegistry} from "./MediaRegistry.sol";
 ///   binds chain id, this contract, the deal, the epoch, the worker and the commitment, so a proof is good for one
 ///   epoch of one deal only.
 /// - `settle` (anyone): an epoch never revealed in its window pays the worker; a revealed epoch never proven in its
-///   proof window pays the client (its payment back plus the epoch's collateral).
+///   proof window refunds the client its payment and burns the epoch's collateral — it never goes to the client, who
+///   could otherwise profit from revealing a root no content has (docs/chain.md §4, incentives).
+/// - `exit` (worker, after a reveal it did not prove): ends the deal; every epoch whose reveal window has not closed
+///   is cancelled (its payment back to the client, its collateral back to the worker), so a worker facing a bad
+///   reveal loses that epoch's collateral and no more.
 /// - `withdraw` (anyone owed): payouts are credited, never pushed, so a reverting receiver cannot block a deal.
-contract StorageEscrow {
+contract StorageEscrow is EIP712 {
     /// @dev BN254 scalar field modulus: the root, nonce and indices are public inputs of the proof.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// @notice Domain tag of the challenge commitments, so they cannot be confused with other sha256 preimages.
-    bytes32 public constant CHALLENGE_DOMAIN = sha256("mpegs.storage.challenge.v1");
+    bytes32 public constant CHALLENGE_DOMAIN = sha256("mpegs.storage.challenge.v2");
+    /// @notice Domain tag of a deal's binding (see `bindingOf`), which every challenge commitment of the deal opens with.
+    bytes32 public constant BINDING_DOMAIN = keccak256("mpegs.storage.binding.v1");
+    /// @notice EIP-712 types of the worker's offer signature.
+    bytes32 public constant TERMS_TYPEHASH = keccak256(
+        "Terms(address worker,bytes32 vkHash,bytes32 content,uint64 size,uint8 pixelFormat,uint32 k,uint32 width,"
+        "uint32 height,uint32 frames,uint32 depth,uint32 epochs,uint64 epochSeconds,uint64 revealWindow,"
+        "uint64 proofWindow,uint64 acceptBy,uint256 paymentPerEpoch,uint256 collateralPerEpoch)"
+    );
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "Offer(address client,Terms terms,bytes32[] commitments,uint256 nonce)Terms(address worker,bytes32 vkHash,"
+        "bytes32 content,uint64 size,uint8 pixelFormat,uint32 k,uint32 width,uint32 height,uint32 frames,uint32 depth,"
+        "uint32 epochs,uint64 epochSeconds,uint64 revealWindow,uint64 proofWindow,uint64 acceptBy,"
+        "uint256 paymentPerEpoch,uint256 collateralPerEpoch)"
+    );
     /// @notice Domain tag of the proof nonce (see `nonceOf`).
     bytes32 public constant NONCE_DOMAIN = keccak256("mpegs.storage.nonce.v2");
 
@@ -47,20 +70,25 @@ contract StorageEscrow {
         Pending,
         Revealed,
         Paid, // to the worker: proven, never revealed, or malformed
-        Refunded // to the client: revealed but never proven
+        Refunded, // revealed but never proven: the payment back to the client, the collateral burned
+        Cancelled // ended by the worker's exit before its reveal window closed: payment and collateral returned
     }
 
     enum DealState {
         None,
         Offered,
         Active,
-        Cancelled
+        Cancelled,
+        Exited // the worker ended it after a reveal it did not prove (`exit`)
     }
 
     /// @notice Everything the client offers, fixed at `open`.
     struct Terms {
         address worker;
         bytes32 vkHash;
+        bytes32 content; // the segment's content commitment (mpegs_storage::content, docs/storage-proofs.md)
+        uint64 size; // the segment file's size in bytes
+        uint8 pixelFormat; // the decoded frames' pixel format (1 gray, 2 yuv420p, 3 yuv422p, 4 yuv444p)
         uint32 k; // frames challenged per epoch
         uint32 width; // frame size of the stored video: revealed regions must fit it
         uint32 height;
@@ -80,6 +108,9 @@ contract StorageEscrow {
         DealState state;
         uint64 start; // accept time, 0 until accepted
         address verifier; // registry.verifiers(vkHash) at open, fixed for the deal
+        uint32 endEpoch; // after `exit`: epochs from here on are cancelled (epochs until then)
+        bytes32 binding; // bindingOf(client, worker, offer nonce, content): every challenge commitment opens with it
+        uint256 offerNonce;
         Terms terms;
     }
 
@@ -104,6 +135,10 @@ contract StorageEscrow {
     uint256 public dealCount;
     /// @notice What each account can `withdraw`.
     mapping(address => uint256) public owed;
+    /// @notice Collateral forfeited for unproven epochs: locked here for good, paid to nobody (see `settle`).
+    uint256 public burned;
+    /// @notice Offer nonces a worker has signed and a deal has used: each signature opens one deal.
+    mapping(address => mapping(uint256 => bool)) public offerUsed;
 
     mapping(uint256 => Deal) private deals;
     mapping(uint256 => mapping(uint256 => Epoch)) private epochData;
@@ -126,10 +161,16 @@ contract StorageEscrow {
     );
     /// @param reason 0 proven, 1 the client never revealed in its window, 2 the revealed challenge was malformed
     event EpochPaid(uint256 indexed id, uint32 indexed epoch, address indexed worker, uint256 amount, uint8 reason);
-    event EpochRefunded(uint256 indexed id, uint32 indexed epoch, address indexed client, uint256 amount);
+    /// @param burned the epoch's collateral, forfeited to nobody
+    event EpochRefunded(
+        uint256 indexed id, uint32 indexed epoch, address indexed client, uint256 amount, uint256 burned
+    );
+    /// @notice The worker ended the deal: epochs from `fromEpoch` on are cancelled, their payments credited back to
+    ///         the client (`refund`) and their collateral to the worker (`returned`).
+    event DealExited(uint256 indexed id, uint32 fromEpoch, uint256 refund, uint256 returned);
     event Withdrawn(address indexed to, uint256 amount);
 
-    constructor(MediaRegistry registry_, uint64 minProofWindow_) {
+    constructor(MediaRegistry registry_, uint64 minProofWindow_) EIP712("mpegs StorageEscrow", "1") {
         require(minProofWindow_ > 0 && minProofWindow_ <= MAX_EPOCH_SECONDS, "minProofWindow out of range");
         registry = registry_;
         minProofWindow = minProofWindow_;
@@ -147,7 +188,33 @@ contract StorageEscrow {
     }
 
     function epochState(uint256 id, uint32 epoch) external view returns (EpochState) {
-        return _epoch(id, _deal(id), epoch).state;
+        Deal storage d = _deal(id);
+        EpochState s = _epoch(id, d, epoch).state;
+        if (d.state == DealState.Exited && epoch >= d.endEpoch) {
+            return EpochState.Cancelled;
+        }
+        return s;
+    }
+
+    /// @notice The word every challenge commitment of a deal opens with: keccak256(abi.encode(BINDING_DOMAIN,
+    ///         chain id, this contract, client, worker, offer nonce, content)). A worker signs an offer nonce once, so
+    ///         no two deals share a binding, and a commitment made for one deal cannot be opened in another.
+    function bindingOf(address client, address worker, uint256 nonce, bytes32 content) public view returns (bytes32) {
+        return keccak256(abi.encode(BINDING_DOMAIN, block.chainid, address(this), client, worker, nonce, content));
+    }
+
+    /// @notice The EIP-712 digest the worker signs for an offer (what `open` checks the signature against).
+    function offerDigest(address client, Terms calldata terms, bytes32[] calldata commitments, uint256 nonce)
+        public
+        view
+        returns (bytes32)
+    {
+        bytes32 termsHash = keccak256(abi.encode(TERMS_TYPEHASH, terms));
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(OFFER_TYPEHASH, client, termsHash, keccak256(abi.encodePacked(commitments)), nonce)
+            )
+        );
     }
 
     /// @notice Epoch `epoch`'s reveal window [opens, closes] and, once revealed, its proof deadline (0 before).
@@ -156,7 +223,7 @@ contract StorageEscrow {
         view
         returns (uint64 revealOpens, uint64 revealCloses, uint64 proofDeadline)
     {
-        Deal storage d = _accepted(id);
+        Deal storage d = _started(id);
         Epoch storage e = _epoch(id, d, epoch);
         (revealOpens, revealCloses) = _revealWindow(d, epoch);
         proofDeadline = e.revealedAt == 0 ? 0 : e.revealedAt + d.terms.proofWindow;
@@ -191,14 +258,27 @@ contract StorageEscrow {
 
     // ---------------------------------------------------------------- deal lifecycle
 
-    /// @notice Offer a deal to `terms.worker`: one challenge commitment per epoch; the deposit (msg.value) is the
-    ///         payment, split evenly across the epochs.
+    /// @notice Open a deal `terms.worker` offered: one challenge commitment per epoch; the deposit (msg.value) is the
+    ///         payment, split evenly across the epochs. `signature` is the worker's EIP-712 signature (an EOA's, or an
+    ///         ERC-1271 wallet's) of `offerDigest(msg.sender, terms, commitments, nonce)`; each nonce opens one deal.
     /// @return id the new deal id (ids start at 1)
-    function open(Terms calldata terms, bytes32[] calldata commitments) external payable returns (uint256 id) {
+    function open(Terms calldata terms, bytes32[] calldata commitments, uint256 nonce, bytes calldata signature)
+        external
+        payable
+        returns (uint256 id)
+    {
         uint256 n = commitments.length;
         _checkTerms(terms, n);
         require(msg.value > 0 && msg.value % n == 0, "deposit must split evenly across epochs");
         require(msg.value / n == terms.paymentPerEpoch, "deposit must be paymentPerEpoch times the epochs");
+        require(
+            SignatureChecker.isValidSignatureNow(
+                terms.worker, offerDigest(msg.sender, terms, commitments, nonce), signature
+            ),
+            "the worker did not sign this offer"
+        );
+        require(!offerUsed[terms.worker][nonce], "offer nonce already used");
+        offerUsed[terms.worker][nonce] = true;
         address verifier = registry.verifiers(terms.vkHash);
         require(verifier != address(0), "no verifier registered for this key");
         require(Groth16Call.answersProbe(verifier, uint256(terms.k) + 2), "the verifier does not take k + 2 inputs");
@@ -208,6 +288,8 @@ contract StorageEscrow {
         d.client = msg.sender;
         d.state = DealState.Offered;
         d.verifier = verifier;
+        d.binding = bindingOf(msg.sender, terms.worker, nonce, terms.content);
+        d.offerNonce = nonce;
         d.terms = terms;
         for (uint256 i = 0; i < n; i++) {
             epochData[id][i].commitment = commitments[i];
@@ -260,7 +342,7 @@ contract StorageEscrow {
         require(block.timestamp >= opens, "reveal window not open yet");
         require(block.timestamp <= closes, "reveal window closed: settle pays the worker");
         require(
-            _challengeHash(epoch, x, y, size, root, salt, indices) == e.commitment,
+            _challengeHash(d.binding, epoch, x, y, size, root, salt, indices) == e.commitment,
             "reveal does not match the committed challenge"
         );
         if (!_wellFormed(d, x, y, size, root, indices)) {
@@ -294,10 +376,13 @@ contract StorageEscrow {
 
     /// @notice Settle an epoch whose window has passed; anyone may call it. Never revealed by the end of its reveal
     ///         window: the worker is paid. Revealed but not proven by the end of its proof window: the client gets its
-    ///         payment back and the epoch's collateral.
+    ///         payment back and the epoch's collateral is burned. It never goes to the client: a client that revealed
+    ///         a root the agreed content does not have would profit from it, and the chain cannot yet tell that
+    ///         client from an honest one facing a worker who lost the segment (docs/chain.md §4).
     function settle(uint256 id, uint32 epoch) external {
-        Deal storage d = _accepted(id);
+        Deal storage d = _started(id);
         Epoch storage e = _epoch(id, d, epoch);
+        require(d.state == DealState.Active || epoch < d.endEpoch, "epoch cancelled by the worker's exit");
         if (e.state == EpochState.Pending) {
             (, uint64 closes) = _revealWindow(d, epoch);
             require(block.timestamp > closes, "reveal window still open");
@@ -305,12 +390,47 @@ contract StorageEscrow {
         } else if (e.state == EpochState.Revealed) {
             require(block.timestamp > e.revealedAt + d.terms.proofWindow, "proof window still open");
             e.state = EpochState.Refunded;
-            uint256 amount = d.terms.paymentPerEpoch + d.terms.collateralPerEpoch;
+            uint256 amount = d.terms.paymentPerEpoch;
             owed[d.client] += amount;
-            emit EpochRefunded(id, epoch, d.client, amount);
+            burned += d.terms.collateralPerEpoch;
+            emit EpochRefunded(id, epoch, d.client, amount, d.terms.collateralPerEpoch);
         } else {
             revert("epoch already settled");
         }
+    }
+
+    /// @notice The worker ends the deal after `epoch` was revealed and not proven (still in its proof window, or
+    ///         already settled as refunded): every epoch whose reveal window has not closed and that is not revealed
+    ///         is cancelled — its payment credited back to the client, its collateral to the worker. Epochs before
+    ///         that settle as usual (`submit`, `settle`). So a worker facing a reveal it cannot prove (say a root the
+    ///         agreed content does not have) loses that epoch's collateral and nothing more.
+    function exit(uint256 id, uint32 epoch) external {
+        Deal storage d = _accepted(id);
+        require(msg.sender == d.terms.worker, "only the deal's worker");
+        EpochState s = _epoch(id, d, epoch).state;
+        require(
+            s == EpochState.Revealed || s == EpochState.Refunded, "exit needs a revealed epoch the worker did not prove"
+        );
+        uint32 epochs = d.terms.epochs;
+        // Only the current epoch can be inside its reveal window (revealWindow <= epochSeconds): earlier ones are
+        // past it, later ones not open. From the first epoch whose window has not closed and that is still pending,
+        // every epoch is cancelled.
+        uint256 current = (block.timestamp - d.start) / d.terms.epochSeconds;
+        uint32 from = uint32(current < epochs ? current : epochs);
+        if (from < epochs) {
+            (, uint64 closes) = _revealWindow(d, from);
+            if (block.timestamp > closes || epochData[id][from].state != EpochState.Pending) {
+                from++;
+            }
+        }
+        d.state = DealState.Exited;
+        d.endEpoch = from;
+        uint256 n = epochs - from;
+        uint256 refund = d.terms.paymentPerEpoch * n;
+        uint256 returned = d.terms.collateralPerEpoch * n;
+        owed[d.client] += refund;
+        owed[d.terms.worker] += returned;
+        emit DealExited(id, from, refund, returned);
     }
 
     /// @notice Send the sender everything it is owed.
@@ -335,6 +455,12 @@ contract StorageEscrow {
         require(d.state == DealState.Active, "deal not accepted");
     }
 
+    /// @dev A deal that was accepted: active, or ended by the worker's exit (its epochs before `endEpoch` still settle).
+    function _started(uint256 id) private view returns (Deal storage d) {
+        d = _deal(id);
+        require(d.state == DealState.Active || d.state == DealState.Exited, "deal not accepted");
+    }
+
     function _epoch(uint256 id, Deal storage d, uint32 epoch) private view returns (Epoch storage) {
         require(epoch < d.terms.epochs, "no such epoch");
         return epochData[id][epoch];
@@ -347,6 +473,8 @@ contract StorageEscrow {
         require(t.epochs == n, "epochs must equal the number of commitments");
         require(t.worker != address(0) && t.worker != msg.sender, "name a worker other than the client");
         require(t.frames > 0 && t.frames <= MAX_FRAMES, "frames out of range");
+        require(t.content != bytes32(0) && t.size > 0, "name the segment's content commitment and size");
+        require(t.pixelFormat >= 1 && t.pixelFormat <= 4, "unknown pixel format");
         require(t.width >= REGION_STEP && t.height >= REGION_STEP, "frames are smaller than a region");
         require(t.k > 0 && t.k <= t.frames && t.k <= MAX_K, "k must be between 1 and min(frames, MAX_K)");
         require(t.depth == _depthOf(t.frames), "depth must be ceil(log2(frames))");
@@ -399,8 +527,10 @@ contract StorageEscrow {
         emit EpochPaid(id, epoch, d.terms.worker, amount, reason);
     }
 
-    /// @dev sha256(CHALLENGE_DOMAIN ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ indices...), every value a 32-byte word.
+    /// @dev sha256(CHALLENGE_DOMAIN ‖ binding ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ indices...), every value a
+    ///      32-byte word.
     function _challengeHash(
+        bytes32 binding,
         uint32 epoch,
         uint32 x,
         uint32 y,
@@ -415,7 +545,7 @@ contract StorageEscrow {
         }
         return sha256(
             abi.encodePacked(
-                CHALLENGE_DOMAIN, uint256(epoch), uint256(x), uint256(y), uint256(size), root, salt, words
+                CHALLENGE_DOMAIN, binding, uint256(epoch), uint256(x), uint256(y), uint256(size), root, salt, words
             )
         );
     }

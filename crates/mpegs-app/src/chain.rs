@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use mpegs_chain::registry::Mode;
 
 /// Chain id of development nodes (Hardhat, Anvil) and the embedded EVM.
-pub const DEV_CHAIN_ID: u64 = 31337;
+pub const DEV_CHAIN_ID: u64 = mpegs_chain::deployment::DEV_CHAIN_ID;
 
 /// An opened chain and where its deployment file lives.
 pub struct Session {
@@ -168,6 +168,10 @@ pub struct Registration {
 /// originals by device signature, edits with every proof verified on-chain
 /// (new circuits get verifiers deployed first), or only anchored with
 /// [`Mode::Anchor`]. The deployment file is saved even when a later item fails.
+/// An item the chain holds with other facts than the bundle's (device, kind,
+/// parent, statement) is a rejection naming the difference; one it holds as the
+/// bundle says is "already registered", with its registrant when that is
+/// another account (a registrant has no power over a record).
 pub fn register_verified(
     session: &mut Session,
     verified: &VerifiedBundle,
@@ -183,7 +187,13 @@ pub fn register_verified(
         mode,
     );
     d.save(&session.deployment_path)?;
-    let items = result?
+    let done = result?;
+    if let Some(conflict) = done.iter().find_map(|r| r.conflict.clone()) {
+        return Err(AppError::Rejected(format!(
+            "{conflict}; `mpegs chain status` shows the record"
+        )));
+    }
+    let items = done
         .into_iter()
         .map(|r| RegisteredItem {
             commitment: r.commitment,
@@ -213,7 +223,8 @@ pub fn register(
 
 /// The commitment a `status`/`revoke` target names — `0x…` or a media file
 /// (with its bundle, default `<media>.mpegs.json`) — and the device its bundle
-/// claims (lowercase), for a media file.
+/// claims (lowercase), for a media file. Verified records are keyed by
+/// (commitment, device), so that device is where its records are looked up.
 pub fn target_commitment(
     target: &str,
     bundle: Option<&Path>,
@@ -279,13 +290,15 @@ pub struct ChainStatus {
     pub device_mismatch: Option<DeviceMismatch>,
 }
 
-/// `mpegs chain status`: the history of `target` as recorded. Where no
-/// verified record exists, `anchored_by`'s anchor (default: the session's
-/// account) is shown.
+/// `mpegs chain status`: the history of `target` as recorded under `device`
+/// (default: the device its bundle names; a bare commitment needs it given).
+/// Where no verified record exists, `anchored_by`'s anchor (default: the
+/// session's account) is shown.
 pub fn status(
     session: &mut Session,
     target: &str,
     bundle: Option<&Path>,
+    device: Option<&str>,
     anchored_by: Option<&str>,
 ) -> Result<ChainStatus, AppError> {
     let (commitment, claimed_device) = target_commitment(target, bundle)?;
@@ -293,35 +306,49 @@ pub fn status(
         Some(a) => parse_address(a, "--anchored-by")?,
         None => session.chain.sender(),
     };
+    let given = device.map(|d| parse_address(d, "--device")).transpose()?;
+    let claimed = claimed_device
+        .as_deref()
+        .map(|d| parse_address(d, "the bundle's device"))
+        .transpose()?;
+    let lookup = given.or(claimed);
     let d = session.deployment()?;
-    let entries = registry::status(session.chain.as_mut(), &d, commitment, anchorer)?;
+    let entries = registry::status(session.chain.as_mut(), &d, commitment, lookup, anchorer)?;
     let revoked = entries.iter().find_map(|e| {
         e.revoked_at.map(|at| RevokedRecord {
-            commitment: e.commitment,
+            commitment: e.revoked_via.unwrap_or(e.commitment),
             at,
         })
     });
-    let recorded = entries
-        .iter()
-        .find(|e| e.kind == "original")
-        .and_then(|e| e.device);
-    let device_mismatch = match (claimed_device, recorded) {
-        (Some(claimed), Some(recorded)) if format!("{recorded:#x}") != claimed => {
-            Some(DeviceMismatch { recorded, claimed })
-        }
+    let device_mismatch = match (given, claimed) {
+        (Some(given), Some(claimed)) if given != claimed => Some(DeviceMismatch {
+            recorded: given,
+            claimed: format!("{claimed:#x}"),
+        }),
         _ => None,
     };
     let reason = if entries.is_empty() {
-        Some(format!("not registered on chain {}", d.chain_id))
+        Some(match lookup {
+            Some(dev) => format!(
+                "not registered on chain {} as captured by device {dev:#x} (records are kept per \
+                 device: one under another device is not this history)",
+                d.chain_id
+            ),
+            None => format!(
+                "no anchor by {anchorer:#x} on chain {}; verified records are kept per device: \
+                 give --device ADDRESS (or a media file whose bundle names it)",
+                d.chain_id
+            ),
+        })
     } else if let Some(r) = &revoked {
         Some(format!(
-            "{} was revoked at {}; do not rely on this history",
+            "{} was revoked by its device at {}; do not rely on this history",
             r.commitment, r.at
         ))
     } else {
         device_mismatch.as_ref().map(|m| {
             format!(
-                "the chain records device {:#x}, the bundle names {}",
+                "asked about device {:#x}, the bundle names {}",
                 m.recorded, m.claimed
             )
         })
@@ -344,9 +371,10 @@ pub struct Revocation {
     pub gas_used: u64,
 }
 
-/// Revokes a record: as its registrant, or with `device_key` as the
-/// original's capture device (a signature valid for `valid_for` seconds,
-/// relayed by the session's account).
+/// Revokes a record of the device's history (its original or an edit on it):
+/// as the device's own account, or with `device_key` (a signature valid for
+/// `valid_for` seconds, relayed by the session's account). Nobody else can:
+/// registrants have no power over records.
 pub fn revoke(
     session: &mut Session,
     target: &str,
@@ -461,6 +489,29 @@ mod tests {
         assert!(!deployment.exists());
     }
 
+    /// A record under the bundle's key with other facts is a rejection (exit 1),
+    /// not "already registered"; the same facts registered again are success.
+    #[test]
+    fn register_rejects_a_record_with_other_facts() {
+        let o = crate::testing::original(true);
+        let chain = mpegs_chain::embedded::Embedded::in_memory(
+            mpegs_chain::accounts::dev_signer(0).unwrap(),
+        );
+        let mut session = Session::new(Box::new(chain), o.dir.path().join("deployment.json"));
+        deploy(&mut session, false).unwrap();
+        let verified = verify_for_registration(&o.image, Some(&o.bundle), &o.store).unwrap();
+        let done = register_verified(&mut session, &verified, Mode::Auto, &o.store).unwrap();
+        assert_eq!(done.items[0].outcome, "original");
+        let again = register_verified(&mut session, &verified, Mode::Auto, &o.store).unwrap();
+        assert_eq!(again.items[0].outcome, "already registered (original)");
+        let mut bundle = verified.bundle.clone();
+        bundle.attestation.as_mut().unwrap().device_id = "another".into();
+        let other = VerifiedBundle { bundle };
+        let e = register_verified(&mut session, &other, Mode::Auto, &o.store).unwrap_err();
+        assert!(e.is_rejection(), "{e}");
+        assert!(e.to_string().contains("not as this bundle says"), "{e}");
+    }
+
     #[test]
     fn amounts_and_addresses_parse_or_are_input_errors() {
         assert_eq!(
@@ -485,7 +536,8 @@ mod tests {
     }
 }
 
-/// The on-chain records of a history's items, as the explorer draws them.
+/// The on-chain records of a history's items, as the explorer draws them
+/// (verified records are looked up under each device the history names).
 #[derive(Clone, Debug, Serialize)]
 pub struct ChainRecords {
     pub chain_id: u64,
@@ -503,7 +555,11 @@ pub struct ChainRecords {
 /// (no deployment file), so a front end without a chain shows none. Read-only:
 /// nothing is signed or sent, and an embedded chain's state file is never
 /// created by looking.
-pub fn records(config: &Config, items: &[String]) -> Result<Option<ChainRecords>, AppError> {
+pub fn records(
+    config: &Config,
+    items: &[String],
+    devices: &[String],
+) -> Result<Option<ChainRecords>, AppError> {
     let s = &config.chain;
     if s.rpc_url.is_none() {
         let state = s
@@ -524,15 +580,29 @@ pub fn records(config: &Config, items: &[String]) -> Result<Option<ChainRecords>
     }
     let d = session.deployment()?;
     let anchorer = session.chain.sender();
+    let devices = devices
+        .iter()
+        .map(|dev| parse_address(dev, "device"))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Anchors only when the history names no device.
+    let lookups: Vec<Option<Address>> = if devices.is_empty() {
+        vec![None]
+    } else {
+        devices.into_iter().map(Some).collect()
+    };
     let mut records: Vec<StatusEntry> = vec![];
     for item in items {
         let commitment = parse_commitment(item)?;
         if records.iter().any(|r| r.commitment == commitment) {
             continue;
         }
-        for entry in registry::status(session.chain.as_mut(), &d, commitment, anchorer)? {
-            if !records.iter().any(|r| r.commitment == entry.commitment) {
-                records.push(entry);
+        for device in &lookups {
+            let entries =
+                registry::status(session.chain.as_mut(), &d, commitment, *device, anchorer)?;
+            for entry in entries {
+                if !records.iter().any(|r| r.commitment == entry.commitment) {
+                    records.push(entry);
+                }
             }
         }
     }

@@ -278,7 +278,7 @@ fn storage_deal(
 ) -> Result<()> {
     let segment = dir.join("segment.mp4");
     testsrc2(160, 96, 1, "medium", &segment)?;
-    let (secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4)?;
+    let (mut secret, mut public) = mpegs_storage::epoch::register(&segment, 2, 4)?;
     let ether = U256::from(1_000_000_000_000_000_000u128);
     let worker = dev_signer(1)?;
     let offer = escrow::Offer {
@@ -290,7 +290,20 @@ fn storage_deal(
         deposit: ether * U256::from(2),
         collateral_per_epoch: ether / U256::from(2),
     };
-    let (id, open_gas) = escrow::open(chain, deployment, store, &public, &offer)?;
+    let proposal = escrow::propose(
+        chain,
+        deployment,
+        store,
+        &mut secret,
+        &mut public,
+        &offer,
+        escrow::fresh_nonce(),
+    )?;
+    chain.set_signer(worker.clone());
+    let (signature, _) =
+        escrow::sign_offer(chain, deployment, store, &proposal, &segment, &worker)?;
+    chain.set_signer(dev_signer(0)?);
+    let (id, open_gas) = escrow::open(chain, deployment, &proposal, &signature)?;
     chain.set_signer(worker.clone());
     let accept_gas = escrow::accept(chain, deployment, store, id)?;
     chain.set_signer(dev_signer(0)?);
@@ -312,6 +325,7 @@ fn storage_deal(
         U256::ZERO,
     )?;
     chain.set_signer(worker);
+    let exit = escrow::exit(chain, deployment, id, 1)?;
     let (_, withdraw_gas) = escrow::withdraw(chain, deployment)?;
     let storage_circuit = mpegs_storage::epoch::circuit_id(public.k, public.depth);
     if let Some(v) = deployment.verifiers.get(&storage_circuit) {
@@ -320,13 +334,17 @@ fn storage_deal(
             v.pin_gas
         );
     }
-    println!("| StorageEscrow.open, 2 epochs (checks terms, probes the verifier) | {open_gas} |");
+    println!("| StorageEscrow.open, 2 epochs (checks terms and the worker's EIP-712 offer signature, probes the verifier) | {open_gas} |");
     println!("| accept (posts collateral) | {accept_gas} |");
     println!("| reveal (sha256 check, k = 4) | {reveal_gas} |");
     println!("| submit (Groth16 verify + credit) | {submit_gas} |");
     println!(
-        "| settle (refund of a missed epoch) | {} |",
+        "| settle (refund of a missed epoch, collateral burned) | {} |",
         settle.gas_used
+    );
+    println!(
+        "| exit (worker ends the deal after an unproven reveal) | {} |",
+        exit.gas
     );
     println!("| withdraw | {withdraw_gas} |");
     Ok(())

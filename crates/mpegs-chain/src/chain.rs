@@ -38,6 +38,13 @@ pub trait Chain {
     fn balance(&mut self, who: Address) -> Result<U256, ChainError>;
     /// Whether `who` holds contract code.
     fn has_code(&mut self, who: Address) -> Result<bool, ChainError>;
+    /// The runtime code at `who` (empty if none): what deployments are checked
+    /// against. Backends that cannot read code say so.
+    fn code(&mut self, _who: Address) -> Result<Bytes, ChainError> {
+        Err(ChainError::Tool(
+            "this chain cannot read contract code".into(),
+        ))
+    }
     /// Persists whatever state the backend keeps locally (no-op for nodes).
     fn save(&mut self) -> Result<(), ChainError> {
         Ok(())

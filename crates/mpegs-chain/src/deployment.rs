@@ -2,6 +2,11 @@
 //! verifiers deployed for our circuits. Saved as JSON next to the chain state
 //! (embedded) or under `$MPEGS_HOME/chain` (nodes). The registry's own
 //! `verifiers` mapping stays the source of truth; this file is a cache with names.
+//!
+//! A deployment file is never trusted for what it says is at its addresses: the
+//! code there is compared with the code this build compiled (the committed
+//! artifacts; immutables checked through their getters), and every verifier it
+//! lists must be the one the registry pins for its key.
 
 use crate::abi::MediaRegistry;
 use crate::chain::Chain;
@@ -14,8 +19,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// 2: the hardened contracts (write-once pins, keyed anchors, named-worker deals).
-pub const VERSION: u32 = 2;
+/// 3: records keyed by (commitment, device), verifiers that name their key, pins
+/// replaced only after a delay. (2: write-once pins, keyed anchors, named-worker
+/// deals.)
+pub const VERSION: u32 = 3;
+
+/// Chain id of local development chains (Hardhat, Anvil) and the embedded EVM:
+/// the only chain verifiers of test keys may be deployed or pinned on.
+pub const DEV_CHAIN_ID: u64 = 31337;
 
 /// The shortest proof window a deal on our escrow may give a worker after each
 /// reveal (`StorageEscrow.minProofWindow`, fixed at deployment): ten minutes, well
@@ -77,7 +88,11 @@ impl Deployment {
         Ok(mpegs_media::write_json(path, self)?)
     }
 
-    /// Checks that the file describes `chain`: same id, code at both addresses.
+    /// Checks that the file describes `chain`: same id, and at each address the
+    /// code this build compiled — not merely some code. The registry's code must
+    /// equal its artifact byte for byte; the escrow's everywhere but its
+    /// immutables, whose values are then read back (`registry()` must be this
+    /// registry). Each listed verifier must be the registry's pin for its key.
     pub fn check(&self, chain: &mut dyn Chain) -> Result<(), ChainError> {
         if self.chain_id != chain.chain_id() {
             return Err(ChainError::NotDeployed(format!(
@@ -86,13 +101,45 @@ impl Deployment {
                 chain.chain_id()
             )));
         }
-        for (name, address) in [
-            ("MediaRegistry", self.registry),
-            ("StorageEscrow", self.escrow),
+        for (name, address, artifact) in [
+            (
+                "MediaRegistry",
+                self.registry,
+                crate::abi::REGISTRY_ARTIFACT,
+            ),
+            ("StorageEscrow", self.escrow, crate::abi::ESCROW_ARTIFACT),
         ] {
-            if !chain.has_code(address)? {
+            let code = chain.code(address)?;
+            if code.is_empty() {
                 return Err(ChainError::NotDeployed(format!(
                     "no {name} code at {address} on this chain (was it reset?): run `mpegs chain deploy`"
+                )));
+            }
+            if !crate::abi::runtime_matches(artifact, &code)? {
+                return Err(ChainError::NotDeployed(format!(
+                    "the code at {address} is not the {name} this mpegs was built with \
+                     (another contract, or another version): run `mpegs chain deploy --force`"
+                )));
+            }
+        }
+        let escrow_registry = crate::chain::view(
+            chain,
+            self.escrow,
+            &crate::abi::StorageEscrow::registryCall {},
+        )?;
+        if escrow_registry != self.registry {
+            return Err(ChainError::NotDeployed(format!(
+                "the StorageEscrow at {} uses the registry {escrow_registry}, not {}",
+                self.escrow, self.registry
+            )));
+        }
+        for (id, entry) in &self.verifiers {
+            let word = verifier::vk_hash_word(&entry.vk_hash)?;
+            let pinned = registered_verifier(chain, self, word)?;
+            if pinned != entry.address {
+                return Err(ChainError::NotDeployed(format!(
+                    "the deployment lists {} as the verifier of {id}, the registry pins {pinned}",
+                    entry.address
                 )));
             }
         }
@@ -169,30 +216,98 @@ pub fn ensure_verifiers(
         )));
     }
     let vks: Vec<_> = missing.iter().map(|(_, vk, _, _)| vk.clone()).collect();
-    let codes = verifier::bytecodes(&vks)?;
+    let codes = verifier::compiled(&vks, verifier::KeyOrigin::Store)?;
     for ((id, vk, vk_hash, word), code) in missing.into_iter().zip(codes) {
-        let (address, receipt) = chain.deploy(code)?;
-        let set = MediaRegistry::setVerifierCall {
-            vkHash: word,
-            verifier: address,
-            inputs: U256::from(public_inputs(&vk)),
-        };
-        let pinned = chain.send(
-            Some(deployment.registry),
-            set.abi_encode().into(),
-            Default::default(),
-        )?;
+        let (address, receipt) = chain.deploy(code.creation)?;
+        let pin_gas = pin_verifier(chain, deployment, word, address, public_inputs(&vk))?;
         deployment.verifiers.insert(
             id,
             VerifierEntry {
                 vk_hash,
                 address,
                 deploy_gas: receipt.gas_used,
-                pin_gas: pinned.gas_used,
+                pin_gas,
             },
         );
     }
     Ok(())
+}
+
+/// Refuses a verifier that says it checks a fixed-seed test key (`isTestKey()`)
+/// on any chain but a local development one: its proofs are forgeable.
+pub fn refuse_test_key(chain: &mut dyn Chain, verifier: Address) -> Result<(), ChainError> {
+    let data = alloy_primitives::keccak256("isTestKey()")[..4].to_vec();
+    let test_key = match chain.call(verifier, data.into()) {
+        Ok(out) => out.len() == 32 && out[31] == 1 && out[..31].iter().all(|b| *b == 0),
+        // No such function: not one of our generated verifiers; the registry's
+        // own checks (vkHash, probe) decide.
+        Err(ChainError::Revert(_)) => false,
+        Err(e) => return Err(e),
+    };
+    if test_key && chain.chain_id() != DEV_CHAIN_ID {
+        return Err(ChainError::Input(format!(
+            "the verifier at {verifier} checks a fixed-seed TEST key (anyone can forge its proofs): \
+             refused on chain {}, allowed only on a local development chain ({DEV_CHAIN_ID})",
+            chain.chain_id()
+        )));
+    }
+    Ok(())
+}
+
+/// Deploys the generated verifier of `vk` (of `origin`): refused for a test key
+/// on any chain but a development one. Returns its address and deployment gas.
+pub fn deploy_verifier(
+    chain: &mut dyn Chain,
+    vk: &mpegs_zk::backend::Vk,
+    origin: verifier::KeyOrigin,
+) -> Result<(Address, u64), ChainError> {
+    if origin == verifier::KeyOrigin::Test && chain.chain_id() != DEV_CHAIN_ID {
+        return Err(ChainError::Input(format!(
+            "refusing to deploy a verifier of a fixed-seed TEST key on chain {} \
+             (only on a local development chain, {DEV_CHAIN_ID})",
+            chain.chain_id()
+        )));
+    }
+    let code = verifier::compiled(std::slice::from_ref(vk), origin)?.remove(0);
+    let (address, receipt) = chain.deploy(code.creation)?;
+    Ok((address, receipt.gas_used))
+}
+
+/// Pins `verifier` for `vk_hash` on the registry (`setVerifier`, owner only; the
+/// contract checks that it names the key and answers like a verifier of
+/// `inputs` inputs), after refusing a test-key verifier off development chains.
+/// Returns the gas used.
+pub fn pin_verifier(
+    chain: &mut dyn Chain,
+    deployment: &Deployment,
+    vk_hash: B256,
+    verifier: Address,
+    inputs: usize,
+) -> Result<u64, ChainError> {
+    refuse_test_key(chain, verifier)?;
+    let set = MediaRegistry::setVerifierCall {
+        vkHash: vk_hash,
+        verifier,
+        inputs: U256::from(inputs),
+    };
+    let pinned = chain.send(
+        Some(deployment.registry),
+        set.abi_encode().into(),
+        Default::default(),
+    )?;
+    Ok(pinned.gas_used)
+}
+
+/// Whether the code at `verifier` is exactly the verifier mpegs generates for
+/// `vk` (a store key): what a party about to rely on a pin (a worker posting
+/// collateral) checks, since a verifier's `vkHash()` is only its own claim.
+pub fn verifier_code_matches(
+    chain: &mut dyn Chain,
+    verifier: Address,
+    vk: &mpegs_zk::backend::Vk,
+) -> Result<bool, ChainError> {
+    let expected = verifier::compiled(std::slice::from_ref(vk), verifier::KeyOrigin::Store)?;
+    Ok(chain.code(verifier)?.as_ref() == expected[0].runtime.as_slice())
 }
 
 /// The number of public inputs a verifying key's statement takes (the lookup

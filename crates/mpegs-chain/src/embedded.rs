@@ -330,8 +330,12 @@ impl Chain for Embedded {
     }
 
     fn has_code(&mut self, who: Address) -> Result<bool, ChainError> {
+        Ok(!self.code(who)?.is_empty())
+    }
+
+    fn code(&mut self, who: Address) -> Result<Bytes, ChainError> {
         let info = self.db.load_account(who).ok().and_then(|a| a.info());
-        Ok(info.is_some_and(|i| !self.code_of(&i).is_empty()))
+        Ok(info.map(|i| self.code_of(&i)).unwrap_or_default())
     }
 
     fn save(&mut self) -> Result<(), ChainError> {

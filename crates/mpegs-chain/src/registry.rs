@@ -8,8 +8,12 @@
 //! - An edit with more proofs than fit a block's gas (or when asked) is **anchored**:
 //!   only the bundle's hash is recorded, as the sender's own claim (keyed by
 //!   commitment and anchorer, naming no device), marked as verified off-chain.
-//! - A record can be **revoked** by its registrant or, for an original, by its
-//!   device (directly or with an EIP-712 signature bound to chain and registry).
+//! - Verified records are keyed by (commitment, device): the original's signer,
+//!   inherited by every edit on it. A record is the same fact whoever sends it;
+//!   the registrant has no power over it.
+//! - A record can be **revoked** only by its device (directly or with an EIP-712
+//!   signature bound to chain and registry), and a revocation propagates to
+//!   every edit built on it.
 
 use crate::abi::MediaRegistry;
 use crate::chain::{transact, view, Chain};
@@ -59,10 +63,29 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub struct Registered {
     pub commitment: B256,
-    /// `original`, `edit`, `anchored` or `already registered (<kind>)`.
+    /// `original`, `edit`, `anchored` or `already registered (<kind>[, by <account>])`.
     pub outcome: String,
     pub gas_used: u64,
     pub proofs: usize,
+    /// Set when the chain already holds a record under this item's key whose
+    /// facts differ from the bundle's (kind, parent, statement, device): the
+    /// registration stops there and the front end reports a rejection.
+    pub conflict: Option<String>,
+}
+
+/// The address a bundle's origin names as its capture device.
+pub fn bundle_device(bundle: &Bundle) -> Result<Address, ChainError> {
+    let a = bundle
+        .origin()
+        .attestation
+        .as_ref()
+        .ok_or_else(|| ChainError::Input("the bundle's history has no attestation".into()))?;
+    a.device.parse().map_err(|_| {
+        ChainError::Input(format!(
+            "the attestation's device {:?} is not an address",
+            a.device
+        ))
+    })
 }
 
 /// A field element of the bundle as a `bytes32`.
@@ -77,16 +100,19 @@ pub fn bundle_hash(bundle: &Bundle) -> B256 {
     B256::from_slice(&Sha256::digest(json))
 }
 
-/// The registry's record of `commitment`.
+/// The registry's record of `commitment` under `device` (the original's
+/// signer), with revocation propagated from its ancestors (`revokedAt`,
+/// `revokedVia`).
 pub fn record(
     chain: &mut dyn Chain,
     deployment: &Deployment,
     commitment: B256,
+    device: Address,
 ) -> Result<MediaRegistry::Record, ChainError> {
     view(
         chain,
         deployment.registry,
-        &MediaRegistry::recordCall { commitment },
+        &MediaRegistry::recordCall { commitment, device },
     )
 }
 
@@ -107,7 +133,10 @@ pub fn anchor_of(
     )
 }
 
-/// Registers `bundle` and every ancestor not yet registered, oldest first.
+/// Registers `bundle` and every ancestor not yet registered, oldest first. An
+/// item the chain holds already is reported as such (with its registrant when
+/// that is another account: a registrant has no power over a record); one whose
+/// recorded facts differ from the bundle's ends the run with `conflict` set.
 pub fn register(
     chain: &mut dyn Chain,
     deployment: &mut Deployment,
@@ -115,32 +144,54 @@ pub fn register(
     bundle: &Bundle,
     mode: Mode,
 ) -> Result<Vec<Registered>, ChainError> {
+    let device = bundle_device(bundle)?;
     let mut done = match &bundle.edit {
         Some(edit) => register(chain, deployment, store, &edit.parent, mode)?,
         None => vec![],
     };
+    if done.last().is_some_and(|r| r.conflict.is_some()) {
+        return Ok(done);
+    }
     let commitment = commitment_word(&bundle.media.commitment)?;
-    let existing_kind = Kind::from_abi(record(chain, deployment, commitment)?.kind);
-    if existing_kind != Kind::None {
-        done.push(already(commitment, kind_name(existing_kind)));
+    let existing = record(chain, deployment, commitment, device)?;
+    if Kind::from_abi(existing.kind) != Kind::None {
+        done.push(existing_item(
+            chain.sender(),
+            bundle,
+            commitment,
+            &existing,
+        )?);
         return Ok(done);
     }
     done.push(match (&bundle.attestation, &bundle.edit) {
-        (Some(_), _) => register_original(chain, deployment, bundle, commitment)?,
+        (Some(_), _) => register_original(chain, deployment, bundle, commitment, device)?,
         (None, Some(edit)) => {
             let parent = commitment_word(&edit.parent.media.commitment)?;
             let proofs: usize = edit.steps.iter().map(|s| s.tiles.len()).sum();
             let parent_verified =
-                Kind::from_abi(record(chain, deployment, parent)?.kind) != Kind::None;
+                Kind::from_abi(record(chain, deployment, parent, device)?.kind) != Kind::None;
             if mode == Mode::Anchor || proofs > MAX_ONCHAIN_PROOFS || !parent_verified {
                 let sender = chain.sender();
                 if anchor_of(chain, deployment, commitment, sender)?.anchoredAt != 0 {
-                    done.push(already(commitment, "anchored by this account"));
+                    done.push(already(commitment, "anchored by this account".into()));
                     return Ok(done);
                 }
-                anchor(chain, deployment, bundle, commitment, parent)?
+                let parent_device = if parent_verified {
+                    device
+                } else {
+                    Address::ZERO
+                };
+                anchor(chain, deployment, bundle, commitment, parent, parent_device)?
             } else {
-                register_edit(chain, deployment, store, &edit.steps, commitment, parent)?
+                register_edit(
+                    chain,
+                    deployment,
+                    store,
+                    &edit.steps,
+                    commitment,
+                    parent,
+                    device,
+                )?
             }
         }
         (None, None) => {
@@ -152,12 +203,83 @@ pub fn register(
     Ok(done)
 }
 
-fn already(commitment: B256, what: &str) -> Registered {
+/// What the bundle says the record of its own item must hold.
+fn expected_facts(bundle: &Bundle) -> (Kind, B256, B256) {
+    match (&bundle.attestation, &bundle.edit) {
+        (Some(a), _) => (
+            Kind::Original,
+            B256::ZERO,
+            keccak256(a.device_id.as_bytes()),
+        ),
+        (None, Some(edit)) => {
+            let filters: Vec<&str> = edit.steps.iter().map(|s| s.filter.as_str()).collect();
+            let parent = commitment_word(&edit.parent.media.commitment).unwrap_or_default();
+            (Kind::Edit, parent, keccak256(filters.join(",").as_bytes()))
+        }
+        (None, None) => (Kind::None, B256::ZERO, B256::ZERO),
+    }
+}
+
+/// An item the chain holds already: "already registered" when its facts are the
+/// bundle's, a conflict naming the difference otherwise.
+fn existing_item(
+    sender: Address,
+    bundle: &Bundle,
+    commitment: B256,
+    r: &MediaRegistry::Record,
+) -> Result<Registered, ChainError> {
+    let kind = Kind::from_abi(r.kind);
+    let (want_kind, want_parent, want_statement) = expected_facts(bundle);
+    let device = bundle_device(bundle)?;
+    let mut differences = vec![];
+    if kind != want_kind {
+        differences.push(format!(
+            "it is an {} record, the bundle makes it an {}",
+            kind_name(kind),
+            kind_name(want_kind)
+        ));
+    }
+    if r.device != device {
+        differences.push(format!(
+            "it names device {:#x}, the bundle {device:#x}",
+            r.device
+        ));
+    }
+    if kind == Kind::Edit && r.parent != want_parent {
+        differences.push(format!(
+            "its parent is {}, the bundle's {want_parent}",
+            r.parent
+        ));
+    }
+    if r.statement != want_statement {
+        differences.push(match kind {
+            Kind::Original => "it was signed with another device id".to_string(),
+            _ => "it was made by another filtergraph".to_string(),
+        });
+    }
+    let by = if r.registrant == sender {
+        String::new()
+    } else {
+        format!(", by {:#x}", r.registrant)
+    };
+    let mut item = already(commitment, format!("{}{by}", kind_name(kind)));
+    if !differences.is_empty() {
+        item.outcome = format!("conflicting record ({})", kind_name(kind));
+        item.conflict = Some(format!(
+            "{commitment} is registered on chain already, but not as this bundle says: {}",
+            differences.join("; ")
+        ));
+    }
+    Ok(item)
+}
+
+fn already(commitment: B256, what: String) -> Registered {
     Registered {
         commitment,
         outcome: format!("already registered ({what})"),
         gas_used: 0,
         proofs: 0,
+        conflict: None,
     }
 }
 
@@ -166,6 +288,7 @@ fn register_original(
     deployment: &Deployment,
     bundle: &Bundle,
     commitment: B256,
+    device: Address,
 ) -> Result<Registered, ChainError> {
     let a = bundle.attestation.as_ref().expect("checked by the caller");
     let signature = hex::decode(a.signature.trim_start_matches("0x"))
@@ -178,6 +301,7 @@ fn register_original(
         height: header.height,
         capturedAt: a.captured_at,
         deviceId: a.device_id.clone(),
+        device,
         signature: signature.into(),
     };
     let receipt = transact(chain, deployment.registry, &call, U256::ZERO)?;
@@ -186,6 +310,7 @@ fn register_original(
         outcome: "original".into(),
         gas_used: receipt.gas_used,
         proofs: 0,
+        conflict: None,
     })
 }
 
@@ -195,10 +320,12 @@ fn anchor(
     bundle: &Bundle,
     commitment: B256,
     parent: B256,
+    parent_device: Address,
 ) -> Result<Registered, ChainError> {
     let call = MediaRegistry::anchorCall {
         commitment,
         parent,
+        parentDevice: parent_device,
         bundleHash: bundle_hash(bundle),
     };
     let receipt = transact(chain, deployment.registry, &call, U256::ZERO)?;
@@ -207,6 +334,7 @@ fn anchor(
         outcome: "anchored".into(),
         gas_used: receipt.gas_used,
         proofs: 0,
+        conflict: None,
     })
 }
 
@@ -275,6 +403,7 @@ fn register_edit(
     steps: &[StepRecord],
     commitment: B256,
     parent: B256,
+    device: Address,
 ) -> Result<Registered, ChainError> {
     let calls = steps.iter().map(step_call).collect::<Result<Vec<_>, _>>()?;
     let ids: Vec<String> = steps
@@ -290,6 +419,7 @@ fn register_edit(
     let proofs = calls.iter().map(|s| s.tiles.len()).sum();
     let call = MediaRegistry::registerEditCall {
         parent,
+        device,
         steps: calls,
     };
     let receipt = transact(chain, deployment.registry, &call, U256::ZERO)?;
@@ -298,6 +428,7 @@ fn register_edit(
         outcome: "edit".into(),
         gas_used: receipt.gas_used,
         proofs,
+        conflict: None,
     })
 }
 
@@ -352,68 +483,84 @@ pub struct StatusEntry {
     pub statement: B256,
     /// The capture device; none for anchors, which claim no device.
     pub device: Option<Address>,
-    /// Who registered or anchored it.
+    /// Who registered or anchored it (who paid: a registrant has no power over
+    /// a verified record).
     pub registrant: Address,
     pub registered_at: u64,
     pub proofs: u32,
-    /// When it was revoked (by its registrant or device), if it was.
+    /// When it, or the nearest revoked record above it, was revoked (by the
+    /// device), if one was.
     pub revoked_at: Option<u64>,
+    /// The revoked record: this one or an ancestor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_via: Option<B256>,
 }
 
-/// Longest ancestry `status` walks (the bundle format allows 32 levels).
+/// Longest ancestry `status` walks: the registry's own bound on edit chains
+/// (`MAX_DEPTH`, 32 edits above the original) plus anchors above them, whose
+/// chains have no on-chain bound.
 const MAX_STATUS_DEPTH: usize = 1024;
 
-/// The record of `commitment` and its ancestors, newest first (empty if unknown).
-/// Where no verified record exists, `anchorer`'s anchor is shown instead.
+/// The record of `commitment` and its ancestors, newest first (empty if unknown):
+/// verified records under `device` (the original's signer, when known), and
+/// where there is none, `anchorer`'s anchor instead.
 pub fn status(
     chain: &mut dyn Chain,
     deployment: &Deployment,
     commitment: B256,
+    device: Option<Address>,
     anchorer: Address,
 ) -> Result<Vec<StatusEntry>, ChainError> {
     let mut out = vec![];
-    let mut next = Some(commitment);
-    while let Some(c) = next.filter(|_| out.len() < MAX_STATUS_DEPTH) {
-        let Some(entry) = status_entry(chain, deployment, c, anchorer)? else {
+    let mut next = Some((commitment, device));
+    while let Some((c, dev)) = next.filter(|_| out.len() < MAX_STATUS_DEPTH) {
+        let Some((entry, parent_device)) = status_entry(chain, deployment, c, dev, anchorer)?
+        else {
             break;
         };
-        next = entry.parent;
+        next = entry.parent.map(|p| (p, parent_device));
         out.push(entry);
     }
     Ok(out)
 }
 
+/// One entry, and the device under which to look its parent up.
 fn status_entry(
     chain: &mut dyn Chain,
     deployment: &Deployment,
     c: B256,
+    device: Option<Address>,
     anchorer: Address,
-) -> Result<Option<StatusEntry>, ChainError> {
+) -> Result<Option<(StatusEntry, Option<Address>)>, ChainError> {
     let parent_of = |p: B256| (p != B256::ZERO).then_some(p);
-    let r = record(chain, deployment, c)?;
-    let kind = Kind::from_abi(r.kind);
-    if kind != Kind::None {
-        return Ok(Some(StatusEntry {
-            commitment: c,
-            kind: kind_name(kind),
-            verification: match kind {
-                Kind::Original => "device signature verified on-chain (ecrecover)",
-                _ => "every tile proof verified on-chain",
-            },
-            parent: parent_of(r.parent),
-            statement: r.statement,
-            device: Some(r.device),
-            registrant: r.registrant,
-            registered_at: r.registeredAt,
-            proofs: r.proofs,
-            revoked_at: (r.revokedAt != 0).then_some(r.revokedAt),
-        }));
+    if let Some(device) = device {
+        let r = record(chain, deployment, c, device)?;
+        let kind = Kind::from_abi(r.kind);
+        if kind != Kind::None {
+            let entry = StatusEntry {
+                commitment: c,
+                kind: kind_name(kind),
+                verification: match kind {
+                    Kind::Original => "device signature verified on-chain (ecrecover)",
+                    _ => "every tile proof verified on-chain",
+                },
+                parent: parent_of(r.parent),
+                statement: r.statement,
+                device: Some(r.device),
+                registrant: r.registrant,
+                registered_at: r.registeredAt,
+                proofs: r.proofs,
+                revoked_at: (r.revokedAt != 0).then_some(r.revokedAt),
+                revoked_via: (r.revokedVia != B256::ZERO).then_some(r.revokedVia),
+            };
+            return Ok(Some((entry, Some(device))));
+        }
     }
     let a = anchor_of(chain, deployment, c, anchorer)?;
     if a.anchoredAt == 0 {
         return Ok(None);
     }
-    Ok(Some(StatusEntry {
+    let entry = StatusEntry {
         commitment: c,
         kind: "anchored",
         verification: "anchored: bundle hash only, verified off-chain, NOT on-chain",
@@ -424,11 +571,14 @@ fn status_entry(
         registered_at: a.anchoredAt,
         proofs: 0,
         revoked_at: None,
-    }))
+        revoked_via: None,
+    };
+    let parent_device = (a.parentDevice != Address::ZERO).then_some(a.parentDevice);
+    Ok(Some((entry, parent_device)))
 }
 
-/// Revokes `commitment`'s record as the sender (its registrant, or an original's
-/// device account); returns the gas used.
+/// Revokes the sender's own record of `commitment`: the sender must be the
+/// device of its original. Returns the gas used.
 pub fn revoke(
     chain: &mut dyn Chain,
     deployment: &Deployment,
@@ -483,9 +633,10 @@ pub fn revoke_digest(
     keccak256(&packed)
 }
 
-/// Revokes an original with its device's signature (sent by the current account,
-/// which needs no relation to the device): the signature binds this chain, this
-/// registry, the device's current nonce and `deadline`.
+/// Revokes `device`'s record of `commitment` (its original or an edit on it)
+/// with the device's signature, sent by the current account (which needs no
+/// relation to the device): the signature binds this chain, this registry, the
+/// device's current nonce and `deadline`.
 pub fn revoke_by_device(
     chain: &mut dyn Chain,
     deployment: &Deployment,
@@ -516,6 +667,7 @@ pub fn revoke_by_device(
         .map_err(|e| ChainError::Input(e.to_string()))?;
     let call = MediaRegistry::revokeBySignatureCall {
         commitment,
+        device: device_address,
         reason: reason.to_string(),
         deadline,
         signature: signature.into(),

@@ -279,11 +279,13 @@ impl Chain for Rpc {
     }
 
     fn has_code(&mut self, who: Address) -> Result<bool, ChainError> {
-        let code = self
-            .runtime
+        Ok(!self.code(who)?.is_empty())
+    }
+
+    fn code(&mut self, who: Address) -> Result<Bytes, ChainError> {
+        self.runtime
             .block_on(async { self.provider.get_code_at(who).await })
-            .map_err(rpc_error)?;
-        Ok(!code.is_empty())
+            .map_err(rpc_error)
     }
 }
 

@@ -58,12 +58,32 @@ pub fn compile_single(file: &str, source: &str, contract: &str) -> Result<Vec<u8
     Ok(out.remove(0))
 }
 
+/// Creation and runtime code of one compiled contract.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub creation: Vec<u8>,
+    /// What a deployment leaves at its address (no immutables in our verifiers,
+    /// so byte for byte): what deployed code is checked against.
+    pub runtime: Vec<u8>,
+}
+
 /// Compiles several files in one solc run (solcjs starts slowly: seconds per run)
 /// and returns the creation bytecode of the contract named `contract` in each.
 pub fn compile_many(
     files: &[(String, String)],
     contract: &str,
 ) -> Result<Vec<Vec<u8>>, ChainError> {
+    Ok(compile_many_with_runtime(files, contract)?
+        .into_iter()
+        .map(|c| c.creation)
+        .collect())
+}
+
+/// [`compile_many`] with each contract's runtime code too.
+pub fn compile_many_with_runtime(
+    files: &[(String, String)],
+    contract: &str,
+) -> Result<Vec<Compiled>, ChainError> {
     let sources: serde_json::Map<String, Value> = files
         .iter()
         .map(|(file, source)| (file.clone(), json!({ "content": source })))
@@ -75,18 +95,26 @@ pub fn compile_many(
             "optimizer": { "enabled": true, "runs": 200 },
             "evmVersion": "cancun",
             "metadata": { "bytecodeHash": "none" },
-            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } }
+            "outputSelection": { "*": { "*": ["evm.bytecode.object", "evm.deployedBytecode.object"] } }
         }
     });
     let output = run_solc(&input)?;
     files
         .iter()
         .map(|(file, _)| {
-            let object = output["contracts"][file][contract]["evm"]["bytecode"]["object"]
-                .as_str()
-                .ok_or_else(|| ChainError::Tool(format!("solc produced no bytecode for {file}")))?;
-            hex::decode(object)
-                .map_err(|e| ChainError::Tool(format!("solc bytecode is not hex: {e}")))
+            let code = |which: &str| {
+                let object = output["contracts"][file][contract]["evm"][which]["object"]
+                    .as_str()
+                    .ok_or_else(|| {
+                        ChainError::Tool(format!("solc produced no {which} for {file}"))
+                    })?;
+                hex::decode(object)
+                    .map_err(|e| ChainError::Tool(format!("solc {which} is not hex: {e}")))
+            };
+            Ok(Compiled {
+                creation: code("bytecode")?,
+                runtime: code("deployedBytecode")?,
+            })
         })
         .collect()
 }

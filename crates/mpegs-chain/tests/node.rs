@@ -83,6 +83,16 @@ fn registry_and_a_storage_deal_on_a_hardhat_node() {
     common::storage_flow(&mut chain, &mut deployment, &dir.path().join("storage"));
 }
 
+/// Issue 26: a front-run original (flipped v, then the genuine signature) on a
+/// real node: blocks nothing, gives no power, revocation propagates.
+#[test]
+fn front_running_an_original_on_a_hardhat_node_gains_nothing() {
+    let node = start_node();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = Rpc::connect(&node.url, dev_signer(0).unwrap()).unwrap();
+    common::front_run_flow(&mut chain, dir.path());
+}
+
 #[test]
 fn development_keys_are_the_nodes_funded_accounts() {
     let node = start_node();

@@ -9,7 +9,7 @@ use mpegs_chain::solc::{compile_single, find_solc, solc_dir};
 use std::path::Path;
 
 /// A `solc` package whose `compile` answers with one contract whose "bytecode"
-/// is `payload` (JavaScript evaluated in the child) as hex.
+/// (creation and runtime alike) is `payload` (JavaScript evaluated in the child) as hex.
 fn fake_solc(node_modules: &Path, payload: &str) {
     let dir = node_modules.join("solc");
     std::fs::create_dir_all(&dir).unwrap();
@@ -21,8 +21,11 @@ fn fake_solc(node_modules: &Path, payload: &str) {
     let index = format!(
         r#"module.exports = {{
   version: () => "0.8.28+fake",
-  compile: () => JSON.stringify({{ contracts: {{ "A.sol": {{ A: {{ evm: {{ bytecode: {{
-    object: Buffer.from(JSON.stringify({payload})).toString("hex") }} }} }} }} }} }}),
+  compile: () => {{
+    const object = Buffer.from(JSON.stringify({payload})).toString("hex");
+    return JSON.stringify({{ contracts: {{ "A.sol": {{ A: {{ evm: {{
+      bytecode: {{ object }}, deployedBytecode: {{ object }} }} }} }} }} }});
+  }},
 }};
 "#
     );

@@ -8,7 +8,9 @@ use alloy_primitives::{keccak256, Bytes, U256};
 use ark_bn254::Fr;
 use mpegs_chain::accounts::dev_signer;
 use mpegs_chain::embedded::Embedded;
-use mpegs_chain::verifier::{bytecodes, input_words, proof_words, solidity, PROOF_WORDS};
+use mpegs_chain::verifier::{
+    bytecodes, input_words, proof_words, solidity, solidity_with, KeyOrigin, PROOF_WORDS,
+};
 use mpegs_chain::{solc, Chain, ChainError};
 use mpegs_testkit::chain::{
     circuit_id, example, example_proven_with, keys, table_example, Example, SHAPES,
@@ -202,8 +204,15 @@ fn committed_example_verifiers_match_their_keys() {
         let committed =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(
-            committed == solidity(&vk).unwrap(),
+            committed == solidity_with(&vk, KeyOrigin::Test).unwrap(),
             "{} is stale: run `cargo run --release -p mpegs-chain --example gen-verifiers`",
+            path.display()
+        );
+        assert!(
+            committed.starts_with(
+                "// SPDX-License-Identifier: Apache-2.0\n// WARNING: TEST KEY — forgeable."
+            ),
+            "{} must say it embeds a forgeable test key",
             path.display()
         );
     }

@@ -63,12 +63,17 @@ pub enum ChainAction {
         anchor: bool,
     },
     /// Show the on-chain provenance of a commitment (0x…) or a media file;
-    /// exits 1 if it is unregistered, revoked, or names another device.
+    /// exits 1 if it is unregistered, revoked (itself or an ancestor), or names
+    /// another device. Records are kept per capture device.
     Status {
         target: String,
         /// Bundle of a media file (default: <media>.mpegs.json).
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// The capture device whose record to show (default: the device the
+        /// bundle names; needed for a bare commitment).
+        #[arg(long)]
+        device: Option<String>,
         /// Whose anchors to show where no verified record exists (default: the
         /// current account). Anchors are each account's own claims.
         #[arg(long)]
@@ -77,9 +82,10 @@ pub enum ChainAction {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a record (a commitment 0x… or a media file): as its registrant, or
-    /// with --device-key as the original's capture device (signed, relayed by the
-    /// current account).
+    /// Revoke a record of your device's history (a commitment 0x… or a media
+    /// file; an original or an edit on it): as the device's account, or with
+    /// --device-key (signed, relayed by the current account). Revoking a record
+    /// revokes every edit built on it.
     Revoke {
         target: String,
         /// Bundle of a media file (default: <media>.mpegs.json).
@@ -108,19 +114,23 @@ pub enum ChainAction {
 
 #[derive(Subcommand)]
 pub enum StorageDeal {
-    /// Client: offer a deal for a registered segment (its public challenge file)
-    /// to a named worker.
-    Open {
+    /// Client: propose a deal for a registered segment to a named worker: binds
+    /// the challenge files to this deal (rewritten in place; a file already bound
+    /// to another deal is refused) and writes the proposal the worker signs.
+    Propose {
         /// The public file of `mpegs storage register`.
         #[arg(long)]
         challenge: PathBuf,
+        /// The secret file of `mpegs storage register`.
+        #[arg(long)]
+        secret: PathBuf,
         /// Total payment, split evenly across epochs: wei, or with a unit (1.5ether, 20gwei).
         #[arg(long)]
         deposit: String,
-        /// The worker's address: only it can accept.
+        /// The worker's address: only it can sign and accept.
         #[arg(long)]
         worker: String,
-        /// What the worker posts per epoch, forfeited to the client for a missed epoch.
+        /// What the worker posts per epoch, burned for a revealed epoch it does not prove.
         #[arg(long, default_value = "0")]
         collateral: String,
         /// Length of each epoch.
@@ -135,6 +145,25 @@ pub enum StorageDeal {
         /// Seconds the worker has to accept.
         #[arg(long, default_value_t = escrow::DEFAULT_ACCEPT_WITHIN)]
         accept_within: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Worker: check a proposal against the local segment (content, size, frames,
+    /// pixel format), the key store, the verifier's code and the measured proving
+    /// time, then sign it with the current account; prints the signature.
+    Sign { proposal: PathBuf, segment: PathBuf },
+    /// Client: open the deal the worker signed, depositing the payment.
+    Open {
+        proposal: PathBuf,
+        #[arg(long)]
+        signature: String,
+    },
+    /// Worker: end a deal after epoch E was revealed and not proven; the epochs
+    /// not yet revealed are cancelled (payments back, collateral back).
+    Exit {
+        deal: u64,
+        #[arg(long)]
+        epoch: u32,
     },
     /// Worker: accept a deal named to it, posting the collateral (starts the clock).
     /// Refused here unless the key store holds the deal's pinned proving key.
@@ -166,9 +195,9 @@ pub enum StorageDeal {
         #[arg(long)]
         proof: PathBuf,
     },
-    /// Anyone, after a window: credit the client for a revealed but unproven
-    /// epoch (payment and collateral), or the worker for an epoch the client never
-    /// revealed in its window.
+    /// Anyone, after a window: refund the client's payment for a revealed but
+    /// unproven epoch (the collateral is burned), or credit the worker for an epoch
+    /// the client never revealed in its window.
     Settle {
         deal: u64,
         #[arg(long)]
@@ -256,6 +285,7 @@ pub fn run(args: ChainArgs) -> Result<ExitCode> {
         ChainAction::Status {
             target,
             bundle,
+            device,
             anchored_by,
             json,
         } => {
@@ -263,6 +293,7 @@ pub fn run(args: ChainArgs) -> Result<ExitCode> {
                 &mut session,
                 &target,
                 bundle.as_deref(),
+                device.as_deref(),
                 anchored_by.as_deref(),
             )?;
             if json {
@@ -297,7 +328,7 @@ pub fn run(args: ChainArgs) -> Result<ExitCode> {
                 session.chain.timestamp()?
             );
         }
-        ChainAction::Storage { action } => storage(&mut session, action, &store)?,
+        ChainAction::Storage { action } => storage(&mut session, &config.chain, action, &store)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -306,7 +337,11 @@ pub fn run(args: ChainArgs) -> Result<ExitCode> {
 /// go to stderr (the verdict is the exit code).
 fn print_status(s: &ChainStatus) {
     if s.entries.is_empty() {
-        println!("{}: not registered on chain {}", s.commitment, s.chain_id);
+        println!(
+            "{}: {}",
+            s.commitment,
+            s.reason.as_deref().unwrap_or("not registered")
+        );
         return;
     }
     for (i, e) in s.entries.iter().enumerate() {
@@ -320,9 +355,13 @@ fn print_status(s: &ChainStatus) {
         } else {
             String::new()
         };
-        let revoked = e
-            .revoked_at
-            .map_or(String::new(), |t| format!(", REVOKED at {t}"));
+        let revoked = match (e.revoked_at, e.revoked_via) {
+            (Some(t), Some(via)) if via != e.commitment => {
+                format!(", REVOKED at {t} through its ancestor {via}")
+            }
+            (Some(t), _) => format!(", REVOKED at {t}"),
+            (None, _) => String::new(),
+        };
         println!(
             "{indent}  {device}, registered by {} at {}{proofs}{revoked}",
             e.registrant, e.registered_at
@@ -330,13 +369,13 @@ fn print_status(s: &ChainStatus) {
     }
     if let Some(r) = &s.revoked {
         eprintln!(
-            "REVOKED: {} was revoked at {}; do not rely on this history",
+            "REVOKED: {} was revoked by its device at {}; do not rely on this history",
             r.commitment, r.at
         );
     }
     if let Some(m) = &s.device_mismatch {
         eprintln!(
-            "MISMATCH: the chain records device {:#x}, the bundle names {}",
+            "MISMATCH: asked about device {:#x}, the bundle names {}",
             m.recorded, m.claimed
         );
     }
@@ -344,14 +383,16 @@ fn print_status(s: &ChainStatus) {
 
 fn storage(
     session: &mut Session,
+    settings: &ChainSettings,
     action: StorageDeal,
     store: &impl Fn() -> Result<mpegs_zk::keys::KeyStore, mpegs_app::AppError>,
 ) -> Result<()> {
     let mut d = session.deployment()?;
     let chain = session.chain.as_mut();
     match action {
-        StorageDeal::Open {
+        StorageDeal::Propose {
             challenge,
+            secret,
             deposit,
             worker,
             collateral,
@@ -359,8 +400,10 @@ fn storage(
             reveal_window,
             proof_window,
             accept_within,
+            output,
         } => {
-            let public: Public = read_json(&challenge)?;
+            let mut public: Public = read_json(&challenge)?;
+            let mut secret_file: Secret = read_json(&secret)?;
             let offer = escrow::Offer {
                 worker: parse_address(&worker, "--worker")?,
                 epoch_seconds,
@@ -370,17 +413,74 @@ fn storage(
                 deposit: parse_amount(&deposit)?,
                 collateral_per_epoch: parse_amount(&collateral)?,
             };
-            let result = escrow::open(chain, &mut d, &store()?, &public, &offer);
+            let result = escrow::propose(
+                chain,
+                &mut d,
+                &store()?,
+                &mut secret_file,
+                &mut public,
+                &offer,
+                escrow::fresh_nonce(),
+            );
             d.save(&session.deployment_path)?;
-            let (id, gas) = result?;
+            let proposal = result?;
+            // The bound files first: a proposal without them could never be revealed.
+            mpegs_media::write_json(&secret, &secret_file)?;
+            mpegs_media::write_json(&challenge, &public)?;
+            mpegs_media::write_json(&output, &proposal)?;
             println!(
-                "deal {id} offered to {}: {} epochs of {epoch_seconds} s (reveal within {reveal_window} s, \
-                 prove within {proof_window} s of each reveal), {} wei deposited, {} wei collateral per epoch \
-                 ({gas} gas)",
+                "proposal for {}: {} epochs of {epoch_seconds} s, {} wei, {} wei collateral per epoch, \
+                 content {} → {} (challenge files bound to it; the worker signs it with `mpegs chain storage sign`)",
                 offer.worker,
-                public.commitments.len(),
+                proposal.commitments.len(),
                 offer.deposit,
-                offer.collateral_per_epoch
+                offer.collateral_per_epoch,
+                proposal.content.commitment,
+                output.display()
+            );
+        }
+        StorageDeal::Sign { proposal, segment } => {
+            let proposal: escrow::Proposal = read_json(&proposal)?;
+            let (signer, _) = mpegs_chain::accounts::select_signer(
+                settings.key_file.as_deref(),
+                settings.key.as_deref(),
+                settings.account,
+            )?;
+            let (signature, check) =
+                escrow::sign_offer(chain, &d, &store()?, &proposal, &segment, &signer)?;
+            eprintln!(
+                "checked: content {} matches {}, verifier {} runs the generated code, one epoch proves in \
+                 {:.1} s here (window {} s, margin {}x)",
+                proposal.content.commitment,
+                segment.display(),
+                check.verifier,
+                check.epoch_seconds_measured,
+                proposal.proof_window,
+                check.margin
+            );
+            println!("{signature}");
+        }
+        StorageDeal::Open {
+            proposal,
+            signature,
+        } => {
+            let proposal: escrow::Proposal = read_json(&proposal)?;
+            let signature: mpegs_chain::alloy_primitives::Bytes =
+                signature.trim().parse().context("--signature is not hex")?;
+            let (id, gas) = escrow::open(chain, &d, &proposal, &signature)?;
+            println!(
+                "deal {id} opened with {}: {} epochs, {} wei deposited ({gas} gas); the worker accepts with \
+                 `mpegs chain storage accept {id}`",
+                proposal.worker,
+                proposal.commitments.len(),
+                proposal.deposit()
+            );
+        }
+        StorageDeal::Exit { deal, epoch } => {
+            let e = escrow::exit(chain, &d, U256::from(deal), epoch)?;
+            println!(
+                "deal {deal} ended from epoch {}: {} wei back to the client, {} wei collateral back to the worker ({} gas)",
+                e.from_epoch, e.refund, e.returned, e.gas
             );
         }
         StorageDeal::Accept { deal } => {
@@ -437,8 +537,8 @@ fn storage(
         }
         StorageDeal::Settle { deal, epoch } => {
             match escrow::settle(chain, &d, U256::from(deal), epoch)? {
-                Settlement::RefundedClient(wei) => {
-                    println!("deal {deal}: epoch {epoch} missed by the worker; {wei} wei (payment and collateral) credited to the client")
+                Settlement::RefundedClient(wei, burned) => {
+                    println!("deal {deal}: epoch {epoch} revealed and not proven; the client's payment ({wei} wei) credited back, the worker's collateral ({burned} wei) burned")
                 }
                 Settlement::PaidWorker(wei) => {
                     println!("deal {deal}: epoch {epoch} never revealed by the client; {wei} wei credited to the worker")

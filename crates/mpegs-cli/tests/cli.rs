@@ -772,6 +772,24 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     assert_eq!(s["valid"], true, "{s}");
     assert_eq!(s["entries"].as_array().unwrap().len(), 2, "{s}");
     assert_eq!(s["entries"][0]["kind"], "edit", "{s}");
+    // Another account's registration of the same history: the same records,
+    // registered by someone else, who gains nothing from it.
+    let o = chain(&["--account", "1", "register", "out.png"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("already registered (edit, by 0x"),
+        "{}",
+        stdout(&o)
+    );
+    // A bare commitment is looked up under the device given.
+    let edit_c = s["entries"][0]["commitment"].as_str().unwrap().to_string();
+    let device = s["entries"][0]["device"].as_str().unwrap().to_string();
+    let o = chain(&["status", &edit_c, "--device", &device]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = chain(&["status", &edit_c, "--json"]);
+    assert_eq!(code(&o), 1, "no device: no verified record to show");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["reason"].as_str().unwrap().contains("--device"), "{v}");
     let o = chain(&["status", "out.png"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
@@ -812,20 +830,59 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     let worker = stdout(&o).trim().to_string();
     assert!(worker.starts_with("0x") && worker.len() == 42, "{worker}");
 
+    // The client proposes (binding both challenge files to this deal), the worker
+    // checks the offer against its own segment and signs, the client opens.
     let o = chain(&[
         "storage",
-        "open",
+        "propose",
         "--challenge",
         "ch.public.json",
+        "--secret",
+        "ch.json",
         "--deposit",
         "2ether",
         "--worker",
         &worker,
         "--collateral",
         "0.5ether",
+        "-o",
+        "proposal.json",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("deal 1 offered to"), "{}", stdout(&o));
+    let o = chain(&[
+        "--account",
+        "1",
+        "storage",
+        "sign",
+        "proposal.json",
+        "seg.mp4",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let signature = stdout(&o).trim().to_string();
+    assert!(signature.starts_with("0x"), "{signature}");
+    // A signature by another account than the named worker is refused on-chain.
+    let o = chain(&[
+        "--account",
+        "2",
+        "storage",
+        "sign",
+        "proposal.json",
+        "seg.mp4",
+    ]);
+    if code(&o) == 0 {
+        let forged = stdout(&o).trim().to_string();
+        let o = chain(&["storage", "open", "proposal.json", "--signature", &forged]);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+    }
+    let o = chain(&[
+        "storage",
+        "open",
+        "proposal.json",
+        "--signature",
+        &signature,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("deal 1 opened with"), "{}", stdout(&o));
     // Only the named worker accepts.
     let o = chain(&["--account", "2", "storage", "accept", "1"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -882,11 +939,7 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     assert_eq!(code(&chain(&["advance", "700"])), 0);
     let o = chain(&["storage", "settle", "1", "--epoch", "1"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("credited to the client"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("credited back"), "{}", stdout(&o));
     let o = chain(&["--account", "1", "storage", "withdraw"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
@@ -896,12 +949,34 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
     );
     let o = chain(&["--account", "1", "storage", "withdraw"]);
     assert_eq!(code(&o), 1, "nothing left to withdraw");
-    // Revocation: a stranger may not; the edit's registrant may; the original's
-    // device may through a signature any account relays. Status then exits 1.
-    let o = chain(&["--account", "2", "revoke", "out.png", "--reason", "mine"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(stderr(&o).contains("only the registrant"), "{}", stderr(&o));
-    let o = chain(&["revoke", "out.png", "--reason", "wrong crop"]);
+    // Revocation: neither a stranger nor the edit's registrant may; the device
+    // may, through a signature any account relays. Status then exits 1.
+    for account in ["2", "0"] {
+        let o = chain(&[
+            "--account",
+            account,
+            "revoke",
+            "out.png",
+            "--reason",
+            "mine",
+        ]);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no record of this commitment by this device"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = chain(&[
+        "--account",
+        "2",
+        "revoke",
+        "out.png",
+        "--reason",
+        "wrong crop",
+        "--device-key",
+        "device.key",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = chain(&["status", "out.png", "--json"]);
     assert_eq!(code(&o), 1, "a revoked edit");
@@ -938,26 +1013,34 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         (
             vec![
                 "storage",
-                "open",
+                "propose",
                 "--challenge",
                 "ch.public.json",
+                "--secret",
+                "ch.json",
                 "--deposit",
                 "1.5parsecs",
                 "--worker",
                 "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                "-o",
+                "never.json",
             ],
             "not an amount",
         ),
         (
             vec![
                 "storage",
-                "open",
+                "propose",
                 "--challenge",
                 "ch.public.json",
+                "--secret",
+                "ch.json",
                 "--deposit",
                 "1ether",
                 "--worker",
                 "bob",
+                "-o",
+                "never.json",
             ],
             "not a 0x… address",
         ),
@@ -975,6 +1058,10 @@ fn chain_deploy_register_status_and_a_storage_deal_on_the_embedded_evm() {
         assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"));
     }
+    assert!(
+        !env.path("never.json").exists(),
+        "a refused proposal leaves no file"
+    );
 }
 
 /// `mpegs ARGS` as `env.run` runs it, before it is started (to add variables).

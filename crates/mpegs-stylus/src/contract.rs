@@ -32,4 +32,19 @@ impl Groth16Verifier {
         let mut curve = ark::Arkworks { host: self.vm() };
         groth16::verify(&mut curve, &vk::selected::VK, &proof, &input).map_err(Into::into)
     }
+
+    /// The sha256 of the embedded verifying key: the hash registries pin this
+    /// verifier under (`MediaRegistry.setVerifier` requires it to match), as the
+    /// generated Solidity verifiers answer.
+    #[selector(name = "vkHash")]
+    pub fn vk_hash(&self) -> alloy_primitives::B256 {
+        alloy_primitives::B256::new(vk::selected::VK.digest)
+    }
+
+    /// True unless the contract embeds the deployer's own key (`vk-deploy`): the
+    /// committed `test-vk-*` keys are fixed-seed, and anyone can forge their proofs.
+    #[selector(name = "isTestKey")]
+    pub fn is_test_key(&self) -> bool {
+        !cfg!(feature = "vk-deploy")
+    }
 }

@@ -35,6 +35,20 @@ fn check(name: &str, f: &Fixture, challenges: usize, precompiles: bool) {
         run(&wasm, &calldata(proof, inputs)).unwrap_or_else(|e| panic!("{name}: {e}"))
     };
 
+    // It names its key as the generated Solidity verifiers do (registries pin by
+    // it) and says it embeds a test key.
+    let named = run(&wasm, &alloy_primitives::keccak256("vkHash()")[..4])
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(named.status, 0, "{name}: vkHash() failed: {named:?}");
+    assert_eq!(
+        named.result,
+        mpegs_zk::backend::vk_digest(&f.vk).to_vec(),
+        "{name}: vkHash() is the key's sha256"
+    );
+    let test_key = run(&wasm, &alloy_primitives::keccak256("isTestKey()")[..4])
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(test_key.result[31], 1, "{name}: isTestKey() of a test key");
+
     let ok = call(&proof, &inputs);
     assert_eq!(ok.status, 0, "{name}: valid proof refused: {ok:?}");
     assert!(ok.result.is_empty(), "{name}: verifyProof returns nothing");

@@ -6,7 +6,7 @@
 
 use ark_bn254::Fr;
 use mpegs_storage::circuit::InclusionCircuit;
-use mpegs_storage::tree::SegmentTree;
+use mpegs_storage::tree::{FrameHash, SegmentTree};
 use mpegs_zk::backend::{self, Groth16Proof, Pk, Vk};
 use rand::SeedableRng;
 
@@ -31,7 +31,7 @@ pub struct Example {
 }
 
 fn depth(frames: usize) -> usize {
-    SegmentTree::new(vec![0; frames]).depth()
+    SegmentTree::new(vec![FrameHash::default(); frames]).depth()
 }
 
 /// Keys from the fixed seed for `shape` (deterministic: same seed, same keys).
@@ -52,8 +52,13 @@ pub fn circuit_id(shape: Shape) -> String {
 /// The inclusion circuit of `shape` over pseudo-random frame hashes, with its
 /// public inputs; `salt` varies the statement (indices and nonce).
 pub fn example_statement(shape: Shape, salt: u64) -> (InclusionCircuit, Vec<Fr>) {
-    let hashes: Vec<u64> = (0..shape.frames as u64)
+    let hashes: Vec<FrameHash> = (0..shape.frames as u64)
         .map(|i| (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt)
+        .map(|h| FrameHash {
+            y: h,
+            u: h.rotate_left(21),
+            v: h.rotate_left(42),
+        })
         .collect();
     let tree = SegmentTree::new(hashes);
     let indices: Vec<u32> = (0..shape.k as u32)

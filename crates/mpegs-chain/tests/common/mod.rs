@@ -75,8 +75,14 @@ pub fn edit_fixture(dir: &Path, vf: &str) -> EditFixture {
 
 /// Deploys, registers an original and its edit (verified on-chain), and checks the
 /// records and the revert reasons of tampered registrations.
-/// Returns the deployment and the edit's commitment.
-pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_primitives::B256) {
+/// Returns the deployment, and the edit's commitment with its device.
+pub fn registry_flow(
+    chain: &mut dyn Chain,
+    dir: &Path,
+) -> (
+    Deployment,
+    (alloy_primitives::B256, alloy_primitives::Address),
+) {
     chain.set_signer(dev_signer(0).unwrap());
     let mut deployment = deploy(chain).unwrap();
     let f = edit_fixture(dir, "crop=8:8:4:0,hflip");
@@ -88,7 +94,8 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
 
     let child = done[1].commitment;
     let me = chain.sender();
-    let status = registry::status(chain, &deployment, child, me).unwrap();
+    let device: alloy_primitives::Address = f.device.parse().unwrap();
+    let status = registry::status(chain, &deployment, child, Some(device), me).unwrap();
     assert_eq!(status.len(), 2, "edit → original");
     assert_eq!(status[0].kind, "edit");
     assert_eq!(status[0].proofs, 2);
@@ -117,7 +124,11 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
         .map(|s| registry::step_call(s).unwrap())
         .collect();
     let register_edit = |chain: &mut dyn Chain, steps: Vec<_>, parent| {
-        let call = mpegs_chain::abi::MediaRegistry::registerEditCall { parent, steps };
+        let call = mpegs_chain::abi::MediaRegistry::registerEditCall {
+            parent,
+            device,
+            steps,
+        };
         mpegs_chain::chain::transact(chain, deployment.registry, &call, U256::ZERO)
     };
 
@@ -189,17 +200,17 @@ pub fn registry_flow(chain: &mut dyn Chain, dir: &Path) -> (Deployment, alloy_pr
     assert_eq!(anchored.last().unwrap().outcome, "anchored");
     let stranger = chain.sender();
     let anchored_at = anchored.last().unwrap().commitment;
-    let status = registry::status(chain, &deployment, anchored_at, stranger).unwrap();
+    let status = registry::status(chain, &deployment, anchored_at, None, stranger).unwrap();
     assert_eq!(status[0].kind, "anchored");
     assert!(status[0].verification.contains("NOT on-chain"));
     assert_eq!(status[0].statement, registry::bundle_hash(&other.edited));
     assert_eq!(status[0].device, None, "an anchor claims no device");
     assert_eq!(status[0].registrant, stranger);
     // Someone else's view of the same commitment: no anchor of theirs.
-    let status = registry::status(chain, &deployment, anchored_at, me).unwrap();
+    let status = registry::status(chain, &deployment, anchored_at, None, me).unwrap();
     assert!(status.is_empty(), "{status:?}");
     chain.set_signer(dev_signer(0).unwrap());
-    (deployment, child)
+    (deployment, (child, device))
 }
 
 /// A 2 s 192×128 H.264 segment.
@@ -257,17 +268,63 @@ pub fn offer(worker: alloy_primitives::Address) -> escrow::Offer {
     }
 }
 
-/// A storage deal through three epochs: two proven and paid, one missed and
-/// refunded with the worker's collateral; the worker proves from what the chain
-/// says; replays, forged reveals, strangers and late proofs revert with reasons;
-/// payouts wait in the escrow until withdrawn.
+/// The client proposes a deal from a copy of the fixture's (unbound) challenge
+/// files, bound to it; `worker` signs it — after every check (`check`) or blindly
+/// (tests that only need a deal open) — and the client opens it. Returns the
+/// deal id, the bound secret file and the proposal. The chain's signer is the
+/// client afterwards.
+pub fn open_deal(
+    chain: &mut dyn Chain,
+    deployment: &mut Deployment,
+    f: &StorageFixture,
+    client: &alloy::signers::local::PrivateKeySigner,
+    worker: &alloy::signers::local::PrivateKeySigner,
+    offer: &escrow::Offer,
+    check: bool,
+) -> Result<(U256, Secret, escrow::Proposal), ChainError> {
+    let (mut secret, mut public) = (f.secret.clone(), f.public.clone());
+    chain.set_signer(client.clone());
+    let proposal = escrow::propose(
+        chain,
+        deployment,
+        &f.store,
+        &mut secret,
+        &mut public,
+        offer,
+        escrow::fresh_nonce(),
+    )?;
+    let signature = if check {
+        chain.set_signer(worker.clone());
+        let signed = escrow::sign_offer(chain, deployment, &f.store, &proposal, &f.segment, worker);
+        chain.set_signer(client.clone());
+        signed?.0
+    } else {
+        escrow::sign_digest(&proposal, worker)?
+    };
+    let (id, _) = escrow::open(chain, deployment, &proposal, &signature)?;
+    Ok((id, secret, proposal))
+}
+
+/// A storage deal through three epochs: two proven and paid, one missed (the
+/// client's payment refunded, the worker's collateral burned, not paid to the
+/// client); the worker checks and signs the offer, then proves from what the
+/// chain says; replays, forged reveals, strangers and late proofs revert with
+/// reasons; payouts wait in the escrow until withdrawn.
 pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Path) {
     let f = storage_fixture(dir);
     let (client, worker) = (dev_signer(0).unwrap(), dev_signer(1).unwrap());
     let (client_addr, worker_addr) = (client.address(), worker.address());
-    chain.set_signer(client.clone());
-    let (id, _) =
-        escrow::open(chain, deployment, &f.store, &f.public, &offer(worker_addr)).unwrap();
+    let (id, secret, _) = open_deal(
+        chain,
+        deployment,
+        &f,
+        &client,
+        &worker,
+        &offer(worker_addr),
+        true,
+    )
+    .unwrap();
+    let f = StorageFixture { secret, ..f };
 
     // The client cannot reveal before the worker accepted; a stranger cannot accept.
     let reason = revert(escrow::reveal(
@@ -330,10 +387,11 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
     assert!(reason.contains("proof window closed"), "{reason}");
     let settled = escrow::settle(chain, deployment, id, 2).unwrap();
     let epoch_total = U256::from(ETHER + ETHER / 2);
+    let (payment, collateral) = (U256::from(ETHER), U256::from(ETHER / 2));
     assert_eq!(
         settled,
-        Settlement::RefundedClient(epoch_total),
-        "payment plus collateral"
+        Settlement::RefundedClient(payment, collateral),
+        "the payment back to the client, the collateral burned"
     );
 
     let status = escrow::status(chain, deployment, id).unwrap();
@@ -341,12 +399,12 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
     use mpegs_chain::escrow::EpochState::*;
     assert_eq!(states, [Paid, Paid, Refunded]);
     assert_eq!(status.worker_owed, U256::from(2) * epoch_total);
-    assert_eq!(status.client_owed, epoch_total);
+    assert_eq!(status.client_owed, payment);
 
     // Nothing was pushed: each side withdraws what it is owed, once.
     for (signer, who, amount) in [
         (&worker, worker_addr, U256::from(2) * epoch_total),
-        (&client, client_addr, epoch_total),
+        (&client, client_addr, payment),
     ] {
         chain.set_signer(signer.clone());
         let before = chain.balance(who).unwrap();
@@ -361,4 +419,93 @@ pub fn storage_flow(chain: &mut dyn Chain, deployment: &mut Deployment, dir: &Pa
         let reason = revert(escrow::withdraw(chain, deployment));
         assert!(reason.contains("nothing to withdraw"), "{reason}");
     }
+}
+
+/// Issue 26's front-running attacks on any chain (the Hardhat node runs it too):
+/// a stranger registers the original first with `v` flipped, then with the genuine
+/// signature, and tries to revoke it; the genuine registration and the device's
+/// revocation still work, and the stranger's record under another device blocks
+/// nothing.
+pub fn front_run_flow(chain: &mut dyn Chain, dir: &Path) {
+    use mpegs_chain::abi::MediaRegistry;
+    use mpegs_chain::chain::transact;
+    chain.set_signer(dev_signer(0).unwrap());
+    let mut d = deploy(chain).unwrap();
+    let f = edit_fixture(dir, "hflip");
+    let device: alloy_primitives::Address = f.device.parse().unwrap();
+    let a = f.attested.attestation.as_ref().unwrap();
+    let c = registry::record(chain, &d, alloy_primitives::B256::ZERO, device).unwrap();
+    assert_eq!(c.kind, 0);
+    let genuine = hex::decode(a.signature.trim_start_matches("0x")).unwrap();
+    let mut flipped = genuine.clone();
+    flipped[64] = if genuine[64] == 27 { 28 } else { 27 };
+    let fr = mpegs_media::poseidon::fr_from_hex(&f.attested.media.commitment).unwrap();
+    let commitment = alloy_primitives::B256::from(mpegs_chain::verifier::fr_word(&fr));
+    let h = &f.attested.media.header;
+    let call = |device, signature: &[u8]| MediaRegistry::registerOriginalCall {
+        commitment,
+        format: h.format.code() as u8,
+        width: h.width,
+        height: h.height,
+        capturedAt: a.captured_at,
+        deviceId: a.device_id.clone(),
+        device,
+        signature: signature.to_vec().into(),
+    };
+    let digest = mpegs_chain::chain::view(
+        chain,
+        d.registry,
+        &MediaRegistry::captureDigestCall {
+            commitment,
+            format: h.format.code() as u8,
+            width: h.width,
+            height: h.height,
+            capturedAt: a.captured_at,
+            deviceId: a.device_id.clone(),
+        },
+    )
+    .unwrap();
+    let nobody = alloy_primitives::Signature::from_raw(&flipped)
+        .unwrap()
+        .recover_address_from_prehash(&digest)
+        .unwrap();
+
+    chain.set_signer(dev_signer(2).unwrap());
+    let stranger = chain.sender();
+    let reason = revert(transact(
+        chain,
+        d.registry,
+        &call(device, &flipped),
+        U256::ZERO,
+    ));
+    assert_eq!(reason, "the signature is not by the named device");
+    transact(chain, d.registry, &call(nobody, &flipped), U256::ZERO).unwrap();
+    transact(chain, d.registry, &call(device, &genuine), U256::ZERO).unwrap();
+    let reason = revert(registry::revoke(chain, &d, commitment, "mine"));
+    assert!(
+        reason.contains("no record of this commitment by this device"),
+        "{reason}"
+    );
+
+    chain.set_signer(dev_signer(0).unwrap());
+    let done = registry::register(chain, &mut d, &f.store, &f.edited, Mode::Auto).unwrap();
+    assert_eq!(
+        done[0].outcome,
+        format!("already registered (original, by {stranger:#x})")
+    );
+    assert_eq!(done[1].outcome, "edit");
+    let deadline = chain.timestamp().unwrap() + 600;
+    registry::revoke_by_device(chain, &d, commitment, "lost", deadline, &f.key).unwrap();
+    let child = done[1].commitment;
+    let r = registry::record(chain, &d, child, device).unwrap();
+    assert_eq!(
+        r.revokedVia, commitment,
+        "the edit shows its original's revocation"
+    );
+    assert_eq!(
+        registry::record(chain, &d, commitment, nobody)
+            .unwrap()
+            .revokedAt,
+        0
+    );
 }
