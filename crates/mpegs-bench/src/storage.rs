@@ -1,7 +1,7 @@
 //! `mpegs-bench storage`: the proof-of-storage numbers in BENCHMARKS.md.
 //!
 //! - the worker's per-epoch work on a segment: decode + pHash of one region in
-//!   every frame + the Poseidon tree;
+//!   every plane of every frame + the Poseidon tree;
 //! - the k-opening inclusion circuit: constraints (split per tree layer and per
 //!   leaf, beside the Pedersen/Jubjub Merkle path of the seed design), key
 //!   generation, proving, verification and proof size;
@@ -16,9 +16,9 @@ use ark_bn254::Fr;
 use clap::Args;
 use mpegs_storage::circuit::InclusionCircuit;
 use mpegs_storage::epoch::region_side;
-use mpegs_storage::phash::{hamming, phash, Region};
+use mpegs_storage::phash::{hamming, Region};
+use mpegs_storage::planes::{frame_hash, FrameHash, PlaneFrames};
 use mpegs_storage::tree::SegmentTree;
-use mpegs_storage::video::LumaFrames;
 use mpegs_zk::backend;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,7 +139,7 @@ struct Hashed {
     width: u32,
     height: u32,
     region: Region,
-    hashes: Vec<u64>,
+    hashes: Vec<FrameHash>,
     decode_and_hash: Duration,
     hash_only: Duration,
 }
@@ -148,26 +148,27 @@ struct Hashed {
 /// registration picks) in every frame.
 fn hash_segment(path: &Path, region: Option<Region>) -> Result<Hashed> {
     let start = Instant::now();
-    let frames = LumaFrames::open(path)?;
-    let (width, height) = (frames.width, frames.height);
+    let frames = PlaneFrames::open(path)?;
+    let (width, height, format) = (frames.width, frames.height, frames.format);
     let region = match region {
         Some(r) => r,
         None => {
-            let size = region_side(width, height)?;
+            let size = region_side(format, width, height)?;
+            // Centred, rounded down to even coordinates (the chroma grid).
             Region {
-                x: (width - size) / 2,
-                y: (height - size) / 2,
+                x: (width - size) / 4 * 2,
+                y: (height - size) / 4 * 2,
                 size,
             }
         }
     };
-    region.validate(width, height)?;
+    format.validate_region(region, width, height)?;
     let mut hashes = Vec::new();
     let mut hash_only = Duration::ZERO;
     for frame in frames {
         let frame = frame?;
         let t = Instant::now();
-        hashes.push(phash(&frame, width, height, region)?);
+        hashes.push(frame_hash(&frame, format, width, height, region)?);
         hash_only += t.elapsed();
     }
     if hashes.is_empty() {
@@ -258,7 +259,7 @@ fn circuit_numbers(tree: &SegmentTree, k: usize, verify_runs: u32) -> Result<()>
 /// Hamming distances between each frame and its re-encodes, and between frames
 /// of the segment some distance apart.
 fn robustness(segment: &Path, original: &Hashed, bitrates: &[&String], dir: &Path) -> Result<()> {
-    println!("## pHash robustness (region {})\n", original.region);
+    println!("## pHash robustness, luma (region {})\n", original.region);
     println!("| comparison | pairs | mean bits | min | max | ≤ 10 bits |");
     println!("|---|---|---|---|---|---|");
     for rate in bitrates {
@@ -282,7 +283,7 @@ fn robustness(segment: &Path, original: &Hashed, bitrates: &[&String], dir: &Pat
             .hashes
             .iter()
             .zip(&re.hashes)
-            .map(|(a, b)| hamming(*a, *b))
+            .map(|(a, b)| hamming(a.y, b.y))
             .collect();
         print_row(&format!("frame vs re-encode at {rate}"), &pairs);
     }
@@ -294,7 +295,7 @@ fn robustness(segment: &Path, original: &Hashed, bitrates: &[&String], dir: &Pat
         let pairs: Vec<u32> = h
             .iter()
             .zip(&h[offset..])
-            .map(|(a, b)| hamming(*a, *b))
+            .map(|(a, b)| hamming(a.y, b.y))
             .collect();
         print_row(&format!("frames {offset} apart"), &pairs);
     }

@@ -1,7 +1,8 @@
 //! The storage statement for one epoch:
 //!
-//! > For each public index `i₁ … i_k`, I know a pHash `h_j` and a Merkle path such
-//! > that `Poseidon(tag, i_j, h_j)` is leaf `i_j` of the tree with the public root.
+//! > For each public index `i₁ … i_k`, I know pHashes `y_j, u_j, v_j` (one per plane)
+//! > and a Merkle path such that `Poseidon(tag, i_j, y_j, u_j, v_j)` is leaf `i_j` of
+//! > the tree with the public root.
 //!
 //! Public inputs, in order: `root, nonce, i₁, …, i_k`. The nonce is the digest of
 //! the revealed epoch challenge; it is bound by a constraint (an unconstrained
@@ -35,7 +36,7 @@ impl InclusionCircuit {
             openings: (0..k)
                 .map(|_| Opening {
                     index: 0,
-                    phash: 0,
+                    phash: Default::default(),
                     path: vec![Fr::from(0u64); depth],
                 })
                 .collect(),
@@ -68,8 +69,12 @@ impl Circuit for InclusionCircuit {
                 return Err(SynthesisError::Unsatisfiable);
             }
             let bits = index_bits(&b, index, self.depth)?;
-            let phash = b.witness(Some(Fr::from(o.phash)))?;
-            let leaf = poseidon::hash(&b, &[tag_leaf.clone(), index.clone(), phash])?;
+            let h = &o.phash;
+            let mut preimage = vec![tag_leaf.clone(), index.clone()];
+            for plane in [h.y, h.u, h.v] {
+                preimage.push(b.witness(Some(Fr::from(plane)))?);
+            }
+            let leaf = poseidon::hash(&b, &preimage)?;
             let path = o
                 .path
                 .iter()

@@ -15,9 +15,11 @@
 //!   commitment and the proof verifies for exactly that root, nonce and indices.
 
 use crate::circuit::InclusionCircuit;
-use crate::phash::{phash, Region};
+use crate::content::Content;
+use crate::content::PixelFormat;
+use crate::phash::Region;
+use crate::planes::{frame_hash, FrameHash, PlaneFrames};
 use crate::tree::SegmentTree;
-use crate::video::LumaFrames;
 use crate::StorageError;
 use ark_bn254::Fr;
 use mpegs_media::poseidon::{fr_from_hex, fr_to_hex};
@@ -28,19 +30,38 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// Version of the challenge files.
-pub const VERSION: u32 = 1;
+/// Version of the challenge files: 2 added the content commitment and the binding;
+/// 3 roots the trees in all-plane leaves (`mpegs.phash.v2`), so a version-2 file's
+/// roots (luma only) cannot be answered any more and such files are refused.
+pub const VERSION: u32 = 3;
 /// Version of the inclusion circuit: 2 is the lookup backend's proof shape
-/// (Groth16 with a committed-wire commitment, docs/lookups.md).
-pub const CIRCUIT_VERSION: u32 = 2;
-/// Version of the epoch-proof file: 2 added the deal context.
-pub const PROOF_VERSION: u32 = 2;
+/// (Groth16 with a committed-wire commitment, docs/lookups.md); 3 hashes the
+/// leaf over the pHashes of all planes.
+pub const CIRCUIT_VERSION: u32 = 3;
+/// Version of the epoch-proof file: 2 added the deal context; 3 is a proof of
+/// circuit version 3 (all planes).
+pub const PROOF_VERSION: u32 = 3;
+
+/// Refuses a challenge file of another version with what to do about it.
+fn check_version(what: &str, version: u32) -> Result<(), StorageError> {
+    if version == VERSION {
+        return Ok(());
+    }
+    Err(StorageError::Challenge(if version < VERSION {
+        format!(
+            "the {what} challenge file is version {version}; this is version {VERSION} (its epoch roots \
+             cover every plane, version {version}'s only luma): register the segment again"
+        )
+    } else {
+        format!("the {what} challenge file is version {version}, newer than this version {VERSION}")
+    }))
+}
 
 /// Domain of an on-chain deal's nonce (StorageEscrow.NONCE_DOMAIN is its keccak256).
 pub const NONCE_DOMAIN: &[u8] = b"mpegs.storage.nonce.v2";
 
 /// Domain of the challenge commitment (hashed once into its first word).
-pub const CHALLENGE_DOMAIN: &[u8] = b"mpegs.storage.challenge.v1";
+pub const CHALLENGE_DOMAIN: &[u8] = b"mpegs.storage.challenge.v2";
 
 /// What every party knows of the segment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +83,10 @@ pub struct Challenge {
     pub root: String,
     /// 32 random bytes, hex: makes the commitment hiding.
     pub salt: String,
+    /// What the commitment is bound to, 64 hex digits: the segment's content
+    /// commitment off-chain, or an on-chain deal's `bindingOf(client, worker,
+    /// offer nonce, content)` ([`bind`]), so the commitment opens in one deal only.
+    pub binding: String,
 }
 
 impl Challenge {
@@ -69,7 +94,7 @@ impl Challenge {
     ///
     /// The preimage is 32-byte words so that a contract can recompute it with one
     /// `sha256(abi.encodePacked(...))` (StorageEscrow.reveal):
-    /// `sha256(CHALLENGE_DOMAIN) ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ index…`,
+    /// `sha256(CHALLENGE_DOMAIN) ‖ binding ‖ epoch ‖ x ‖ y ‖ size ‖ root ‖ salt ‖ index…`,
     /// integers as big-endian 256-bit words.
     pub fn commitment(&self) -> String {
         hex::encode(Sha256::digest(self.commitment_preimage()))
@@ -88,8 +113,9 @@ impl Challenge {
             w[32 - n..].copy_from_slice(&bytes[bytes.len() - n..]);
             w
         };
-        let mut out = Vec::with_capacity(32 * (7 + self.indices.len()));
+        let mut out = Vec::with_capacity(32 * (8 + self.indices.len()));
         out.extend_from_slice(&Sha256::digest(CHALLENGE_DOMAIN));
+        out.extend_from_slice(&hex32(&self.binding));
         for v in [self.epoch, self.region.x, self.region.y, self.region.size] {
             out.extend_from_slice(&word(v));
         }
@@ -194,6 +220,10 @@ impl DealContext {
 pub struct Secret {
     pub version: u32,
     pub segment: SegmentInfo,
+    /// The segment's content commitment ([`crate::content`]).
+    pub content: Content,
+    /// What the challenges are bound to (see [`Challenge::binding`]).
+    pub binding: String,
     pub challenges: Vec<Challenge>,
 }
 
@@ -205,6 +235,10 @@ pub struct Public {
     pub segment: SegmentInfo,
     pub k: u32,
     pub depth: u32,
+    /// The segment's content commitment ([`crate::content`]).
+    pub content: Content,
+    /// What the commitments are bound to (see [`Challenge::binding`]).
+    pub binding: String,
     pub commitments: Vec<String>,
     #[serde(default)]
     pub revealed: Vec<Challenge>,
@@ -231,34 +265,37 @@ pub fn circuit_id(k: u32, depth: u32) -> String {
     format!("storage-inclusion-k{k}-d{depth}-v{CIRCUIT_VERSION}")
 }
 
-/// The region side registration picks for a `width × height` segment: the largest
-/// multiple of 32 up to half the smaller side (at least 32, at most 512), so regions
+/// The region side registration picks for a `width × height` segment of `format`:
+/// the largest multiple of 32 (64 for subsampled chroma, so the chroma region's
+/// sides are multiples of 32) up to half the smaller side, at most 512, so regions
 /// vary in position.
-pub fn region_side(width: u32, height: u32) -> Result<u32, StorageError> {
-    let side = (width.min(height) / 2 / 32 * 32).min(crate::phash::MAX_REGION);
-    if side < 32 {
+pub fn region_side(format: PixelFormat, width: u32, height: u32) -> Result<u32, StorageError> {
+    let step = format.region_step();
+    let side = (width.min(height) / 2 / step * step).min(crate::phash::MAX_REGION);
+    if side < step {
         return Err(StorageError::Challenge(format!(
-            "a {width}x{height} segment is too small for 32x32 regions"
+            "a {width}x{height} {} segment is too small for {step}x{step} regions",
+            format.name()
         )));
     }
     Ok(side)
 }
 
-/// Hashes `regions` in every frame of the segment in one decoding pass.
+/// Hashes `regions` in every plane of every frame of the segment in one decoding pass.
 pub fn hash_regions(
-    frames: LumaFrames,
+    frames: PlaneFrames,
     regions: &[Region],
-) -> Result<(SegmentInfo, Vec<Vec<u64>>), StorageError> {
+) -> Result<(SegmentInfo, Vec<Vec<FrameHash>>), StorageError> {
     let path = frames.path().to_string();
-    let (w, h) = (frames.width, frames.height);
+    let (w, h, format) = (frames.width, frames.height, frames.format);
     for r in regions {
-        r.validate(w, h)?;
+        format.validate_region(*r, w, h)?;
     }
     let mut hashes = vec![Vec::new(); regions.len()];
     for frame in frames {
         let frame = frame?;
         for (r, out) in regions.iter().zip(hashes.iter_mut()) {
-            out.push(phash(&frame, w, h, *r)?);
+            out.push(frame_hash(&frame, format, w, h, *r)?);
         }
     }
     let frames = hashes.first().map_or(0, Vec::len) as u32;
@@ -304,13 +341,16 @@ pub fn register_with(
             "epochs and k must be at least 1".into(),
         ));
     }
-    let frames = LumaFrames::open(path)?;
-    let (width, height) = (frames.width, frames.height);
-    let side = region_side(width, height)?;
+    let content = crate::content::content(path)?;
+    let frames = PlaneFrames::open(path)?;
+    let (width, height, format) = (frames.width, frames.height, frames.format);
+    let side = region_side(format, width, height)?;
+    // Positions on the chroma grid, so each region's chroma is whole samples.
+    let (sx, sy) = format.chroma_subsampling().unwrap_or((1, 1));
     let regions: Vec<Region> = (0..epochs)
         .map(|_| Region {
-            x: rng.gen_range(0..=width - side),
-            y: rng.gen_range(0..=height - side),
+            x: rng.gen_range(0..=(width - side) / sx) * sx,
+            y: rng.gen_range(0..=(height - side) / sy) * sy,
             size: side,
         })
         .collect();
@@ -337,13 +377,28 @@ pub fn register_with(
             indices,
             root: fr_to_hex(&tree.root()),
             salt: hex::encode(rng.gen::<[u8; 32]>()),
+            binding: content.commitment.clone(),
         });
     }
+    if (
+        content.width,
+        content.height,
+        content.frames,
+        content.pixel_format,
+    ) != (segment.width, segment.height, segment.frames, format)
+    {
+        return Err(StorageError::Mismatch(
+            "the content commitment and the hashed frames disagree on the segment's shape".into(),
+        ));
+    }
+    let binding = content.commitment.clone();
     let public = Public {
         version: VERSION,
         segment: segment.clone(),
         k,
         depth,
+        content: content.clone(),
+        binding: binding.clone(),
         commitments: challenges.iter().map(Challenge::commitment).collect(),
         revealed: vec![],
     };
@@ -351,14 +406,61 @@ pub fn register_with(
         Secret {
             version: VERSION,
             segment,
+            content,
+            binding,
             challenges,
         },
         public,
     ))
 }
 
+/// Binds every challenge of a freshly registered secret file to one on-chain deal
+/// (`binding` = the escrow's `bindingOf(client, worker, offer nonce, content)`) and
+/// rewrites the public commitments. A secret file binds once: binding it to a
+/// second deal is refused, because revealing one deal's challenge would tell that
+/// deal's worker the other's (and the escrow would not open it anyway). Binding it
+/// again to the same deal is a no-op.
+pub fn bind(
+    secret: &mut Secret,
+    public: &mut Public,
+    binding: [u8; 32],
+) -> Result<(), StorageError> {
+    check_version("secret", secret.version)?;
+    check_version("public", public.version)?;
+    let word = hex::encode(binding);
+    if secret.binding == word && public.binding == word {
+        return Ok(());
+    }
+    if secret.binding != secret.content.commitment || public.binding != public.content.commitment {
+        return Err(StorageError::Challenge(format!(
+            "these challenges are already bound to another deal (binding {}); register the segment again \
+             for a new deal: one challenge file backs one deal",
+            secret.binding
+        )));
+    }
+    if secret.content != public.content || secret.challenges.len() != public.commitments.len() {
+        return Err(StorageError::Challenge(
+            "the secret and public files are not of one registration".into(),
+        ));
+    }
+    for c in &mut secret.challenges {
+        c.binding = word.clone();
+    }
+    secret.binding = word.clone();
+    public.binding = word;
+    public.commitments = secret
+        .challenges
+        .iter()
+        .map(Challenge::commitment)
+        .collect();
+    public.revealed.clear();
+    Ok(())
+}
+
 /// Publishes epoch `e`'s challenge into `public` (idempotent).
 pub fn reveal(secret: &Secret, public: &mut Public, epoch: u32) -> Result<(), StorageError> {
+    check_version("secret", secret.version)?;
+    check_version("public", public.version)?;
     let c = secret
         .challenges
         .get(epoch as usize)
@@ -377,6 +479,7 @@ pub fn reveal(secret: &Secret, public: &mut Public, epoch: u32) -> Result<(), St
 
 /// The revealed challenge of `epoch`, checked against its commitment and shape.
 pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError> {
+    check_version("public", public.version)?;
     let c = public
         .revealed
         .iter()
@@ -386,7 +489,7 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
         .commitments
         .get(epoch as usize)
         .ok_or_else(|| StorageError::Challenge(format!("epoch {epoch} was never registered")))?;
-    if &c.commitment() != committed {
+    if &c.commitment() != committed || c.binding != public.binding {
         return Err(StorageError::Challenge(format!(
             "the revealed challenge of epoch {epoch} does not match its registered commitment"
         )));
@@ -404,8 +507,11 @@ pub fn revealed(public: &Public, epoch: u32) -> Result<&Challenge, StorageError>
             public.k, public.segment.frames
         )));
     }
-    c.region
-        .validate(public.segment.width, public.segment.height)?;
+    public.content.pixel_format.validate_region(
+        c.region,
+        public.segment.width,
+        public.segment.height,
+    )?;
     Ok(c)
 }
 
@@ -495,7 +601,7 @@ pub fn prove_revealed(
     }
     c.region
         .validate(shape.segment.width, shape.segment.height)?;
-    let (segment, mut hashes) = hash_regions(LumaFrames::open(path)?, &[c.region])?;
+    let (segment, mut hashes) = hash_regions(PlaneFrames::open(path)?, &[c.region])?;
     if segment != shape.segment {
         let want = &shape.segment;
         return Err(StorageError::Mismatch(format!(
@@ -506,7 +612,7 @@ pub fn prove_revealed(
     let tree = SegmentTree::new(hashes.remove(0));
     if tree.root() != c.root {
         return Err(StorageError::Mismatch(
-            "the region's pHash tree has another root (missing or altered frames, or another rendition)".into(),
+            "the region's pHash tree has another root (missing or altered frames or planes, or another rendition)".into(),
         ));
     }
     let id = circuit_id(shape.k, shape.depth);
@@ -560,10 +666,18 @@ pub fn verify(
     store: &KeyStore,
 ) -> Result<(), String> {
     if proof.version != PROOF_VERSION {
-        return Err(format!(
-            "unsupported proof version {} (this is version {PROOF_VERSION})",
-            proof.version
-        ));
+        return Err(if proof.version < PROOF_VERSION {
+            format!(
+                "proof version {} is no longer accepted (its circuit hashed luma only); this is version \
+                 {PROOF_VERSION}: prove the epoch again",
+                proof.version
+            )
+        } else {
+            format!(
+                "unsupported proof version {} (this is version {PROOF_VERSION})",
+                proof.version
+            )
+        });
     }
     if proof.deal != expected.deal {
         return Err(match (&proof.deal, &expected.deal) {

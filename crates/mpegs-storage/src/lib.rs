@@ -1,12 +1,16 @@
 //! mpegs-storage owns proof of storage for video segments: decoding a segment's
-//! luma planes (with `mpegs_media::video`) and the perceptual hash of a
+//! planes ([`planes`]) and the perceptual hash of a
 //! challenge-chosen region of each frame ([`phash`]), the per-epoch Poseidon Merkle
 //! tree over those hashes ([`tree`]) and the Groth16 statement that challenged leaves
 //! are in a registered root ([`circuit`]).
 
 pub mod circuit;
+pub mod content;
 pub mod epoch;
+pub mod mismatch;
 pub mod phash;
+pub mod phash_gadget;
+pub mod planes;
 pub mod tree;
 
 /// Segment decoding lives with the other media I/O; re-exported for callers here.

@@ -81,18 +81,54 @@ fn cos_table() -> &'static [[i64; N]; K] {
 /// The pHash of `region` in a `width × height` luma plane.
 pub fn phash(luma: &[u8], width: u32, height: u32, region: Region) -> Result<u64, StorageError> {
     region.validate(width, height)?;
-    if luma.len() != width as usize * height as usize {
-        return Err(StorageError::Region {
-            region: region.to_string(),
-            reason: format!("plane has {} bytes, not {width}x{height}", luma.len()),
-        });
+    phash_rect(
+        luma,
+        width,
+        height,
+        region.x,
+        region.y,
+        region.size,
+        region.size,
+    )
+}
+
+/// The pHash of the `w × h` rectangle at `(x, y)` of a `width × height` plane:
+/// the same steps with blocks of `w/32 × h/32` samples. Chroma regions of 4:2:2
+/// segments are rectangles (half as wide as tall); for a square this is [`phash`].
+pub fn phash_rect(
+    plane: &[u8],
+    width: u32,
+    height: u32,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+) -> Result<u64, StorageError> {
+    let bad = |reason: String| StorageError::Region {
+        region: format!("{w}x{h}+{x}+{y}"),
+        reason,
+    };
+    let side_ok = |s: u32| (N as u32..=MAX_REGION).contains(&s) && s.is_multiple_of(N as u32);
+    if !side_ok(w) || !side_ok(h) {
+        return Err(bad(format!(
+            "sides must be multiples of {N} between {N} and {MAX_REGION}"
+        )));
     }
-    let blocks = block_sums(luma, width as usize, region);
+    if x as u64 + w as u64 > width as u64 || y as u64 + h as u64 > height as u64 {
+        return Err(bad(format!("does not fit a {width}x{height} plane")));
+    }
+    if plane.len() != width as usize * height as usize {
+        return Err(bad(format!(
+            "plane has {} bytes, not {width}x{height}",
+            plane.len()
+        )));
+    }
+    let blocks = block_sums(plane, width as usize, (x, y, w, h));
     Ok(bits(&dct_low(&blocks)))
 }
 
 /// Steps 1 and 2 in one pass, straight from the pixels: the 32×32 block sums of
-/// the 7×7 box sums, row-major.
+/// the 7×7 box sums, row-major, for the rectangle `(x, y, w, h)`.
 ///
 /// Both steps only add, so a block's total along a line is the sum over the 7
 /// filter taps of a window of the line's prefix sums (edges replicated by
@@ -100,20 +136,21 @@ pub fn phash(luma: &[u8], width: u32, height: u32, region: Region) -> Result<u64
 /// per pixel, and no s×s intermediate. Rows are reduced to 32 values each first,
 /// then columns of those the same way. `tests::direct_block_sums` is the
 /// definition this must equal.
-fn block_sums(luma: &[u8], width: usize, r: Region) -> Vec<i64> {
-    let s = r.size as usize;
-    let mut row_blocks = vec![[0i64; N]; s];
-    let mut prefix = vec![0i64; s + TAPS];
-    for (y, out) in row_blocks.iter_mut().enumerate() {
-        let start = (r.y as usize + y) * width + r.x as usize;
-        let row = &luma[start..start + s];
+fn block_sums(luma: &[u8], width: usize, (x, y, w, h): (u32, u32, u32, u32)) -> Vec<i64> {
+    let (w, h) = (w as usize, h as usize);
+    let mut row_blocks = vec![[0i64; N]; h];
+    let mut prefix = vec![0i64; w + TAPS];
+    for (row_index, out) in row_blocks.iter_mut().enumerate() {
+        let start = (y as usize + row_index) * width + x as usize;
+        let row = &luma[start..start + w];
         extended_prefix(&mut prefix, |j| row[j] as i64);
-        *out = window_sums(&prefix, s / N);
+        *out = window_sums(&prefix, w / N);
     }
+    let mut prefix = vec![0i64; h + TAPS];
     let columns: Vec<[i64; N]> = (0..N)
         .map(|bx| {
             extended_prefix(&mut prefix, |j| row_blocks[j][bx]);
-            window_sums(&prefix, s / N)
+            window_sums(&prefix, h / N)
         })
         .collect();
     // Transpose the columns to row-major.
@@ -189,22 +226,26 @@ mod tests {
 
     /// Steps 1 and 2 as written in the module docs: every pixel's clamped 7×7 sum,
     /// added into its block.
-    fn direct_block_sums(luma: &[u8], width: u32, r: Region) -> Vec<i64> {
-        let s = r.size as i64;
-        let b = s / N as i64;
+    fn direct_block_sums(
+        luma: &[u8],
+        width: u32,
+        (x0, y0, w, h): (u32, u32, u32, u32),
+    ) -> Vec<i64> {
+        let (w, h) = (w as i64, h as i64);
+        let (bw, bh) = (w / N as i64, h / N as i64);
         let px = |x: i64, y: i64| {
-            let x = r.x as i64 + x.clamp(0, s - 1);
-            let y = r.y as i64 + y.clamp(0, s - 1);
+            let x = x0 as i64 + x.clamp(0, w - 1);
+            let y = y0 as i64 + y.clamp(0, h - 1);
             luma[(y * width as i64 + x) as usize] as i64
         };
         let mut out = vec![0i64; N * N];
-        for y in 0..s {
-            for x in 0..s {
+        for y in 0..h {
+            for x in 0..w {
                 let sum: i64 = (-3..=3)
                     .flat_map(|dy| (-3..=3).map(move |dx| (dx, dy)))
                     .map(|(dx, dy)| px(x + dx, y + dy))
                     .sum();
-                out[((y / b) * N as i64 + x / b) as usize] += sum;
+                out[((y / bh) * N as i64 + x / bw) as usize] += sum;
             }
         }
         out
@@ -222,11 +263,19 @@ mod tests {
             (100, 3, 96),
             (1, 2, 192),
         ] {
-            let r = Region { x, y, size };
+            let r = (x, y, size, size);
             assert_eq!(
                 block_sums(&luma, w as usize, r),
                 direct_block_sums(&luma, w, r),
-                "{r}"
+                "{r:?}"
+            );
+        }
+        // Rectangles: the chroma regions of 4:2:2 (half as wide as tall).
+        for r in [(0, 0, 32, 64), (7, 3, 64, 128), (236, 8, 64, 192)] {
+            assert_eq!(
+                block_sums(&luma, w as usize, r),
+                direct_block_sums(&luma, w, r),
+                "{r:?}"
             );
         }
     }

@@ -4,13 +4,21 @@
 
 use ark_bn254::Fr;
 use mpegs_storage::circuit::InclusionCircuit;
-use mpegs_storage::tree::{verify_opening, SegmentTree};
+use mpegs_storage::tree::{verify_opening, FrameHash, SegmentTree};
 use mpegs_zk::{backend, Builder, Circuit, ConstraintSystem};
 use rand::{Rng, SeedableRng};
 
 fn tree(frames: usize, seed: u64) -> SegmentTree {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    SegmentTree::new((0..frames).map(|_| rng.gen()).collect())
+    SegmentTree::new(
+        (0..frames)
+            .map(|_| FrameHash {
+                y: rng.gen(),
+                u: rng.gen(),
+                v: rng.gen(),
+            })
+            .collect(),
+    )
 }
 
 fn circuit(t: &SegmentTree, nonce: u64, indices: &[u32]) -> InclusionCircuit {
@@ -35,8 +43,18 @@ fn three_hundred_frames_make_a_depth_nine_tree_with_valid_openings() {
     }
     assert!(t.open(300).is_none(), "no opening past the last frame");
     let mut o = t.open(7).unwrap();
-    o.phash ^= 1;
+    o.phash.y ^= 1;
     assert!(!verify_opening(t.root(), &o));
+    // Each chroma hash is in the leaf too.
+    for plane in [1, 2] {
+        let mut o = t.open(7).unwrap();
+        if plane == 1 {
+            o.phash.u ^= 1;
+        } else {
+            o.phash.v ^= 1;
+        }
+        assert!(!verify_opening(t.root(), &o), "plane {plane}");
+    }
 }
 
 #[test]
@@ -46,7 +64,15 @@ fn honest_openings_satisfy_and_tampering_does_not() {
     assert!(satisfied(circuit(&t, 9, &idx)));
 
     let mut c = circuit(&t, 9, &idx);
-    c.openings[1].phash ^= 1 << 40; // a worker that lost frame 77
+    c.openings[1].phash.y ^= 1 << 40; // a worker that lost frame 77
+    assert!(!satisfied(c));
+
+    // A worker that kept the luma but lost (or altered) a chroma plane.
+    let mut c = circuit(&t, 9, &idx);
+    c.openings[2].phash.u ^= 1 << 3;
+    assert!(!satisfied(c));
+    let mut c = circuit(&t, 9, &idx);
+    c.openings[0].phash.v = 0;
     assert!(!satisfied(c));
 
     let mut c = circuit(&t, 9, &idx);
