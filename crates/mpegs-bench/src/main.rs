@@ -11,10 +11,12 @@
 //! - `storage`: proof of storage (see `storage`).
 //! - `transcode`: proof of transcode (see `transcode`).
 //! - `chain`: on-chain gas (see `chain`).
+//! - `hash`: native Poseidon and commitment throughput (see `hash`).
 //!
 //! Exit codes: 0 ok, 2 bad input or a failed measurement.
 
 mod chain;
+mod hash;
 mod service;
 mod storage;
 mod transcode;
@@ -92,6 +94,9 @@ enum BenchWhat {
     /// The prover service: tile proofs/s with 1 and 2 workers vs the CLI alone,
     /// API latency under concurrent clients.
     Service(crate::service::ServiceBench),
+    /// Native hashing: Poseidon permutations/s (1 and 2 threads), a 720p picture
+    /// and a 10 s 720p video commitment, against the previous code.
+    Hash(crate::hash::HashBench),
 }
 
 fn main() -> std::process::ExitCode {
@@ -132,6 +137,7 @@ fn run(what: BenchWhat, bars: &Bars) -> Result<()> {
         BenchWhat::Transcode(args) => crate::transcode::run(args),
         BenchWhat::Chain(args) => crate::chain::run(args),
         BenchWhat::Service(args) => crate::service::run(args),
+        BenchWhat::Hash(args) => crate::hash::run(args),
     }
 }
 

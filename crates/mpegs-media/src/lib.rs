@@ -3,10 +3,15 @@
 //! native media commitment of design.md §3 (tiles → Poseidon digests → Merkle root
 //! → header-bound commitment). Circuits mirror these definitions in `mpegs-zk`.
 
+pub mod batch;
 pub mod commitment;
 pub mod frame;
 pub mod io;
 pub mod poseidon;
+#[cfg(target_arch = "x86_64")]
+mod poseidon_ifma;
+#[doc(hidden)]
+pub mod reference;
 pub mod video;
 
 pub use commitment::{Commitment, MediaHeader, MerkleTree, Seed, TILE_BYTES_PER_ELEMENT};

@@ -7,7 +7,9 @@
 //! round), about a third of the multiplications of the textbook form
 //! `light-poseidon` implements. Tests check it against `light-poseidon` and
 //! circomlibjs vectors. The in-circuit gadget uses [`PartialRounds`] (S-box inputs
-//! as direct combinations), which suits synthesis better.
+//! as direct combinations), which suits synthesis better. Batches of independent
+//! hashes (a commitment's tiles and tree levels) go through
+//! [`crate::batch::hash_many`], which runs the same rounds eight at a time.
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
@@ -171,16 +173,16 @@ fn full_round(p: &PoseidonParameters<Fr>, round: usize, state: &mut [Fr], scratc
 ///   scalar, so it moves into the next round's matrix, which is split the same way:
 ///   every partial round but the last multiplies by a sparse `B` (2t − 1
 ///   multiplications instead of t²).
-struct Sparse {
+pub(crate) struct Sparse {
     /// The constant vector added before the first partial round.
-    pre: Vec<Fr>,
+    pub(crate) pre: Vec<Fr>,
     /// The scalar added to element 0 after each partial round's S-box.
-    post: Vec<Fr>,
+    pub(crate) post: Vec<Fr>,
     /// Row 0 of each round's `B` (t entries) and the column below it (t − 1).
-    rows: Vec<Vec<Fr>>,
-    cols: Vec<Vec<Fr>>,
+    pub(crate) rows: Vec<Vec<Fr>>,
+    pub(crate) cols: Vec<Vec<Fr>>,
     /// The last partial round's dense matrix.
-    last: Vec<Vec<Fr>>,
+    pub(crate) last: Vec<Vec<Fr>>,
 }
 
 /// Inverse of a square matrix (Gauss–Jordan); `None` if singular.
@@ -266,7 +268,7 @@ fn precompute_sparse(w: usize) -> Sparse {
 }
 
 /// The sparse form for a state width (2..=13), computed on first use of that width.
-fn sparse_rounds(width: usize) -> &'static Sparse {
+pub(crate) fn sparse_rounds(width: usize) -> &'static Sparse {
     static CACHE: [OnceLock<Sparse>; MAX_INPUTS] = [const { OnceLock::new() }; MAX_INPUTS];
     CACHE[width - 2].get_or_init(|| precompute_sparse(width))
 }

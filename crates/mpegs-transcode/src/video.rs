@@ -77,22 +77,36 @@ impl Iterator for Frames {
 
 /// Commits every frame (tile 16, blinded with `seed` and the frame's index) and
 /// the video, calling `progress` per frame.
+///
+/// Frames are read (and scaled) on their own thread, a few ahead, so decoding
+/// overlaps the hashing instead of waiting for it; an error on either side ends
+/// both (a dropped receiver stops the reader, which stops ffmpeg).
 pub fn commit(
     frames: Frames,
     seed: &Seed,
     mut progress: impl FnMut(),
 ) -> Result<VideoCommitment, TranscodeError> {
-    let mut committed = Vec::new();
-    for (index, frame) in frames.enumerate() {
-        committed.push(Commitment::of_video_frame(
-            &frame?,
-            TILE,
-            seed,
-            index as u32,
-        )?);
-        progress();
-    }
-    Ok(VideoCommitment::new(committed)?)
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for frame in frames {
+                if tx.send(frame).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut committed = Vec::new();
+        for (index, frame) in rx.into_iter().enumerate() {
+            committed.push(Commitment::of_video_frame(
+                &frame?,
+                TILE,
+                seed,
+                index as u32,
+            )?);
+            progress();
+        }
+        Ok(VideoCommitment::new(committed)?)
+    })
 }
 
 /// The 256 bytes of macroblock `tile` (tile index) in each of the wanted frames,
