@@ -152,27 +152,91 @@ fn layout(cs: &ConstraintSystemRef<Fr>, closed: &Closed) -> Layout {
     }
 }
 
-/// The circuit-specific setup (toxic waste from `rng`, discarded on return).
+/// The toxic waste of one setup: whoever knows it can forge proofs and unblind
+/// commitments. Zeroized on drop.
+#[derive(Clone)]
+pub struct Trapdoor {
+    pub alpha: Fr,
+    pub beta: Fr,
+    pub gamma: Fr,
+    pub delta: Fr,
+    pub sigma: Fr,
+    pub tau: Fr,
+}
+
+impl Drop for Trapdoor {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.alpha.zeroize();
+        self.beta.zeroize();
+        self.gamma.zeroize();
+        self.delta.zeroize();
+        self.sigma.zeroize();
+        self.tau.zeroize();
+    }
+}
+
+/// Zeroizes a vector of secret-derived scalars before freeing it.
+fn wipe(mut v: Vec<Fr>) {
+    use zeroize::Zeroize;
+    v.iter_mut().for_each(|x| x.zeroize());
+}
+
+/// The circuit-specific setup (toxic waste from `rng`, zeroized on return).
 pub fn setup<C: Circuit, R: RngCore + CryptoRng>(
     circuit: C,
     rng: &mut R,
 ) -> Result<(ProvingKey, VerifyingKey), ZkError> {
-    let (cs, closed) = synthesize(circuit, SynthesisMode::Setup, None)?;
-    let layout = layout(&cs, &closed);
     let mut nonzero = || loop {
         let x = Fr::rand(rng);
         if !x.is_zero() {
             break x;
         }
     };
-    let (alpha, beta, gamma, delta, sigma) =
-        (nonzero(), nonzero(), nonzero(), nonzero(), nonzero());
+    // τ is redrawn by `setup_with_trapdoor`'s caller only if it lands in the
+    // domain (probability ~2^-230); refuse rather than loop.
+    let trapdoor = Trapdoor {
+        alpha: nonzero(),
+        beta: nonzero(),
+        gamma: nonzero(),
+        delta: nonzero(),
+        sigma: nonzero(),
+        tau: nonzero(),
+    };
+    setup_with_trapdoor(circuit, &trapdoor)
+}
+
+/// The setup from given toxic waste (tests build subverted keys with it; the
+/// ceremony's initial key is this with γ = δ = σ = 1). Refuses zero secrets
+/// and a τ inside the evaluation domain.
+pub fn setup_with_trapdoor<C: Circuit>(
+    circuit: C,
+    trapdoor: &Trapdoor,
+) -> Result<(ProvingKey, VerifyingKey), ZkError> {
+    let (cs, closed) = synthesize(circuit, SynthesisMode::Setup, None)?;
+    let layout = layout(&cs, &closed);
+    let Trapdoor {
+        alpha,
+        beta,
+        gamma,
+        delta,
+        sigma,
+        tau: t,
+    } = trapdoor.clone();
+    if [alpha, beta, gamma, delta, sigma]
+        .iter()
+        .any(|x| x.is_zero())
+    {
+        return Err(ZkError::Malformed("a zero setup secret".into()));
+    }
     let g1 = G1Projective::generator();
     let g2 = G2Projective::generator();
 
     let domain = Domain::new(cs.num_constraints() + cs.num_instance_variables())
         .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-    let t = domain.sample_element_outside_domain(rng);
+    if domain.evaluate_vanishing_polynomial(t).is_zero() {
+        return Err(ZkError::Malformed("τ lies in the evaluation domain".into()));
+    }
     let num_instance = cs.num_instance_variables();
     let (a, b, c, zt, _, domain_size) =
         LibsnarkReduction::instance_map_with_evaluation::<Fr, Domain>(cs, &t)?;
@@ -223,6 +287,19 @@ pub fn setup<C: Circuit, R: RngCore + CryptoRng>(
         commit_basis_sigma: g1_table.batch_mul(&commit_sigma_scalars),
         vk: vk.clone(),
     };
+    // The evaluations are the toxic waste in another form.
+    for v in [
+        a,
+        b,
+        c,
+        ic_scalars,
+        commit_scalars,
+        commit_sigma_scalars,
+        l_scalars,
+        h_scalars,
+    ] {
+        wipe(v);
+    }
     Ok((pk, vk))
 }
 
@@ -307,6 +384,7 @@ fn prove_honestly<C: Circuit, R: RngCore + CryptoRng>(
     rng: &mut R,
     timings: Option<&mut ProveTimings>,
 ) -> Result<(Proof, std::time::Duration), ZkError> {
+    keycheck::check_for_proving(pk, &mut rand::rngs::OsRng)?;
     let mut blinding_rng = rand_chacha::ChaCha20Rng::from_rng(&mut *rng)
         .map_err(|e| ZkError::Malformed(format!("randomness: {e}")))?;
     let mut committer = Committer {
@@ -316,7 +394,13 @@ fn prove_honestly<C: Circuit, R: RngCore + CryptoRng>(
         commitment: None,
         spent: Default::default(),
     };
-    let proof = prove_phases(pk, circuit, &mut committer, rng, timings)?;
+    let (proof, public) = prove_phases(pk, circuit, &mut committer, rng, timings)?;
+    // Never hand out a proof that does not verify: a bad witness the
+    // constraints missed, or a key whose H or L query is wrong (which no check
+    // on the key alone can see).
+    if !verify_deterministic(&prepare(&pk.vk), &public, &proof) {
+        return Err(ZkError::SelfCheckFailed);
+    }
     Ok((proof, committer.spent))
 }
 
@@ -327,7 +411,7 @@ pub fn prove_with<C: Circuit, R: RngCore + CryptoRng>(
     committer: &mut dyn Commit,
     rng: &mut R,
 ) -> Result<Proof, ZkError> {
-    prove_phases(pk, circuit, committer, rng, None)
+    prove_phases(pk, circuit, committer, rng, None).map(|(proof, _)| proof)
 }
 
 /// Where one proof's time went (wall clock). The MSMs run one after another when
@@ -365,7 +449,7 @@ fn prove_phases<C: Circuit, R: RngCore + CryptoRng>(
     committer: &mut dyn Commit,
     rng: &mut R,
     mut timings: Option<&mut ProveTimings>,
-) -> Result<Proof, ZkError> {
+) -> Result<(Proof, Vec<Fr>), ZkError> {
     let start = std::time::Instant::now();
     let (cs, closed) = synthesize(
         circuit,
@@ -388,6 +472,8 @@ fn prove_phases<C: Circuit, R: RngCore + CryptoRng>(
     let num_constraints = cs.num_constraints();
     let matrices = &cs.to_matrices()?[R1CS_PREDICATE_LABEL];
     let full: Vec<Fr> = [cs.instance_assignment()?, cs.witness_assignment()?].concat();
+    // The statement's inputs follow the constant one (the challenges after them).
+    let public = full[1..1 + pk.vk.statement_inputs()].to_vec();
     let matrices_done = start.elapsed();
     let h = LibsnarkReduction::witness_map_from_matrices::<Fr, Domain>(
         matrices,
@@ -448,13 +534,14 @@ fn prove_phases<C: Circuit, R: RngCore + CryptoRng>(
         t.witness_map = mapped - matrices_done;
         t.total = start.elapsed();
     }
-    Ok(Proof {
+    let proof = Proof {
         a: a.into_affine(),
         b: b.into_affine(),
         c: c.into_affine(),
         d,
         p,
-    })
+    };
+    Ok((proof, public))
 }
 
 /// sha256 of the compressed verifying key: what the transcript binds (the same
@@ -707,6 +794,8 @@ pub fn check<C: Circuit>(circuit: C) -> Result<(), String> {
         Some(name) => Err(format!("unsatisfied: {name}")),
     }
 }
+
+pub mod keycheck;
 
 #[cfg(test)]
 mod tests;

@@ -42,4 +42,8 @@ pub enum ZkError {
     DescriptionMismatch(String),
     #[error("circuit {0}: the key set has a different key than the one already trusted under this id; refusing to replace it (pass --replace to overwrite)")]
     Conflict(String),
+    #[error("untrusted proving key: {0}")]
+    UntrustedKey(String),
+    #[error("the proof made does not verify under the key's own verifying key (a wrong witness or a bad key); refusing to return it")]
+    SelfCheckFailed,
 }

@@ -95,13 +95,12 @@ fn honest_proofs_verify_singly_deterministically_and_in_batches() {
 
 #[test]
 fn a_wrong_table_entry_or_an_out_of_range_byte_does_not_prove() {
-    let (pk, vk) = keys();
-    let pvk = prepare(&vk);
+    let (pk, _) = keys();
     let mut toy = Toy::honest(&[1, 2, 3, 4]);
     toy.squares[2] += 1;
-    let public = vec![Fr::from(toy.sum)];
-    let proof = prove(&pk, toy, &mut rng()).unwrap();
-    assert!(!verify(&pvk, &public, &proof));
+    // prove() verifies its own proof and refuses to return an invalid one.
+    let err = prove(&pk, toy, &mut rng()).unwrap_err();
+    assert!(matches!(err, ZkError::SelfCheckFailed), "{err}");
 }
 
 /// A prover that commits honestly but answers with challenges of its choice, or
@@ -373,4 +372,169 @@ fn a_key_for_another_shape_is_refused_at_proving_time() {
         matches!(err, ZkError::Synthesis(_) | ZkError::Malformed(_)),
         "{err}"
     );
+}
+
+// ---- Keys a prover can trust (issue 29 §1): each check has a key only it
+// refuses; the error text names the check so removing it fails the test.
+
+fn trapdoor(beta: Fr) -> Trapdoor {
+    Trapdoor {
+        alpha: Fr::from(3u64),
+        beta,
+        gamma: Fr::from(5u64),
+        delta: Fr::from(7u64),
+        sigma: Fr::from(11u64),
+        tau: Fr::from(123_456_789u64),
+    }
+}
+
+fn untrusted_reason(r: Result<Proof, ZkError>) -> String {
+    match r {
+        Err(ZkError::UntrustedKey(reason)) => reason,
+        Err(e) => panic!("expected an untrusted key, got {e}"),
+        Ok(_) => panic!("a proof from an untrusted key"),
+    }
+}
+
+#[test]
+fn an_honest_trapdoor_key_proves_and_passes_every_check() {
+    let (pk, vk) = setup_with_trapdoor(Toy::honest(&[0; 4]), &trapdoor(Fr::from(13u64))).unwrap();
+    keycheck::check_full(&pk, &mut rng()).unwrap();
+    let proof = prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()).unwrap();
+    assert!(verify(&prepare(&vk), &[Fr::from(10u64)], &proof));
+}
+
+#[test]
+fn a_key_with_beta_minus_one_is_refused_at_proving() {
+    let (pk, vk) = setup_with_trapdoor(Toy::honest(&[0; 4]), &trapdoor(-Fr::one())).unwrap();
+    // The subversion: every honest proof would verify, and the blinding basis
+    // is the identity.
+    assert!(pk.commit_basis.iter().any(|p| p.is_zero()));
+    assert_eq!(vk.beta_g2, -G2Affine::generator());
+    let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+    assert!(reason.contains("β is 0 or ±1"), "{reason}");
+}
+
+#[test]
+fn an_identity_commitment_basis_is_refused() {
+    // Both bases zeroed together, so the pairing check alone would pass.
+    let (mut pk, _) = keys();
+    pk.commit_basis[0] = G1Affine::zero();
+    pk.commit_basis_sigma[0] = G1Affine::zero();
+    let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+    assert!(
+        reason.contains("commitment basis point is the identity"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_commitment_key_off_its_proof_of_knowledge_key_is_refused() {
+    let (mut pk, _) = keys();
+    pk.commit_basis_sigma[0] = (pk.commit_basis_sigma[0] + G1Affine::generator()).into_affine();
+    let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+    assert!(
+        reason.contains("disagrees with its verifying key"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn beta_or_delta_in_g1_off_g2_is_refused() {
+    for which in 0..2 {
+        let (mut pk, _) = keys();
+        let g = G1Affine::generator();
+        if which == 0 {
+            pk.beta_g1 = (pk.beta_g1 + g).into_affine();
+        } else {
+            pk.delta_g1 = (pk.delta_g1 + g).into_affine();
+        }
+        let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+        assert!(
+            reason.contains("disagrees with its verifying key"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn degenerate_query_vectors_are_refused() {
+    let (mut pk, _) = keys();
+    pk.h_query.clear();
+    let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+    assert!(reason.contains("degenerate"), "{reason}");
+    let (mut pk, _) = keys();
+    pk.a_query.iter_mut().for_each(|p| *p = G1Affine::zero());
+    let reason = untrusted_reason(prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()));
+    assert!(reason.contains("degenerate"), "{reason}");
+}
+
+#[test]
+fn a_wrong_l_or_b_query_is_caught_by_self_verification_or_the_full_check() {
+    // L cannot be checked against anything public: only the proof's own
+    // verification sees it.
+    let (mut pk, _) = keys();
+    pk.l_query[0] = (pk.l_query[0] + G1Affine::generator()).into_affine();
+    keycheck::check_full(&pk, &mut rng()).unwrap();
+    let err = prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut rng()).unwrap_err();
+    assert!(matches!(err, ZkError::SelfCheckFailed), "{err}");
+    // B in G2 off B in G1: the import-time check sees it.
+    let (mut pk, _) = keys();
+    pk.b_g2_query[0] = (pk.b_g2_query[0] + G2Affine::generator()).into_affine();
+    let err = keycheck::check_full(&pk, &mut rng()).unwrap_err();
+    assert!(err.to_string().contains("B queries"), "{err}");
+}
+
+#[test]
+fn a_subverted_or_invalid_key_is_refused_on_import() {
+    use crate::keys::{hashed_id, KeyStore};
+    let dir = tempfile::tempdir().unwrap();
+    let desc = serde_json::json!({"circuit": "toy"});
+    let id = hashed_id("toy", &desc);
+    let (pk, vk) = setup_with_trapdoor(Toy::honest(&[0; 4]), &trapdoor(-Fr::one())).unwrap();
+    let src = KeyStore::open(dir.path().join("src")).unwrap();
+    src.store(&id, &pk, &vk, &desc).unwrap();
+    src.export(&dir.path().join("set"), true).unwrap();
+    let dst = KeyStore::open(dir.path().join("dst")).unwrap();
+    let err = dst.import(&dir.path().join("set"), false).unwrap_err();
+    assert!(matches!(err, ZkError::UntrustedKey(_)), "{err}");
+    assert!(!dst.has_proving_key(&id));
+
+    // An honest key with an off-curve L point (nothing but point validation
+    // sees it on import).
+    let (pk, vk) = keys();
+    let src = KeyStore::open(dir.path().join("src2")).unwrap();
+    src.store(&id, &pk, &vk, &desc).unwrap();
+    let set = dir.path().join("set2");
+    src.export(&set, true).unwrap();
+    let dst2 = KeyStore::open(dir.path().join("dst2")).unwrap();
+    dst2.import(&set, false).unwrap();
+    let mut l_only = pk.clone();
+    l_only.l_query[0] =
+        G1Affine::new_unchecked(ark_bn254::Fq::from(1u64), ark_bn254::Fq::from(1u64));
+    let mut corrupt = Vec::new();
+    l_only.serialize_uncompressed(&mut corrupt).unwrap();
+    std::fs::write(set.join(format!("{id}.pk")), corrupt).unwrap();
+    let dst3 = KeyStore::open(dir.path().join("dst3")).unwrap();
+    let err = dst3.import(&set, false).unwrap_err();
+    assert!(matches!(err, ZkError::Malformed(_)), "{err}");
+}
+
+#[test]
+fn key_check_overhead_is_small_next_to_a_proof() {
+    let (pk, _) = keys();
+    let mut r = rng();
+    let n = 20;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        keycheck::check_for_proving(&pk, &mut r).unwrap();
+    }
+    let per_check = start.elapsed() / n;
+    let start = std::time::Instant::now();
+    keycheck::check_full(&pk, &mut r).unwrap();
+    let full = start.elapsed();
+    let start = std::time::Instant::now();
+    prove(&pk, Toy::honest(&[1, 2, 3, 4]), &mut r).unwrap();
+    let proof = start.elapsed();
+    eprintln!("toy key: check_for_proving {per_check:?}, check_full {full:?}, prove (with checks and self-verify) {proof:?}");
 }
