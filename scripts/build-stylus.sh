@@ -18,8 +18,8 @@ export CARGO_TARGET_DIR="$PWD/$OUT"
 # 1 MiB (Stylus prices memory per page).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=-reference-types -C link-arg=-zstack-size=32768"
 CIRCUITS=(
-  "storage-inclusion-k2-d3-v2:test-vk-storage-k2-d3:pairing-wasm"
-  "storage-inclusion-k4-d9-v2:test-vk-storage-k4-d9:pairing-wasm"
+  "storage-inclusion-k2-d3-v3:test-vk-storage-k2-d3:pairing-wasm"
+  "storage-inclusion-k4-d9-v3:test-vk-storage-k4-d9:pairing-wasm"
   "testkit-table-8:test-vk-table:"
 )
 COMPRESSED_LIMIT=24576      # 24 KB, what Stylus accepts compressed

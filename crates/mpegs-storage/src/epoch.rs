@@ -268,10 +268,14 @@ pub fn circuit_id(k: u32, depth: u32) -> String {
 /// The region side registration picks for a `width × height` segment of `format`:
 /// the largest multiple of 32 (64 for subsampled chroma, so the chroma region's
 /// sides are multiples of 32) up to half the smaller side, at most 512, so regions
-/// vary in position.
+/// vary in position. A segment whose smaller side is under two steps gets one
+/// step, the least the hash needs, as long as it fits: its regions vary less, but
+/// small clips can still be stored.
 pub fn region_side(format: PixelFormat, width: u32, height: u32) -> Result<u32, StorageError> {
     let step = format.region_step();
-    let side = (width.min(height) / 2 / step * step).min(crate::phash::MAX_REGION);
+    let smaller = width.min(height);
+    let half = (smaller / 2 / step * step).min(crate::phash::MAX_REGION);
+    let side = if half >= step { half } else if smaller >= step { step } else { 0 };
     if side < step {
         return Err(StorageError::Challenge(format!(
             "a {width}x{height} {} segment is too small for {step}x{step} regions",
@@ -726,5 +730,22 @@ pub fn verify(
         Ok(true) => Ok(()),
         Ok(false) => Err("the Groth16 proof does not verify".into()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_side_is_half_the_smaller_side_or_one_step_for_small_clips() {
+        let yuv = PixelFormat::Yuv420p;
+        assert_eq!(region_side(yuv, 1280, 720).unwrap(), 320);
+        assert_eq!(region_side(yuv, 4096, 2160).unwrap(), 512);
+        // Half of 96 is under the 64-sample step: one step, which fits.
+        assert_eq!(region_side(yuv, 160, 96).unwrap(), 64);
+        assert!(region_side(yuv, 160, 63).is_err());
+        assert_eq!(region_side(PixelFormat::Gray, 40, 40).unwrap(), 32);
+        assert!(region_side(PixelFormat::Gray, 31, 100).is_err());
     }
 }

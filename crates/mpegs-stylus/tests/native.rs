@@ -19,7 +19,7 @@ use mpegs_chain::stylus_vk::{module_name, rust_source};
 use mpegs_chain::verifier::{fr_word, input_words, proof_words};
 use mpegs_stylus::groth16::{self, Bn254, Error, Transcript, Vk, PAIRING_BYTES, PROOF_WORDS};
 use mpegs_stylus::vk::{
-    storage_inclusion_k2_d3_v2 as k2, storage_inclusion_k4_d9_v2 as k4, testkit_table_8 as table,
+    storage_inclusion_k2_d3_v3 as k2, storage_inclusion_k4_d9_v3 as k4, testkit_table_8 as table,
 };
 use mpegs_testkit::chain::{circuit_id, keys, table_example, SHAPES};
 use mpegs_zk::backend::{self, vk_digest};

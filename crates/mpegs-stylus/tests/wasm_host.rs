@@ -186,11 +186,11 @@ fn pure_wasm_pairing_variant_verifies_storage_k4_d9() {
 #[test]
 fn contracts_use_only_what_stylus_accepts() {
     for name in [
-        "storage-inclusion-k2-d3-v2",
-        "storage-inclusion-k4-d9-v2",
+        "storage-inclusion-k2-d3-v3",
+        "storage-inclusion-k4-d9-v3",
         "testkit-table-8",
-        "storage-inclusion-k2-d3-v2_pairing-wasm",
-        "storage-inclusion-k4-d9-v2_pairing-wasm",
+        "storage-inclusion-k2-d3-v3_pairing-wasm",
+        "storage-inclusion-k4-d9-v3_pairing-wasm",
     ] {
         let wasm = load(name);
         // Imports: only Stylus hooks this host implements (anything else would be

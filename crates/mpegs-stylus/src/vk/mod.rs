@@ -12,9 +12,9 @@
 //! without a choice.
 
 #[rustfmt::skip]
-pub mod storage_inclusion_k2_d3_v2;
+pub mod storage_inclusion_k2_d3_v3;
 #[rustfmt::skip]
-pub mod storage_inclusion_k4_d9_v2;
+pub mod storage_inclusion_k4_d9_v3;
 #[rustfmt::skip]
 pub mod testkit_table_8;
 /// The deployer's key (generated, not committed).
@@ -40,7 +40,7 @@ pub use deploy as selected;
         feature = "test-vk-table"
     ))
 ))]
-pub use storage_inclusion_k2_d3_v2 as selected;
+pub use storage_inclusion_k2_d3_v3 as selected;
 
 #[cfg(all(
     feature = "test-vk-storage-k4-d9",
@@ -50,7 +50,7 @@ pub use storage_inclusion_k2_d3_v2 as selected;
         feature = "test-vk-table"
     ))
 ))]
-pub use storage_inclusion_k4_d9_v2 as selected;
+pub use storage_inclusion_k4_d9_v3 as selected;
 
 #[cfg(all(
     feature = "test-vk-table",
