@@ -113,8 +113,21 @@ pub struct WorkerArgs {
     secret_key_file: Option<std::path::PathBuf>,
 }
 
-/// A database URL with its password hidden, for logs.
+/// A database URL with its password hidden, for logs: the one in its
+/// authority (`user:***@`) and any secret-looking query parameter
+/// (`?password=***`, `sslpassword`, `token`, …: `http::redact_query`).
 fn redacted(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, query)) => format!(
+            "{}?{}",
+            redacted_authority(base),
+            mpegs_service::http::redact_query(query)
+        ),
+        None => redacted_authority(url),
+    }
+}
+
+fn redacted_authority(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
@@ -367,6 +380,19 @@ mod tests {
         assert_eq!(
             super::redacted("sqlite:///x/service.db"),
             "sqlite:///x/service.db"
+        );
+        // libpq-style parameters in the query carry passwords too.
+        assert_eq!(
+            super::redacted("postgres://db:5432/mpegs?user=m&password=hunter2&sslmode=require"),
+            "postgres://db:5432/mpegs?user=m&password=***&sslmode=require"
+        );
+        assert_eq!(
+            super::redacted("postgres://m:pw@db/mpegs?sslpassword=x&application_name=a"),
+            "postgres://m:***@db/mpegs?sslpassword=***&application_name=a"
+        );
+        assert_eq!(
+            super::redacted("sqlite:///x/service.db?mode=rwc"),
+            "sqlite:///x/service.db?mode=rwc"
         );
     }
 }

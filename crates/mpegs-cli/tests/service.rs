@@ -43,6 +43,8 @@ fn mpegs(home: &Path) -> Command {
         .env("MPEGS_LEASE_SECS", "4")
         .env("MPEGS_HEARTBEAT_SECS", "1")
         .env("MPEGS_POLL_MS", "100")
+        // The burst below opens 100 connections from 127.0.0.1 at once.
+        .env("MPEGS_MAX_CONNECTIONS_PER_IP", "1024")
         .env_remove("MPEGS_DATABASE_URL");
     c
 }

@@ -17,6 +17,7 @@ use mpegs_zk::backend::{batch_verify, prepare, proof_from_bytes, verify, vk_hash
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use mpegs_zk::keys::{KeySet, KeySource};
@@ -74,9 +75,14 @@ struct Checker<'a, 'p> {
     steps: Vec<StepReport>,
     proofs: usize,
     progress: VerifyProgress<'p>,
+    /// Set by the caller to stop early (a server whose client gave up).
+    cancel: &'p AtomicBool,
     done: usize,
     total: usize,
 }
+
+/// The reason of a report whose verification was stopped by its caller.
+pub const CANCELLED: &str = "verification cancelled";
 
 /// Verifies `frame` against `bundle` with verifying keys from `keys` (a
 /// [`mpegs_zk::keys::KeyStore`], say); the bundle must reveal its media's seed
@@ -105,7 +111,30 @@ pub fn verify_with_progress(
     keys: &dyn KeySource,
     progress: VerifyProgress<'_>,
 ) -> Report {
+    verify_cancellable(
+        frame,
+        bundle,
+        secret,
+        keys,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`verify_with_progress`] that stops once `cancel` is set: it is looked at
+/// before every edit step and every batch of [`BATCH_PROOFS`] proofs, so the
+/// work left after it is set is at most one batch. A stopped verification is
+/// invalid with the reason [`CANCELLED`].
+pub fn verify_cancellable(
+    frame: &Frame,
+    bundle: &Bundle,
+    secret: Option<&Seed>,
+    keys: &dyn KeySource,
+    progress: VerifyProgress<'_>,
+    cancel: &AtomicBool,
+) -> Report {
     let mut checker = Checker {
+        cancel,
         keys_from: keys,
         keys: HashMap::new(),
         origin: None,
@@ -190,7 +219,16 @@ impl Checker<'_, '_> {
         self.report(stage);
     }
 
+    fn cancelled(&self) -> Result<(), String> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(CANCELLED.into())
+        } else {
+            Ok(())
+        }
+    }
+
     fn check(&mut self, bundle: &Bundle) -> Result<(), String> {
+        self.cancelled()?;
         match bundle.kind {
             Kind::Attestation => self.check_attestation(bundle),
             Kind::Edit => {
@@ -210,10 +248,17 @@ impl Checker<'_, '_> {
                     if i > 0 && !same_media(&step.input, &edit.steps[i - 1].output) {
                         return Err(format!("step {}'s input is not step {i}'s output", i + 1));
                     }
+                    self.cancelled()?;
                     let stage = format!("step {} ({})", i + 1, step.filter);
                     self.report(&stage);
-                    self.check_step(step, &stage)
-                        .map_err(|e| format!("{stage}: {e}"))?;
+                    self.check_step(step, &stage).map_err(|e| {
+                        // A stop is the caller's, not the step's fault.
+                        if e == CANCELLED {
+                            e
+                        } else {
+                            format!("{stage}: {e}")
+                        }
+                    })?;
                 }
                 let last = edit.steps.last().expect("structure checked");
                 if !same_media(&last.output, &bundle.media) {
@@ -374,6 +419,7 @@ impl Checker<'_, '_> {
             .zip(keys.chunks(BATCH_PROOFS))
             .enumerate()
         {
+            self.cancelled()?;
             let proofs = encoded
                 .par_iter()
                 .map(|(at, bytes)| proof_from_bytes(bytes).map_err(|e| format!("{at}: {e}")))

@@ -671,3 +671,48 @@ fn importing_a_different_key_under_a_trusted_id_needs_replace() {
     store.import(&set, true).unwrap();
     assert!(!verify_media(&f.edited, &f.bundle, &store).valid);
 }
+
+#[test]
+fn a_cancelled_verification_stops_between_steps_and_says_so() {
+    use mpegs_provenance::verify::{verify_cancellable, CANCELLED};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let f = fixture();
+    let whole = verify_media(&f.edited, &f.bundle, &f.store);
+    assert!(whole.valid, "{:?}", whole.reason);
+    assert_eq!(whole.steps.len(), 3);
+    // The caller gives up while step 2 is announced (a server's client timed
+    // out): step 2's proofs are never checked, and the report says why.
+    let cancel = AtomicBool::new(false);
+    let mut progress = |_: usize, _: usize, stage: &str| {
+        if stage.starts_with("step 2") {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    };
+    let report = verify_cancellable(
+        &f.edited,
+        &f.bundle,
+        None,
+        &f.store,
+        &mut |_, _, _| {},
+        &AtomicBool::new(false),
+    );
+    assert!(report.valid, "an unset flag changes nothing");
+    assert_eq!(report, whole);
+    let stopped = verify_cancellable(&f.edited, &f.bundle, None, &f.store, &mut progress, &cancel);
+    assert!(!stopped.valid);
+    assert_eq!(stopped.reason.as_deref(), Some(CANCELLED));
+    assert_eq!(stopped.steps.len(), 1, "only step 1 was checked");
+    assert!(stopped.proofs_verified < whole.proofs_verified);
+    // Set before it starts, nothing is checked at all.
+    let before = AtomicBool::new(true);
+    let none = verify_cancellable(
+        &f.edited,
+        &f.bundle,
+        None,
+        &f.store,
+        &mut |_, _, _| {},
+        &before,
+    );
+    assert_eq!(none.reason.as_deref(), Some(CANCELLED));
+    assert_eq!(none.proofs_verified, 0);
+}

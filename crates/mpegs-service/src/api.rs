@@ -10,7 +10,7 @@ use crate::{http, metrics, queue, tokens, web, Db, ServiceConfig, ServiceError};
 use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,7 +19,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::Stream;
 use mpegs_app::graph::Graph;
-use mpegs_app::verify::verify_frame;
 use mpegs_filters::parse_filtergraph;
 use mpegs_media::{decode_image, image_dimensions, Seed};
 use mpegs_provenance::prove::{blinding_seed, EditWork, OsEntropy};
@@ -28,9 +27,10 @@ use mpegs_provenance::{Bundle, MediaSecret};
 use mpegs_zk::keys::{KeySetJson, KeyStore};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -42,6 +42,10 @@ pub struct AppState {
     verify_slots: Arc<Semaphore>,
     /// Open event streams (`MPEGS_MAX_EVENT_STREAMS`).
     stream_slots: Arc<Semaphore>,
+    /// Open event streams per account (`MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT`).
+    account_streams: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    /// KiB of `POST /v1/verify` bodies held at once (`MPEGS_VERIFY_MEMORY_BYTES`).
+    verify_memory: Arc<Semaphore>,
     /// Becomes true when the server shuts down: event streams end then.
     stopping: tokio::sync::watch::Receiver<bool>,
     /// The application configuration (home, chain) for use cases that need it.
@@ -61,6 +65,8 @@ impl AppState {
             files: MediaFiles::new(config.media_dir()),
             verify_slots: Arc::new(Semaphore::new(config.limits.verify_concurrency)),
             stream_slots: Arc::new(Semaphore::new(config.limits.max_event_streams)),
+            account_streams: Default::default(),
+            verify_memory: Arc::new(Semaphore::new(verify_memory_units(&config.limits))),
             stopping,
             limits: config.limits.clone(),
             app: Arc::new(config.app()),
@@ -74,6 +80,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     reason: String,
+    /// Seconds for a Retry-After header, when the refusal is temporary.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -82,6 +90,7 @@ impl ApiError {
             status,
             code,
             reason: reason.into(),
+            retry_after: None,
         }
     }
     fn bad_request(reason: impl Into<String>) -> Self {
@@ -97,11 +106,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(json!({"error": self.code, "reason": self.reason})),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        res
     }
 }
 
@@ -172,7 +186,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs", post(create_job))
         .route("/v1/jobs/{id}", get(get_job).delete(cancel_job))
         .route("/v1/jobs/{id}/events", get(job_events))
-        .route("/v1/verify", post(verify))
+        .route(
+            "/v1/verify",
+            post(verify).layer(DefaultBodyLimit::max(state.limits.verify_body_limit())),
+        )
         .route("/v1/keys", get(get_keys))
         // The explorer (docs/explorer.md): pages and their assets.
         .route("/", get(web::index))
@@ -385,6 +402,32 @@ fn parse_bundle(limits: &Limits, bytes: &[u8]) -> ApiResult<Bundle> {
 /// `verify_concurrency` at a time — parsing included: the slot is taken before
 /// the bundle is parsed, so concurrent uploads cannot multiply its memory.
 async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
+    check_upload_holding(state, upload, None).await
+}
+
+/// Sets its flag when dropped: a request's future holds one, so the flag
+/// says the request is gone (answered, or dropped by the request timeout)
+/// to work that outlives it on a blocking thread.
+pub(crate) struct CancelOnDrop(pub(crate) Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// [`check_upload`], keeping `hold` (the request's memory reservation) until
+/// the blocking work ends. The work stops early — between parsing, decoding
+/// and every batch of proofs — once the request is dropped (it timed out,
+/// `MPEGS_REQUEST_TIMEOUT_SECS`), so its verification slot and memory are
+/// free again soon instead of after a verification nobody waits for.
+async fn check_upload_holding(
+    state: &AppState,
+    upload: Upload,
+    hold: Option<OwnedSemaphorePermit>,
+) -> ApiResult<Checked> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = CancelOnDrop(cancel.clone());
     let image = upload
         .image
         .ok_or_else(|| ApiError::bad_request("missing form field \"image\""))?;
@@ -419,11 +462,26 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
     let limits = state.limits.clone();
     let secret_bytes = upload.secret;
     let (image, bundle, secret, report) = tokio::task::spawn_blocking(move || {
-        // The slot moves with the work: a request that timed out stops
-        // waiting, but the slot stays taken until this work has ended.
+        // The slot and the memory reservation move with the work: a request
+        // that timed out stops waiting, but both stay taken until this work
+        // has ended — which the cancel flag makes soon.
         let _slot = _slot;
+        let _hold = hold;
+        let gone = || {
+            if cancel.load(Ordering::Relaxed) {
+                Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cancelled",
+                    "the request ended before its verification (MPEGS_REQUEST_TIMEOUT_SECS)",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        gone()?;
         let bundle = parse_bundle(&limits, &bundle_bytes)?;
         drop(bundle_bytes);
+        gone()?;
         let secret = match &secret_bytes {
             Some(bytes) => Some(
                 MediaSecret::from_json_for(bytes, &bundle.media, "secret")
@@ -433,7 +491,19 @@ async fn check_upload(state: &AppState, upload: Upload) -> ApiResult<Checked> {
         };
         let frame = decode_image(&image, "image")
             .map_err(|e| ApiError::unprocessable("bad_image", e.to_string()))?;
-        let report = verify_frame(&frame, &bundle, secret.as_ref(), &store);
+        gone()?;
+        // verify_frame's verifier, stopping between proof batches once the
+        // request is gone.
+        let report = mpegs_provenance::verify::verify_cancellable(
+            &frame,
+            &bundle,
+            secret.as_ref(),
+            store.as_ref(),
+            &mut |_, _, _| {},
+            &cancel,
+        );
+        // A stopped verification's report is nobody's answer.
+        gone()?;
         Ok::<_, ApiError>((image, bundle, secret, report))
     })
     .await
@@ -1110,13 +1180,59 @@ async fn delete_media(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// One open event stream counted against its account's
+/// `MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT`; uncounted when the stream ends.
+struct AccountStream {
+    account: String,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl AccountStream {
+    fn open(state: &AppState, account: String) -> ApiResult<Self> {
+        let mut open = state
+            .account_streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(account.clone()).or_insert(0);
+        if *n >= state.limits.max_event_streams_per_account {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                "this account has too many open event streams \
+                 (MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT); close one or poll GET /v1/jobs/{id}",
+            );
+            e.retry_after = Some(1);
+            return Err(e);
+        }
+        *n += 1;
+        Ok(Self {
+            account,
+            open: state.account_streams.clone(),
+        })
+    }
+}
+
+impl Drop for AccountStream {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.account);
+            }
+        }
+    }
+}
+
 /// How often an event stream looks at its job.
 pub const EVENT_POLL: Duration = Duration::from_millis(250);
 
 /// `GET /v1/jobs/{id}/events`: a `progress` event whenever the job changes, then
 /// one `done` or `failed` event, then the stream ends. Only for the job's
-/// owner; at most `MPEGS_MAX_EVENT_STREAMS` open at once (503 beyond), each at
-/// most `MPEGS_EVENT_STREAM_SECS` long, all ended when the server stops.
+/// owner; at most `MPEGS_MAX_EVENT_STREAMS` open at once (503 beyond), at most
+/// `MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT` of them one account's (429 beyond),
+/// each at most `MPEGS_EVENT_STREAM_SECS` long, all ended when the server
+/// stops.
 async fn job_events(
     State(state): State<AppState>,
     Reader(reader): Reader,
@@ -1124,6 +1240,9 @@ async fn job_events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
     check_job_id(&id)?;
     let first = visible_job(&state, &id, reader.as_ref()).await?;
+    // visible_job found the reader to own the job: there is an account.
+    let account = reader.map(|r| r.account).unwrap_or_default();
+    let account_slot = AccountStream::open(&state, account)?;
     let slot = state
         .stream_slots
         .clone()
@@ -1143,7 +1262,7 @@ async fn job_events(
             Some(first),
             None::<queue::JobStatus>,
             false,
-            slot,
+            (slot, account_slot),
         ),
         move |(mut state, id, mut next, last, ended, slot)| async move {
             if ended || *state.stopping.borrow() {
@@ -1186,11 +1305,101 @@ async fn job_events(
 }
 
 /// `POST /v1/verify`: the report `mpegs verify --json` prints, for uploaded files.
-async fn verify(
-    State(state): State<AppState>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Response> {
-    let upload = read_upload(multipart?).await?;
-    let checked = check_upload(&state, upload).await?;
+///
+/// Anyone may call it, so its memory is bounded before its body is read: the
+/// body must declare its length (411 without Content-Length), at most
+/// `Limits::verify_body_limit` (413), and that many bytes are reserved from
+/// `MPEGS_VERIFY_MEMORY_BYTES` — a request that does not fit beside those in
+/// flight is answered 503 with Retry-After at once, its body unread, rather
+/// than buffered to wait for a verification slot.
+async fn verify(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+    let reservation = reserve_verify_memory(&state, req.headers())?;
+    let multipart = Multipart::from_request(req, &state).await?;
+    let upload = read_upload(multipart).await?;
+    let checked = check_upload_holding(&state, upload, Some(reservation)).await?;
     Ok(Json(checked.report).into_response())
+}
+
+/// The verify memory budget counts KiB, so that a budget of terabytes still
+/// fits a semaphore and one request's share a `u32`.
+const VERIFY_MEMORY_UNIT: usize = 1024;
+
+fn verify_memory_units(limits: &Limits) -> usize {
+    limits
+        .verify_memory_bytes
+        .div_ceil(VERIFY_MEMORY_UNIT)
+        .clamp(1, u32::MAX as usize)
+}
+
+/// Reserves a `POST /v1/verify` body's declared length from the verify
+/// memory budget (see [`verify`]).
+fn reserve_verify_memory(state: &AppState, headers: &HeaderMap) -> ApiResult<OwnedSemaphorePermit> {
+    let limit = state.limits.verify_body_limit();
+    let length_required = || {
+        ApiError::new(
+            StatusCode::LENGTH_REQUIRED,
+            "length_required",
+            "POST /v1/verify needs a Content-Length (no chunked bodies)",
+        )
+    };
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(length_required());
+    }
+    let length: u64 = headers
+        .get(header::CONTENT_LENGTH)
+        .ok_or_else(length_required)?
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| ApiError::bad_request("Content-Length is not a whole number"))?;
+    if length > limit as u64 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the body is {length} bytes, more than {limit} (MPEGS_MAX_IMAGE_BYTES + \
+                 MPEGS_MAX_BUNDLE_BYTES + 64 KiB)"
+            ),
+        ));
+    }
+    // A budget below one request's size still admits it alone: it is then
+    // the whole budget.
+    let units = (length as usize)
+        .div_ceil(VERIFY_MEMORY_UNIT)
+        .clamp(1, verify_memory_units(&state.limits)) as u32;
+    state
+        .verify_memory
+        .clone()
+        .try_acquire_many_owned(units)
+        .map_err(|_| {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "verifications in flight hold the verify memory budget \
+                 (MPEGS_VERIFY_MEMORY_BYTES); retry later",
+            );
+            e.retry_after = Some(1);
+            e
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request timeout drops the request's future; the flag the blocking
+    /// verification looks at must be set then.
+    #[tokio::test]
+    async fn a_request_dropped_by_its_timeout_sets_its_cancel_flag() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let held = flag.clone();
+        let request = async move {
+            let _cancel_on_drop = CancelOnDrop(held);
+            std::future::pending::<()>().await
+        };
+        assert!(tokio::time::timeout(Duration::from_millis(10), request)
+            .await
+            .is_err());
+        assert!(flag.load(Ordering::Relaxed));
+    }
 }

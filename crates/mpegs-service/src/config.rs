@@ -65,7 +65,30 @@ pub struct Limits {
     pub rate_burst: u64,
     /// Longest a connection may take to send a request's headers, and may
     /// stay idle between requests (`MPEGS_HEADER_TIMEOUT_SECS`, default 30 s).
+    /// A fixed deadline from the connection's start or its previous response
+    /// to the end of the next request's headers, however the bytes trickle
+    /// in; the same span is also the longest a connection may go without a
+    /// byte either way while a body or response is under way.
     pub header_timeout: Duration,
+    /// Open connections from one client address at once
+    /// (`MPEGS_MAX_CONNECTIONS_PER_IP`, default 64; IPv6 clients count per
+    /// /64): further ones are closed at once, so one address cannot take all
+    /// `max_connections`.
+    pub max_connections_per_ip: usize,
+    /// Largest image part of an upload (`MPEGS_MAX_IMAGE_BYTES`, default
+    /// 32 MiB). `POST /v1/verify` accepts a body of at most this plus
+    /// `max_bundle_bytes` plus 64 KiB (the secret and the form's framing).
+    pub max_image_bytes: usize,
+    /// Bytes of `POST /v1/verify` bodies held at once, all requests together
+    /// (`MPEGS_VERIFY_MEMORY_BYTES`, default 256 MiB). Reserved from the
+    /// request's Content-Length before its body is read, and kept until its
+    /// verification ends; a request that does not fit now is answered 503
+    /// (retry later) without its body being read.
+    pub verify_memory_bytes: usize,
+    /// Open event streams of one account at once
+    /// (`MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT`, default 16; 429 beyond), so
+    /// one account cannot take all `max_event_streams`.
+    pub max_event_streams_per_account: usize,
 }
 
 impl Default for Limits {
@@ -89,6 +112,10 @@ impl Default for Limits {
             rate_per_sec: 50,
             rate_burst: 200,
             header_timeout: Duration::from_secs(30),
+            max_connections_per_ip: 64,
+            max_image_bytes: 32 << 20,
+            verify_memory_bytes: 256 << 20,
+            max_event_streams_per_account: 16,
         }
     }
 }
@@ -192,10 +219,23 @@ impl QueueSettings {
     }
 }
 
+/// Room in a `POST /v1/verify` body beside its image and bundle: the secret
+/// (a few hundred bytes) and the multipart framing.
+pub const VERIFY_FORM_SLACK: usize = 64 << 10;
+
 impl Limits {
+    /// The largest `POST /v1/verify` body: the image and bundle limits plus
+    /// [`VERIFY_FORM_SLACK`] — its own limit, not `max_upload_bytes`.
+    pub fn verify_body_limit(&self) -> usize {
+        self.max_image_bytes
+            .saturating_add(self.max_bundle_bytes)
+            .saturating_add(VERIFY_FORM_SLACK)
+    }
+
     /// The defaults, overridden by `MPEGS_MAX_UPLOAD_BYTES`,
     /// `MPEGS_MAX_UPLOAD_PIXELS`, `MPEGS_REQUEST_TIMEOUT_SECS` and
-    /// `MPEGS_VERIFY_CONCURRENCY`.
+    /// `MPEGS_VERIFY_CONCURRENCY` and every other `MPEGS_…` limit named on
+    /// the fields above.
     pub fn from_env() -> Result<Self, ServiceError> {
         let mut l = Self::default();
         if let Some(v) = env_number("MPEGS_MAX_UPLOAD_BYTES")? {
@@ -249,6 +289,18 @@ impl Limits {
         }
         if let Some(v) = n("MPEGS_HEADER_TIMEOUT_SECS")? {
             l.header_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = n("MPEGS_MAX_CONNECTIONS_PER_IP")? {
+            l.max_connections_per_ip = (v as usize).max(1);
+        }
+        if let Some(v) = n("MPEGS_MAX_IMAGE_BYTES")? {
+            l.max_image_bytes = v as usize;
+        }
+        if let Some(v) = n("MPEGS_VERIFY_MEMORY_BYTES")? {
+            l.verify_memory_bytes = (v as usize).max(1);
+        }
+        if let Some(v) = n("MPEGS_MAX_EVENT_STREAMS_PER_ACCOUNT")? {
+            l.max_event_streams_per_account = (v as usize).max(1);
         }
         Ok(l)
     }

@@ -68,13 +68,16 @@ pub fn layers(router: Router, limits: &Limits, _db: Db) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    // The query string is left out: it is nobody's secret
-                    // today, but paths are what an access log needs.
+                    // The query string is logged with the values of
+                    // secret-looking parameters hidden (`redact_query`):
+                    // a client may put a token or password in a URL.
+                    let query = req.uri().query().map(redact_query).unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         request_id = %id,
                         method = %req.method(),
                         path = %req.uri().path(),
+                        query = %query,
                         account = tracing::field::Empty,
                     )
                 })
@@ -91,8 +94,24 @@ pub fn layers(router: Router, limits: &Limits, _db: Db) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// A token bucket per client address: `per_sec` tokens a second, at most
-/// `burst` saved. `per_sec == 0` turns the limit off.
+/// Whom a limit per client counts an address against: an IPv4 address itself
+/// (also when it arrives IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address by
+/// its /64 — one subscriber's routed prefix, whose 2^64 addresses would
+/// otherwise each get a fresh share.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
+/// A token bucket per client (per [`client_key`]: IPv6 per /64): `per_sec`
+/// tokens a second, at most `burst` saved. `per_sec == 0` turns the limit off.
 #[derive(Clone)]
 pub struct RateLimiter {
     per_sec: f64,
@@ -121,7 +140,7 @@ impl RateLimiter {
             let full = self.burst / self.per_sec;
             buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs_f64() < full);
         }
-        let (tokens, last) = buckets.entry(ip).or_insert((self.burst, now));
+        let (tokens, last) = buckets.entry(client_key(ip)).or_insert((self.burst, now));
         *tokens =
             (*tokens + now.duration_since(*last).as_secs_f64() * self.per_sec).min(self.burst);
         *last = now;
@@ -155,6 +174,59 @@ async fn rate_limit(rate: RateLimiter, req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+/// Names of query parameters whose values never reach a log: any name that
+/// contains one of these (case-insensitive), e.g. `access_token`, `apiKey`,
+/// `X-Amz-Signature`, `db_password`, `client_secret`.
+const SECRET_PARAMETER_WORDS: [&str; 5] = ["token", "secret", "password", "key", "signature"];
+
+/// A query string (`a=1&token=abc`, without the `?`) with the value of every
+/// parameter whose name looks secret replaced by `***`; the rest, names
+/// included, as it was. For access logs and logged URLs.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = match pair.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (pair, None),
+            };
+            // Names may be percent-encoded (`pass%77ord`): compared decoded.
+            let decoded = percent_decode(name).to_ascii_lowercase();
+            let secret = SECRET_PARAMETER_WORDS.iter().any(|w| decoded.contains(w));
+            match value {
+                Some(_) if secret => format!("{name}=***"),
+                _ => pair.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `%XX` escapes and `+` decoded (bytes that are not UTF-8 replaced), for
+/// comparing parameter names.
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks the shape of untrusted JSON before anything parses it into a tree:
@@ -217,21 +289,62 @@ pub fn check_json_shape(bytes: &[u8], max_depth: usize, max_values: usize) -> Re
 
 /// A TCP listener that holds at most `max` connections open at once (the
 /// next one is accepted when one closes; meanwhile clients wait in the
-/// kernel's backlog) and closes a connection that neither sent nor received a
-/// byte for `idle` — a client that trickles its headers, or holds a
-/// connection it does not use, loses it.
+/// kernel's backlog), at most `per_ip` of them from one client (per
+/// [`client_key`]; one more is closed as soon as it is accepted, so one
+/// address cannot fill every slot while others wait), and closes a
+/// connection that neither sent nor received a byte for `idle`. (The fixed
+/// deadline for a request's headers is the HTTP server's, `lib::serve`.)
 pub struct CappedListener {
     inner: tokio::net::TcpListener,
     slots: Arc<Semaphore>,
+    per_ip: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
     idle: Duration,
 }
 
 impl CappedListener {
-    pub fn new(inner: tokio::net::TcpListener, max: usize, idle: Duration) -> Self {
+    pub fn new(inner: tokio::net::TcpListener, max: usize, per_ip: usize, idle: Duration) -> Self {
         Self {
             inner,
             slots: Arc::new(Semaphore::new(max.max(1))),
+            per_ip: per_ip.max(1),
+            open: Arc::new(Mutex::new(HashMap::new())),
             idle,
+        }
+    }
+
+    /// Counts a connection from `ip`: `None` when that client already holds
+    /// `per_ip` connections.
+    fn admit(&self, ip: IpAddr) -> Option<IpSlot> {
+        let key = client_key(ip);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key).or_insert(0);
+        if *n >= self.per_ip {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            key,
+            open: self.open.clone(),
+        })
+    }
+}
+
+/// One connection counted against its client's `per_ip`; uncounted on drop.
+struct IpSlot {
+    key: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            // Forgotten at zero: the map holds only clients with connections.
+            if *n == 0 {
+                open.remove(&self.key);
+            }
         }
     }
 }
@@ -248,11 +361,19 @@ impl axum::serve::Listener for CappedListener {
             };
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
+                    let Some(ip_slot) = self.admit(addr.ip()) else {
+                        // Dropped unanswered: a client over its share gets no
+                        // HTTP response to wait for, only a closed connection.
+                        tracing::debug!("{}: over MPEGS_MAX_CONNECTIONS_PER_IP", addr.ip());
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     return (
                         Guarded {
                             stream,
                             _permit: permit,
+                            _ip_slot: ip_slot,
                             idle: self.idle,
                             timer: Box::pin(tokio::time::sleep(self.idle)),
                         },
@@ -274,6 +395,63 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
+/// Serves `router` on `listener` until `stop` becomes true, then lets open
+/// connections finish their requests. Each connection is HTTP/1.1 with a
+/// fixed deadline, `header_timeout`, from its start (or the end of its
+/// previous response) to the end of a request's headers: a client trickling
+/// a byte now and then, each in time for the listener's idle timer, still
+/// loses the connection at that deadline. (axum::serve gives no way to set
+/// it, so the connections are served with hyper directly, as it does.)
+pub async fn serve(
+    mut listener: CappedListener,
+    router: Router,
+    header_timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use axum::serve::Listener as _;
+    // Each connection's task holds a receiver: all have ended once the
+    // sender sees none left.
+    let (open_tx, open_rx) = tokio::sync::watch::channel(());
+    loop {
+        let (io, addr) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(
+            tower_http::add_extension::AddExtension::new(
+                router.clone(),
+                ConnectInfo(ClientAddr(addr)),
+            ),
+        );
+        let mut stop = stop.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let _open = open;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!("connection from {addr}: {e}");
+                    }
+                    return;
+                }
+                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {addr}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    drop(open_rx);
+    open_tx.closed().await;
+}
+
 /// The client's address, as the rate limit sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
@@ -286,10 +464,11 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Capp
     }
 }
 
-/// A connection holding its slot, with an idle timer reset by every byte.
+/// A connection holding its slots, with an idle timer reset by every byte.
 pub struct Guarded {
     stream: tokio::net::TcpStream,
     _permit: OwnedSemaphorePermit,
+    _ip_slot: IpSlot,
     idle: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
 }
@@ -385,5 +564,50 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert!(r.take(ip).is_ok());
         assert!(RateLimiter::new(0, 1).take(ip).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64_and_mapped_ipv4_is_ipv4() {
+        let r = RateLimiter::new(1000, 2);
+        // Two addresses of one /64: one bucket.
+        r.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        r.take("2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap())
+            .unwrap();
+        assert!(r
+            .take("2001:db8:1:2:dead:beef::7".parse().unwrap())
+            .is_err());
+        // The next /64 is another client.
+        assert!(r.take("2001:db8:1:3::1".parse().unwrap()).is_ok());
+        // An IPv4 client arriving IPv4-mapped is the IPv4 address.
+        r.take("192.0.2.9".parse().unwrap()).unwrap();
+        r.take("::ffff:192.0.2.9".parse().unwrap()).unwrap();
+        assert!(r.take("192.0.2.9".parse().unwrap()).is_err());
+        assert_eq!(
+            client_key("2001:db8::abcd:1".parse().unwrap()),
+            "2001:db8::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_key("::ffff:10.1.2.3".parse().unwrap()),
+            "10.1.2.3".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn secret_query_parameters_are_redacted() {
+        assert_eq!(
+            redact_query("page=2&password=hunter2&token=abc&secret=s&key=k&limit=5"),
+            "page=2&password=***&token=***&secret=***&key=***&limit=5"
+        );
+        // Any name containing a secret word, in any case, even percent-encoded.
+        assert_eq!(
+            redact_query("access_token=a&apiKey=b&X-Amz-Signature=c&pass%77ord=d&Client_Secret=e"),
+            "access_token=***&apiKey=***&X-Amz-Signature=***&pass%77ord=***&Client_Secret=***"
+        );
+        // Other parameters, flags without a value and odd escapes stay.
+        assert_eq!(
+            redact_query("cursor=x%2&flag&q=key"),
+            "cursor=x%2&flag&q=key"
+        );
+        assert_eq!(redact_query(""), "");
     }
 }

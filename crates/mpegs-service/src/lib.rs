@@ -149,17 +149,15 @@ pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
     let listener = http::CappedListener::new(
         listener,
         config.limits.max_connections,
+        config.limits.max_connections_per_ip,
         config.limits.header_timeout,
     );
-    let app = api::router(state).into_make_service_with_connect_info::<http::ClientAddr>();
-    let mut stop = stopped.clone();
+    let app = api::router(state);
+    let header_timeout = config.limits.header_timeout;
+    let stop = stopped.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+        http::serve(listener, app, header_timeout, stop).await;
+        Ok(())
     });
     Ok(Running {
         addr,

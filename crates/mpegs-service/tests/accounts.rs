@@ -627,6 +627,10 @@ async fn five_hundred_open_event_streams_leave_the_api_answering(backend: Backen
         backend,
         Limits {
             rate_per_sec: 0,
+            // 500 streams of one account, each on its own connection from
+            // 127.0.0.1: past both per-client defaults on purpose.
+            max_connections_per_ip: 1024,
+            max_event_streams_per_account: 1024,
             ..Limits::default()
         },
     )
