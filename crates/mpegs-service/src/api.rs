@@ -532,9 +532,22 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(v.to_string()))
 }
 
+/// A write's answer, as `idempotent` records it.
+pub(crate) struct Answer {
+    status: StatusCode,
+    body: serde_json::Value,
+    /// What the write made (a job id, a commitment): deleting it deletes the
+    /// recorded answer too.
+    resource: Option<String>,
+    /// The write completed the idempotency key itself, in its own transaction.
+    completed: bool,
+}
+
 /// Runs `write` at most once per (account, key): a retry with the same key
 /// and the same request gets the first answer again; the same key with
 /// another request is refused with 422. Without a key, `write` just runs.
+/// `write` gets the reservation, to complete it in its own transaction when
+/// it can (a job submission does).
 async fn idempotent<F, Fut>(
     state: &AppState,
     who: &Principal,
@@ -543,41 +556,56 @@ async fn idempotent<F, Fut>(
     write: F,
 ) -> ApiResult<Response>
 where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
+    F: FnOnce(Option<crate::idempotency::Held>) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Answer>>,
 {
+    use crate::idempotency::{self, Held, Reservation};
     let Some(key) = key else {
-        let (status, body) = write().await?;
-        return Ok((status, Json(body)).into_response());
+        let a = write(None).await?;
+        return Ok((a.status, Json(a.body)).into_response());
     };
-    match crate::idempotency::reserve(&state.db, &who.account, &key, &request_sha256).await? {
-        crate::idempotency::Reservation::Replay { status, body } => {
+    match idempotency::reserve(&state.db, &who.account, &key, &request_sha256).await? {
+        Reservation::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             Ok((status, [("idempotent-replayed", "true")], body).into_response())
         }
-        crate::idempotency::Reservation::Mismatch => Err(ApiError::unprocessable(
+        Reservation::Mismatch => Err(ApiError::unprocessable(
             "idempotency_mismatch",
             "this Idempotency-Key was used with another request",
         )),
-        crate::idempotency::Reservation::InProgress => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_in_progress",
-            "a request with this Idempotency-Key is still being answered; retry later",
-        )),
-        crate::idempotency::Reservation::Reserved => match write().await {
-            Ok((status, body)) => {
-                let text = body.to_string();
-                crate::idempotency::complete(&state.db, &who.account, &key, status.as_u16(), &text)
-                    .await?;
-                Ok((status, Json(body)).into_response())
+        Reservation::InProgress => Err(in_progress()),
+        Reservation::Reserved { token } => {
+            let held = Held {
+                account: who.account.clone(),
+                key,
+                token,
+            };
+            match write(Some(held.clone())).await {
+                Ok(a) => {
+                    if !a.completed {
+                        let text = a.body.to_string();
+                        let status = a.status.as_u16();
+                        let resource = a.resource.as_deref();
+                        idempotency::complete(&state.db, &held, status, &text, resource).await?;
+                    }
+                    Ok((a.status, Json(a.body)).into_response())
+                }
+                Err(e) => {
+                    // A refused request did nothing: the key may be used again.
+                    idempotency::release(&state.db, &held).await?;
+                    Err(e)
+                }
             }
-            Err(e) => {
-                // A refused request did nothing: the key may be used again.
-                crate::idempotency::release(&state.db, &who.account, &key).await?;
-                Err(e)
-            }
-        },
+        }
     }
+}
+
+fn in_progress() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_progress",
+        "a request with this Idempotency-Key is still being answered; retry later",
+    )
 }
 
 /// `POST /v1/media`: verify, then store (owned by the token's account).
@@ -604,17 +632,13 @@ async fn upload_media(
     };
     let st = state.clone();
     let account = who.account.clone();
-    idempotent(&state, &who, key, request_sha256, || async move {
+    idempotent(&state, &who, key, request_sha256, |_| async move {
         store_upload(&st, &account, upload).await
     })
     .await
 }
 
-async fn store_upload(
-    state: &AppState,
-    account: &str,
-    upload: Upload,
-) -> ApiResult<(StatusCode, serde_json::Value)> {
+async fn store_upload(state: &AppState, account: &str, upload: Upload) -> ApiResult<Answer> {
     let checked = check_upload(state, upload).await?;
     if !checked.report.valid {
         return Err(ApiError::unprocessable(
@@ -668,7 +692,12 @@ async fn store_upload(
     } else {
         StatusCode::OK
     };
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        body,
+        resource: Some(b.media.commitment.clone()),
+        completed: false,
+    })
 }
 
 fn check_commitment(c: &str) -> ApiResult<()> {
@@ -687,6 +716,8 @@ struct ListQuery {
     /// A commitment prefix: `0x` and 1 to 64 hex digits.
     commitment: Option<String>,
     limit: Option<i64>,
+    /// The cursor of the page to show (a previous page's `next`).
+    before: Option<String>,
 }
 
 /// Most items a list returns.
@@ -736,8 +767,10 @@ async fn list_media(
         prefix: prefix.as_deref(),
         reader: reader.as_ref(),
     };
-    let items = catalog::list(&state.db, filter, limit).await?;
-    Ok(Json(json!({ "items": items })).into_response())
+    let before = cursor(q.before.as_deref())?;
+    let (items, next) = catalog::list(&state.db, filter, before.as_ref(), limit).await?;
+    let next = next.map(|n| n.to_string());
+    Ok(Json(json!({ "items": items, "next": next })).into_response())
 }
 
 /// Most catalog items one provenance graph walks through (beyond them it is
@@ -763,6 +796,7 @@ async fn get_graph(
         graph.items().map(str::to_string).collect();
     let mut walked = std::collections::HashSet::new();
     let mut truncated = false;
+    let mut parsed = 0usize;
     while let Some(item) = pending.pop_front() {
         if !walked.insert(item.clone()) {
             continue;
@@ -771,7 +805,13 @@ async fn get_graph(
             truncated = true;
             break;
         }
-        for (child, bundle) in catalog::children(&state.db, &item, reader).await? {
+        // Every child's bundle is parsed: at most MAX_GRAPH_ITEMS of them
+        // per graph, however many children the items have.
+        let budget = (MAX_GRAPH_ITEMS - parsed) as i64;
+        let (children, more) = catalog::children(&state.db, &item, reader, budget).await?;
+        truncated |= more;
+        parsed += children.len();
+        for (child, bundle) in children {
             graph.add_bundle(&bundle);
             pending.push_back(child);
         }
@@ -858,13 +898,37 @@ async fn visible_source(
         .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))
 }
 
+#[derive(Deserialize)]
+struct ItemQuery {
+    /// The cursor of the page of children to show (`children_next`).
+    children_after: Option<String>,
+    /// Children per page: 1 to `catalog::MAX_CHILDREN_PAGE` (the default).
+    children_limit: Option<i64>,
+}
+
+fn cursor(s: Option<&str>) -> ApiResult<Option<catalog::Cursor>> {
+    s.map(|s| {
+        catalog::Cursor::parse(s).ok_or_else(|| {
+            ApiError::bad_request("a cursor is the `next` value a previous page returned")
+        })
+    })
+    .transpose()
+}
+
 async fn get_media(
     State(state): State<AppState>,
     Reader(reader): Reader,
     Path(c): Path<String>,
+    q: Result<Query<ItemQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     check_commitment(&c)?;
-    let item = catalog::get(&state.db, &c, reader.as_ref())
+    let Query(q) = q.map_err(|e| ApiError::new(e.status(), "bad_query", e.body_text()))?;
+    let after = cursor(q.children_after.as_deref())?;
+    let limit = q
+        .children_limit
+        .unwrap_or(catalog::MAX_CHILDREN_PAGE)
+        .clamp(1, catalog::MAX_CHILDREN_PAGE);
+    let item = catalog::get(&state.db, &c, reader.as_ref(), after.as_ref(), limit)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no media item {c}")))?;
     Ok(Json(item).into_response())
@@ -997,8 +1061,8 @@ async fn create_job(
     let request_sha256 = sha256_hex(&[b"POST /v1/jobs\n".as_slice(), &body].concat());
     let st = state.clone();
     let w = who.clone();
-    idempotent(&state, &who, key, request_sha256, || async move {
-        submit_job(&st, &w, req).await
+    idempotent(&state, &who, key, request_sha256, |held| async move {
+        submit_job(&st, &w, req, held).await
     })
     .await
 }
@@ -1007,7 +1071,8 @@ async fn submit_job(
     state: &AppState,
     who: &Principal,
     req: JobRequest,
-) -> ApiResult<(StatusCode, serde_json::Value)> {
+    held: Option<crate::idempotency::Held>,
+) -> ApiResult<Answer> {
     check_commitment(&req.input)?;
     if req.vf.len() > state.limits.max_vf_bytes {
         return Err(ApiError::unprocessable(
@@ -1048,11 +1113,15 @@ async fn submit_job(
         .await
         .map_err(|e| ApiError::from(ServiceError::Internal(e.to_string())))?
         .map_err(|e| ApiError::unprocessable("bad_filter", e.to_string()))?;
-    crate::quota::check(&state.db, &state.limits, who, &work).await?;
     let seeds: Vec<Seed> = (0..chain.filters.len())
         .map(|i| blinding_seed(&OsEntropy, i))
         .collect();
-    let id = queue::create_job(
+    // The answer, recorded for the key in the job's own transaction (the
+    // job's id is filled in there).
+    let answer = |id: &str| json!({"id": id, "status": "queued", "progress": {"done": 0, "total": work.total_tiles()}});
+    let template = answer("{id}").to_string();
+    let quota = crate::quota::Quota::of(&state.limits);
+    let created = queue::submit_job(
         &state.db,
         queue::NewJob {
             input: &req.input,
@@ -1061,12 +1130,29 @@ async fn submit_job(
             work: &work,
             owner: Some(&who.account),
         },
+        queue::Submission {
+            // Admins have no quota.
+            quota: (!who.is_admin()).then_some(&quota),
+            idempotency: held
+                .as_ref()
+                .map(|h| (h, StatusCode::ACCEPTED.as_u16(), template.as_str())),
+        },
     )
     .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        json!({"id": id, "status": "queued", "progress": {"done": 0, "total": work.total_tiles()}}),
-    ))
+    match created {
+        queue::Created::Job(id) => Ok(Answer {
+            status: StatusCode::ACCEPTED,
+            body: answer(&id),
+            resource: Some(id),
+            completed: held.is_some(),
+        }),
+        queue::Created::OverQuota(reason) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "quota",
+            reason,
+        )),
+        queue::Created::ReservationLost => Err(in_progress()),
+    }
 }
 
 /// Filters that read constants from files (overlay's watermark) are refused
@@ -1141,7 +1227,9 @@ async fn cancel_job(
 
 /// `DELETE /v1/media/{c}`: the owner deletes its private item; an admin may
 /// take down any item. Its bytes go too (blob row and local file) unless
-/// another item uses them, and its unfinished jobs are cancelled.
+/// another item uses them, and so do the jobs that read or made it (the
+/// unfinished ones cancelled: a worker still holding one of their tasks
+/// publishes nothing).
 async fn delete_media(
     State(state): State<AppState>,
     Writer(who): Writer,
@@ -1166,16 +1254,8 @@ async fn delete_media(
             ));
         }
     }
-    let admin = Principal {
-        account: who.account.clone(),
-        token_name: who.token_name.clone(),
-        scopes: vec![Scope::Admin],
-    };
-    for job in queue::unfinished_jobs(&state.db, &c, Some(&admin), i64::MAX).await? {
-        if !job.finished() && job.status != "cancelled" {
-            queue::cancel_job(&state.db, &job.id, "its input was deleted").await?;
-        }
-    }
+    // One transaction: the item, and the jobs that read or made it with
+    // their tasks, proofs and idempotency answers (catalog::delete).
     catalog::delete(&state.db, &state.files, &c).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

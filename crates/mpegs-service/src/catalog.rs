@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// One edit step of an item, as the API shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 pub struct StepSummary {
     pub filter: String,
     pub tiles: usize,
@@ -27,7 +27,11 @@ pub struct MediaItem {
     pub commitment: String,
     pub kind: String,
     pub parent: Option<String>,
+    /// The first page of the item's children (oldest first, at most
+    /// [`MAX_CHILDREN_PAGE`]); `children_next` is the cursor of the next page
+    /// (`GET /v1/media/{c}?children_after=…`), `None` when this is the last.
     pub children: Vec<String>,
+    pub children_next: Option<String>,
     pub format: String,
     pub width: i64,
     pub height: i64,
@@ -93,16 +97,21 @@ pub fn steps_of(bundle: &Bundle) -> Vec<StepSummary> {
     })
 }
 
-/// Inserts a verified item (idempotent: an item already present is kept).
-/// Returns whether it was new. A bundle that does not read back through the
-/// bundle reader (`Bundle::from_json`, with every limit of the format) is
-/// refused: stored, it would make every listing that meets it fail.
-pub async fn insert(db: &Db, item: NewMedia<'_>) -> Result<bool, ServiceError> {
+/// A verified item checked and serialised for insertion (outside any
+/// transaction: the read-back check parses the whole bundle).
+pub struct Prepared<'a> {
+    pub bundle: &'a Bundle,
+    item: NewMedia<'a>,
+    sha: String,
+    bundle_json: String,
+    steps_json: String,
+}
+
+/// Checks that `item`'s bundle reads back through the bundle reader
+/// (`Bundle::from_json`, with every limit of the format): stored, one that
+/// does not would make every listing that meets it fail.
+pub fn prepare(item: NewMedia<'_>) -> Result<Prepared<'_>, ServiceError> {
     let b = item.bundle;
-    let header = b.media.header;
-    let origin = b.origin().attestation.as_ref();
-    let parent = b.edit.as_ref().map(|e| e.parent.media.commitment.clone());
-    let sha = sha256_hex(item.image);
     let bundle_json =
         serde_json::to_string(b).map_err(|e| ServiceError::Internal(e.to_string()))?;
     Bundle::from_json(bundle_json.as_bytes()).map_err(|e| {
@@ -110,14 +119,47 @@ pub async fn insert(db: &Db, item: NewMedia<'_>) -> Result<bool, ServiceError> {
             "the bundle would not read back, so it is not stored: {e}"
         )))
     })?;
+    let steps_json =
+        serde_json::to_string(&steps_of(b)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(Prepared {
+        bundle: b,
+        sha: sha256_hex(item.image),
+        item,
+        bundle_json,
+        steps_json,
+    })
+}
+
+/// Inserts a verified item (idempotent: an item already present is kept).
+/// Returns whether it was new. A bundle that does not read back is refused
+/// ([`prepare`]).
+pub async fn insert(db: &Db, item: NewMedia<'_>) -> Result<bool, ServiceError> {
+    let prepared = prepare(item)?;
     let mut tx = db.pool().begin().await?;
+    let inserted = insert_in(&mut tx, db, &prepared).await?;
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+/// [`insert`] inside a transaction of the caller's (a job's output is
+/// published in the transaction that finishes the job).
+pub async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    db: &Db,
+    p: &Prepared<'_>,
+) -> Result<bool, ServiceError> {
+    let b = p.bundle;
+    let item = &p.item;
+    let header = b.media.header;
+    let origin = b.origin().attestation.as_ref();
+    let parent = b.edit.as_ref().map(|e| e.parent.media.commitment.clone());
     // Private media's pixels are sealed at rest; published ones are public anyway.
-    put_blob(&mut *tx, db, &sha, item.image, b.media.seed.is_none()).await?;
+    put_blob(&mut **tx, db, &p.sha, item.image, b.media.seed.is_none()).await?;
     let inserted = sqlx::query(
         "INSERT INTO media (commitment, kind, parent, format, width, height, tile, device, \
          captured_at, image_sha256, image_type, bundle, secret_seed, proofs_verified, created_at, \
-         owner, published) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         owner, published, steps) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (commitment) DO NOTHING",
     )
     .bind(&b.media.commitment)
@@ -129,9 +171,9 @@ pub async fn insert(db: &Db, item: NewMedia<'_>) -> Result<bool, ServiceError> {
     .bind(header.tile as i64)
     .bind(origin.map(|a| a.device.to_ascii_lowercase()))
     .bind(origin.map(|a| a.captured_at as i64))
-    .bind(&sha)
+    .bind(&p.sha)
     .bind(item.image_type)
-    .bind(bundle_json)
+    .bind(&p.bundle_json)
     .bind(match item.secret_seed {
         Some(s) => Some(db.secrets()?.seal(
             &crate::secrets::media_seed_ad(&b.media.commitment),
@@ -143,10 +185,10 @@ pub async fn insert(db: &Db, item: NewMedia<'_>) -> Result<bool, ServiceError> {
     .bind(now_ms())
     .bind(item.owner)
     .bind(i64::from(b.media.seed.is_some()))
-    .execute(&mut *tx)
+    .bind(&p.steps_json)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
     Ok(inserted == 1)
 }
 
@@ -159,41 +201,97 @@ pub fn is_commitment(c: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-const ITEM_COLUMNS: &str = "commitment, kind, parent, format, width, height, tile, device, \
-    captured_at, bundle, proofs_verified, created_at, owner";
+/// Most children one page of an item lists (`children_limit`, and the
+/// page `GET /v1/media/{c}` shows): an item with thousands of children costs a
+/// reader one page, never all of them.
+pub const MAX_CHILDREN_PAGE: i64 = 100;
 
-fn item_from_row(row: &AnyRow, children: Vec<String>) -> Result<MediaItem, ServiceError> {
-    let bundle: String = row.try_get("bundle")?;
-    let bundle = Bundle::from_json(bundle.as_bytes())?;
+/// A position in a listing: after the row created at `created_at` with
+/// `commitment` (the order's tie-break). Written `CREATED_AT-COMMITMENT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub commitment: String,
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (t, c) = s.split_once('-')?;
+        let created_at = t.parse().ok()?;
+        is_commitment(c).then(|| Self {
+            created_at,
+            commitment: c.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.created_at, self.commitment)
+    }
+}
+
+fn cursor_of(row: &AnyRow) -> Result<Cursor, ServiceError> {
+    Ok(Cursor {
+        created_at: row.try_get("created_at")?,
+        commitment: row.try_get("commitment")?,
+    })
+}
+
+/// The columns of an item. The bundle itself is read only for rows from
+/// before `steps` and `published` were stored (NULL there): every other row
+/// is shown from its columns, with no bundle parsed.
+const ITEM_COLUMNS: &str = "commitment, kind, parent, format, width, height, tile, device, \
+    captured_at, proofs_verified, created_at, owner, published, steps, \
+    CASE WHEN steps IS NULL OR published IS NULL THEN bundle END AS bundle";
+
+fn item_from_row(row: &AnyRow) -> Result<MediaItem, ServiceError> {
     let created_at: i64 = row.try_get("created_at")?;
+    let (steps, published) = match (opt_text(row, "steps")?, opt_int(row, "published")?) {
+        (Some(steps), Some(published)) => (
+            serde_json::from_str::<Vec<StepSummary>>(&steps)
+                .map_err(|e| ServiceError::Internal(format!("stored steps: {e}")))?,
+            published == 1,
+        ),
+        _ => {
+            let bundle: String = row.try_get("bundle")?;
+            let bundle = Bundle::from_json(bundle.as_bytes())?;
+            (steps_of(&bundle), bundle.media.seed.is_some())
+        }
+    };
     Ok(MediaItem {
         commitment: row.try_get("commitment")?,
         kind: row.try_get("kind")?,
         parent: opt_text(row, "parent")?,
-        children,
+        children: vec![],
+        children_next: None,
         format: row.try_get("format")?,
         width: row.try_get("width")?,
         height: row.try_get("height")?,
         tile: row.try_get("tile")?,
         device: opt_text(row, "device")?,
         captured_at: opt_int(row, "captured_at")?,
-        steps: steps_of(&bundle),
+        steps,
         verification: Verification {
             status: "valid",
             proofs_verified: row.try_get("proofs_verified")?,
             verified_at: created_at,
         },
-        published: bundle.media.seed.is_some(),
+        published,
         created_at,
         owner: opt_text(row, "owner")?,
     })
 }
 
-/// The item with commitment `c`, with its children.
+/// The item with commitment `c`, with the first page of its children
+/// (`children_after`: the page after that cursor; `children_limit`: at most
+/// that many, capped at [`MAX_CHILDREN_PAGE`]).
 pub async fn get(
     db: &Db,
     c: &str,
     reader: Option<&Principal>,
+    children_after: Option<&Cursor>,
+    children_limit: i64,
 ) -> Result<Option<MediaItem>, ServiceError> {
     let row = sqlx::query(&format!(
         "SELECT {ITEM_COLUMNS} FROM media WHERE commitment = $1"
@@ -202,16 +300,115 @@ pub async fn get(
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let item = item_from_row(&row, vec![])?;
+    let item = item_from_row(&row)?;
     if !item.visible_to(reader) {
         return Ok(None);
     }
-    let children = children(db, c, reader)
-        .await?
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
-    Ok(Some(MediaItem { children, ..item }))
+    let (children, next) = children_page(db, c, reader, children_after, children_limit).await?;
+    Ok(Some(MediaItem {
+        children,
+        children_next: next.map(|n| n.to_string()),
+        ..item
+    }))
+}
+
+/// The SQL condition (and its bind, if any) that keeps the rows `reader` may
+/// see; rows from before `published` was stored pass it and are checked
+/// against their bundle.
+fn visible_sql(reader: Option<&Principal>, bind_no: usize) -> (String, Option<String>) {
+    match reader {
+        Some(r) if r.is_admin() => ("TRUE".into(), None),
+        Some(r) => (
+            format!("(published IS NULL OR published = 1 OR owner = ${bind_no})"),
+            Some(r.account.clone()),
+        ),
+        None => ("(published IS NULL OR published = 1)".into(), None),
+    }
+}
+
+/// One page of the commitments of the items whose parent is `c` that `reader`
+/// may see, oldest first, after `after`; and the cursor of the next page
+/// when there may be one. At most `limit` (capped at [`MAX_CHILDREN_PAGE`])
+/// rows are read, and no bundle is parsed but those of rows from before
+/// `published` was stored.
+pub async fn children_page(
+    db: &Db,
+    c: &str,
+    reader: Option<&Principal>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<String>, Option<Cursor>), ServiceError> {
+    let limit = limit.clamp(1, MAX_CHILDREN_PAGE);
+    let rows = child_rows(db, c, reader, after, limit + 1, false).await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    let next = match (more, rows.last()) {
+        (true, Some(last)) => Some(cursor_of(last)?),
+        _ => None,
+    };
+    let mut out = vec![];
+    for r in rows {
+        let visible = match opt_int(r, "published")? {
+            Some(_) => true,
+            None => {
+                let read = (|| {
+                    let bundle: String = r.try_get("bundle")?;
+                    Ok::<_, ServiceError>(Bundle::from_json(bundle.as_bytes())?)
+                })();
+                readable(r, read).is_some_and(|b| {
+                    b.media.seed.is_some()
+                        || reader
+                            .is_some_and(|p| p.owns(opt_text(r, "owner").ok().flatten().as_deref()))
+                })
+            }
+        };
+        if visible {
+            out.push(r.try_get("commitment")?);
+        }
+    }
+    Ok((out, next))
+}
+
+async fn child_rows(
+    db: &Db,
+    c: &str,
+    reader: Option<&Principal>,
+    after: Option<&Cursor>,
+    limit: i64,
+    with_bundles: bool,
+) -> Result<Vec<AnyRow>, ServiceError> {
+    let (visible, account) = visible_sql(reader, 2);
+    let mut binds: Vec<String> = vec![c.to_string()];
+    binds.extend(account);
+    let mut cond = format!("parent = $1 AND {visible}");
+    let mut after_time = None;
+    if let Some(a) = after {
+        binds.push(a.commitment.clone());
+        cond.push_str(&format!(
+            " AND (created_at > ${t} OR (created_at = ${t} AND commitment > ${c}))",
+            t = binds.len() + 1,
+            c = binds.len()
+        ));
+        after_time = Some(a.created_at);
+    }
+    let bundle = if with_bundles {
+        "bundle"
+    } else {
+        "CASE WHEN published IS NULL THEN bundle END AS bundle"
+    };
+    let sql = format!(
+        "SELECT commitment, owner, published, created_at, {bundle} FROM media WHERE {cond} \
+         ORDER BY created_at, commitment LIMIT ${}",
+        binds.len() + usize::from(after_time.is_some()) + 1
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    if let Some(t) = after_time {
+        q = q.bind(t);
+    }
+    Ok(q.bind(limit).fetch_all(db.pool()).await?)
 }
 
 /// Which items a list shows (all filters apply together).
@@ -225,16 +422,19 @@ pub struct ListFilter<'a> {
     pub reader: Option<&'a Principal>,
 }
 
-/// Most recent items first, optionally only those a device captured (or derived
-/// from its captures) and those whose commitment starts with a prefix; only
-/// the items the reader may see. A row that cannot be read (a bundle that no
-/// longer parses) is skipped and logged: one bad row must not take the listing
-/// down for everyone.
+/// Most recent items first (after `before`, a cursor from a previous page),
+/// optionally only those a device captured (or derived from its captures)
+/// and those whose commitment starts with a prefix; only the items the reader
+/// may see; and the cursor of the next page when there may be one. No bundle
+/// is parsed but those of rows from before steps were stored. A row that
+/// cannot be read is skipped and logged: one bad row must not take the
+/// listing down for everyone.
 pub async fn list(
     db: &Db,
     filter: ListFilter<'_>,
+    before: Option<&Cursor>,
     limit: i64,
-) -> Result<Vec<MediaItem>, ServiceError> {
+) -> Result<(Vec<MediaItem>, Option<Cursor>), ServiceError> {
     let mut conditions = vec![];
     let mut binds = vec![];
     if let Some(d) = filter.device {
@@ -247,37 +447,45 @@ pub async fn list(
         binds.push(format!("{}%", p.to_ascii_lowercase()));
         conditions.push(format!("commitment LIKE ${}", binds.len()));
     }
-    match filter.reader {
-        Some(r) if r.is_admin() => {}
-        Some(r) => {
-            binds.push(r.account.clone());
-            conditions.push(format!(
-                "(published IS NULL OR published = 1 OR owner = ${})",
-                binds.len()
-            ));
-        }
-        None => conditions.push("(published IS NULL OR published = 1)".into()),
+    let (visible, account) = visible_sql(filter.reader, binds.len() + 1);
+    binds.extend(account);
+    conditions.push(visible);
+    if let Some(b) = before {
+        binds.push(b.commitment.clone());
+        conditions.push(format!(
+            "(created_at < ${t} OR (created_at = ${t} AND commitment > ${c}))",
+            t = binds.len() + 1,
+            c = binds.len()
+        ));
     }
-    let filter_sql = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let time_bind = before.map(|b| b.created_at);
     let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM media {filter_sql} \
+        "SELECT {ITEM_COLUMNS} FROM media WHERE {} \
          ORDER BY created_at DESC, commitment LIMIT ${}",
-        binds.len() + 1
+        conditions.join(" AND "),
+        binds.len() + usize::from(time_bind.is_some()) + 1
     );
     let mut query = sqlx::query(&sql);
     for b in binds {
         query = query.bind(b);
     }
-    let rows = query.bind(limit).fetch_all(db.pool()).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| readable(r, item_from_row(r, vec![])))
-        .filter(|item| item.visible_to(filter.reader))
-        .collect())
+    if let Some(t) = time_bind {
+        query = query.bind(t);
+    }
+    let rows = query.bind(limit + 1).fetch_all(db.pool()).await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit.max(0) as usize)];
+    let next = match (more, rows.last()) {
+        (true, Some(last)) => Some(cursor_of(last)?),
+        _ => None,
+    };
+    Ok((
+        rows.iter()
+            .filter_map(|r| readable(r, item_from_row(r)))
+            .filter(|item| item.visible_to(filter.reader))
+            .collect(),
+        next,
+    ))
 }
 
 /// The row's value, or `None` (logged) when the row cannot be read.
@@ -292,36 +500,42 @@ fn readable<T>(row: &AnyRow, value: Result<T, ServiceError>) -> Option<T> {
     }
 }
 
-/// The commitments and bundles of the items whose parent is `c` that `reader`
-/// may see, oldest first (unreadable rows skipped and logged).
+/// The commitments and bundles of the first `limit` (at most
+/// [`MAX_CHILDREN_PAGE`]) items whose parent is `c` that `reader` may see,
+/// oldest first (unreadable rows skipped and logged), and whether there are
+/// more: the provenance graph parses bundles, so it asks for a bounded number.
 pub async fn children(
     db: &Db,
     c: &str,
     reader: Option<&Principal>,
-) -> Result<Vec<(String, Bundle)>, ServiceError> {
-    let rows = sqlx::query(
-        "SELECT commitment, bundle, owner FROM media WHERE parent = $1 \
-         ORDER BY created_at, commitment",
-    )
-    .bind(c)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let read = (|| {
-                let bundle: String = r.try_get("bundle")?;
-                let bundle = Bundle::from_json(bundle.as_bytes())?;
-                let owner = opt_text(r, "owner")?;
-                Ok::<_, ServiceError>((r.try_get("commitment")?, bundle, owner))
-            })();
-            readable(r, read)
-        })
-        .filter(|(_, b, owner): &(String, Bundle, Option<String>)| {
-            b.media.seed.is_some() || reader.is_some_and(|r| r.owns(owner.as_deref()))
-        })
-        .map(|(c, b, _)| (c, b))
-        .collect())
+    limit: i64,
+) -> Result<(Vec<(String, Bundle)>, bool), ServiceError> {
+    let limit = limit.clamp(0, MAX_CHILDREN_PAGE);
+    if limit == 0 {
+        let any = !child_rows(db, c, reader, None, 1, false).await?.is_empty();
+        return Ok((vec![], any));
+    }
+    let rows = child_rows(db, c, reader, None, limit + 1, true).await?;
+    let more = rows.len() as i64 > limit;
+    let rows = &rows[..rows.len().min(limit as usize)];
+    Ok((
+        rows.iter()
+            .filter_map(|r| {
+                let read = (|| {
+                    let bundle: String = r.try_get("bundle")?;
+                    let bundle = Bundle::from_json(bundle.as_bytes())?;
+                    let owner = opt_text(r, "owner")?;
+                    Ok::<_, ServiceError>((r.try_get("commitment")?, bundle, owner))
+                })();
+                readable(r, read)
+            })
+            .filter(|(_, b, owner): &(String, Bundle, Option<String>)| {
+                b.media.seed.is_some() || reader.is_some_and(|r| r.owns(owner.as_deref()))
+            })
+            .map(|(c, b, _)| (c, b))
+            .collect(),
+        more,
+    ))
 }
 
 /// Whether the catalog holds the item `c`.
@@ -386,20 +600,26 @@ pub async fn source(db: &Db, c: &str) -> Result<Option<Source>, ServiceError> {
     }))
 }
 
-/// Deletes the item `c` and — when no other item uses them — its image bytes
-/// (the blob row and the server's local copy in `files`). Returns whether
-/// the item was there.
+/// Deletes the item `c`, in one transaction with the jobs that read or made
+/// it (cancelled first if unfinished; their tasks, proofs and idempotency
+/// answers go with them), the idempotency answer of its upload and — when no
+/// other item uses them — its image bytes (the blob row; the server's local
+/// copy in `files` after the commit). Returns whether the item was there.
 pub async fn delete(
     db: &Db,
     files: &crate::files::MediaFiles,
     c: &str,
 ) -> Result<bool, ServiceError> {
     let mut tx = db.pool().begin().await?;
+    // The jobs first (a write, and the job rows locked before the item's, in
+    // the order a finishing worker locks them): then the item.
+    crate::queue::delete_jobs_of_item_in(&mut tx, db, c).await?;
     let Some(row) = sqlx::query("SELECT image_sha256 FROM media WHERE commitment = $1")
         .bind(c)
         .fetch_optional(&mut *tx)
         .await?
     else {
+        tx.rollback().await?;
         return Ok(false);
     };
     let sha: String = row.try_get(0)?;

@@ -85,6 +85,8 @@ pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
     // A missing key file is made only once the database is known to hold
     // nothing sealed under another key: a wrong path must not leave a stray
     // fresh key file behind that a later start would take for the real one.
+    // A bad MPEGS_IDEMPOTENCY_* value stops the start rather than being guessed at.
+    idempotency::init_from_env()?;
     let key_file = config.secret_key_file();
     let (secrets, fresh) = if key_file.exists() {
         (secrets::SecretBox::load(&key_file)?, false)

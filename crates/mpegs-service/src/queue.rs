@@ -36,12 +36,68 @@ pub struct NewJob<'a> {
     pub owner: Option<&'a str>,
 }
 
-/// Creates a job with all its tasks, in one transaction.
+/// How a submission is checked and answered inside the transaction that
+/// creates its job.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Submission<'a> {
+    /// The submitting account's quota (`None`: none, as for admins). Checked
+    /// under the account's lock, in the job's transaction.
+    pub quota: Option<&'a crate::quota::Quota>,
+    /// The `Idempotency-Key` reservation to complete with the job, and the
+    /// answer to record (`{id}` is replaced by the job's id).
+    pub idempotency: Option<(&'a crate::idempotency::Held, u16, &'a str)>,
+}
+
+/// What a submission came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The job, queued with its tasks.
+    Job(String),
+    /// Refused by a quota (the reason names it); nothing was written.
+    OverQuota(String),
+    /// The idempotency reservation was no longer this request's (taken over
+    /// after its time ran out); nothing was written.
+    ReservationLost,
+}
+
+/// Creates a job with all its tasks, in one transaction (no quota).
 pub async fn create_job(db: &Db, job: NewJob<'_>) -> Result<String, ServiceError> {
+    match submit_job(db, job, Submission::default()).await? {
+        Created::Job(id) => Ok(id),
+        other => Err(ServiceError::Internal(format!(
+            "an unchecked job was refused: {other:?}"
+        ))),
+    }
+}
+
+/// Creates a job with all its tasks in one transaction that first takes the
+/// owner's submission lock, then checks its quota, inserts the job and
+/// completes its idempotency key: concurrent submissions of one account are
+/// counted one after the other, and a key is answered exactly when its job
+/// exists.
+pub async fn submit_job(
+    db: &Db,
+    job: NewJob<'_>,
+    sub: Submission<'_>,
+) -> Result<Created, ServiceError> {
     let id = new_id();
     let now = now_ms();
     let seeds: Vec<String> = job.seeds.iter().map(Seed::to_hex).collect();
+    let sealed = {
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_string(&seeds).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        );
+        db.secrets()?
+            .seal(&crate::secrets::job_seeds_ad(&id), json.as_bytes())?
+    };
     let mut tx = db.pool().begin().await?;
+    if let (Some(quota), Some(owner)) = (sub.quota, job.owner) {
+        crate::quota::lock_account(&mut tx, owner).await?;
+        if let Some(reason) = crate::quota::check_in(&mut tx, owner, quota, job.work).await? {
+            tx.rollback().await?;
+            return Ok(Created::OverQuota(reason));
+        }
+    }
     sqlx::query(
         "INSERT INTO jobs (id, input, vf, seeds, status, total, created_at, owner) \
          VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7)",
@@ -49,20 +105,14 @@ pub async fn create_job(db: &Db, job: NewJob<'_>) -> Result<String, ServiceError
     .bind(&id)
     .bind(job.input)
     .bind(job.vf)
-    .bind({
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_string(&seeds).map_err(|e| ServiceError::Internal(e.to_string()))?,
-        );
-        db.secrets()?
-            .seal(&crate::secrets::job_seeds_ad(&id), json.as_bytes())?
-    })
+    .bind(sealed)
     .bind(job.work.total_tiles() as i64)
     .bind(now)
     .bind(job.owner)
     .execute(&mut *tx)
     .await?;
     for recipe in &job.work.circuits {
-        sqlx::query(
+        let new = sqlx::query(
             "INSERT INTO circuit_keys (id, recipe, state, attempts, created_at, requested_by) \
              VALUES ($1, $2, 'queued', 0, $3, $4) ON CONFLICT (id) DO NOTHING",
         )
@@ -71,15 +121,29 @@ pub async fn create_job(db: &Db, job: NewJob<'_>) -> Result<String, ServiceError
         .bind(now)
         .bind(job.owner)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         // A key whose generation failed for good gets another chance with a new job.
-        sqlx::query(
+        let requeued = sqlx::query(
             "UPDATE circuit_keys SET state = 'queued', attempts = 0, error = NULL \
              WHERE id = $1 AND state = 'failed'",
         )
         .bind(&recipe.id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        // Either way this account caused a key generation: the daily quota
+        // counts it (a failing circuit queued again is no free generation).
+        if let (Some(owner), true) = (job.owner, new + requeued > 0) {
+            sqlx::query(
+                "INSERT INTO key_generations (account, circuit, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(owner)
+            .bind(&recipe.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     for (step, circuits) in job.work.tiles.iter().enumerate() {
         for (tile, circuit) in circuits.iter().enumerate() {
@@ -87,8 +151,15 @@ pub async fn create_job(db: &Db, job: NewJob<'_>) -> Result<String, ServiceError
         }
     }
     insert_task(&mut tx, &id, "finish", 0, 0, None, now).await?;
+    if let Some((held, status, body)) = sub.idempotency {
+        let body = body.replace("{id}", &id);
+        if !crate::idempotency::complete_in(&mut *tx, held, status, &body, Some(&id)).await? {
+            tx.rollback().await?;
+            return Ok(Created::ReservationLost);
+        }
+    }
     tx.commit().await?;
-    Ok(id)
+    Ok(Created::Job(id))
 }
 
 async fn insert_task(
@@ -637,6 +708,138 @@ pub async fn job_done(db: &Db, claim: &Claim, output: &str) -> Result<bool, Serv
     Ok(true)
 }
 
+/// How a fenced publication ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// The output is in the catalog and the job is done.
+    Done,
+    /// The finishing task's lease was no longer held, or the job had ended
+    /// (cancelled, failed, deleted): nothing was written.
+    LeaseLost,
+    /// The job's input was gone: nothing was published and the job (with its
+    /// tasks) ended as cancelled, for this reason.
+    Cancelled(String),
+}
+
+/// Publishes a finished job's verified output and marks the job done, in one
+/// transaction that also fences the finishing task's lease and checks that
+/// the job is still unfinished and its input still in the catalog — so a job
+/// cancelled, or whose input was deleted, while its bundle was being
+/// assembled publishes nothing. The job row is locked first, as cancelling
+/// and deleting lock it first, so they and this wait on one another in one
+/// order (no deadlock) and whichever comes second sees the other's result.
+pub async fn publish_output(
+    db: &Db,
+    claim: &Claim,
+    media: &crate::catalog::Prepared<'_>,
+) -> Result<Published, ServiceError> {
+    let Claim::Finish { task, job, lease } = claim else {
+        return Err(ServiceError::Internal(format!(
+            "publish_output for {}",
+            claim.describe()
+        )));
+    };
+    let now = db.now_sql();
+    let mut tx = db.pool().begin().await?;
+    // A write first: the job's row lock on PostgreSQL, the write lock on
+    // SQLite (a read first could not be upgraded once another writer committed).
+    let row = sqlx::query("UPDATE jobs SET status = status WHERE id = $1 RETURNING status, input")
+        .bind(job)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Ok(Published::LeaseLost);
+    };
+    let status: String = row.try_get("status")?;
+    let input: String = row.try_get("input")?;
+    if status != "queued" && status != "running" {
+        tx.rollback().await?;
+        return Ok(Published::LeaseLost);
+    }
+    let n = sqlx::query(&format!(
+        "UPDATE tasks SET state = 'done', done_by = $2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = $1 AND {}",
+        fence(2, 3)
+    ))
+    .bind(task)
+    .bind(&lease.owner)
+    .bind(lease.attempt)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(Published::LeaseLost);
+    }
+    let input_there = sqlx::query("SELECT 1 FROM media WHERE commitment = $1")
+        .bind(&input)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !input_there {
+        const GONE: &str = "its input was deleted";
+        end_job_in(&mut tx, db, job, "cancelled", GONE).await?;
+        tx.commit().await?;
+        return Ok(Published::Cancelled(GONE.into()));
+    }
+    crate::catalog::insert_in(&mut tx, db, media).await?;
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = 'done', output = $2, error = NULL, finished_at = {now} \
+         WHERE id = $1"
+    ))
+    .bind(job)
+    .bind(&media.bundle.media.commitment)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Published::Done)
+}
+
+/// Deletes, in `tx`, the jobs that read or made the item `c` — their tasks,
+/// proofs and the idempotency answers that named them — after cancelling the
+/// unfinished ones (locking their rows first, in the order `publish_output`
+/// does, so a finisher waiting on them then finds its job gone). Returns how
+/// many jobs went.
+pub(crate) async fn delete_jobs_of_item_in(
+    tx: &mut Tx<'_>,
+    db: &Db,
+    c: &str,
+) -> Result<u64, ServiceError> {
+    let now = db.now_sql();
+    sqlx::query(&format!(
+        "UPDATE jobs SET status = 'cancelled', error = 'its input was deleted', \
+           finished_at = {now} WHERE input = $1 AND status IN ('queued', 'running')"
+    ))
+    .bind(c)
+    .execute(&mut **tx)
+    .await?;
+    let ids: Vec<String> = sqlx::query("SELECT id FROM jobs WHERE input = $1 OR output = $1")
+        .bind(c)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        // Tasks before proofs: a worker storing a proof holds its task's row
+        // until it commits, so once the tasks are gone no proof can follow.
+        for sql in [
+            "DELETE FROM tasks WHERE job_id = $1",
+            "DELETE FROM proofs WHERE job_id = $1",
+            "DELETE FROM idempotency WHERE resource = $1",
+            "DELETE FROM jobs WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+        }
+    }
+    sqlx::query("DELETE FROM idempotency WHERE resource = $1")
+        .bind(c)
+        .execute(&mut **tx)
+        .await?;
+    Ok(ids.len() as u64)
+}
+
 /// A job as the API shows it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct JobStatus {
@@ -705,21 +908,6 @@ pub async fn job_owner(db: &Db, id: &str) -> Result<Option<String>, ServiceError
         Some(r) => opt_text(&r, "owner")?,
         None => None,
     })
-}
-
-/// An account's work in flight: (unfinished jobs, their tiles) — what the
-/// per-account quotas count.
-pub async fn in_flight(db: &Db, owner: &str) -> Result<(i64, i64), ServiceError> {
-    let r = sqlx::query(
-        // PostgreSQL's SUM of a BIGINT is a NUMERIC, which the Any driver
-        // cannot read as an integer: cast it back.
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(total), 0) AS BIGINT) AS tiles FROM jobs \
-         WHERE owner = $1 AND status IN ('queued', 'running')",
-    )
-    .bind(owner)
-    .fetch_one(db.pool())
-    .await?;
-    Ok((r.try_get("n")?, r.try_get("tiles")?))
 }
 
 /// Jobs on `input` that have not (yet) produced an item — queued, running or

@@ -58,10 +58,52 @@ impl From<ServiceError> for Failure {
             ServiceError::Database(_) | ServiceError::Internal(_) | ServiceError::Io { .. }
         );
         Self {
-            message: e.to_string(),
+            message: public_message(&e),
             permanent,
         }
     }
+}
+
+/// What a job's `error` (shown to its owner) says about `e`. The service's
+/// own trouble — database text, file paths, key store and secret errors —
+/// is logged in full under a fresh error id, and the job says only that id;
+/// what the request itself got wrong (its filter chain, its input's pixels
+/// or bundle) is the client's to read, word for word.
+fn public_message(e: &ServiceError) -> String {
+    use mpegs_app::AppError;
+    use mpegs_media::MediaError;
+    use mpegs_provenance::ProvenanceError as P;
+    // Decoding errors name the image by a label ("input"), not a path.
+    let media_is_users = |m: &MediaError| {
+        matches!(
+            m,
+            MediaError::Decode { .. }
+                | MediaError::Unsupported { .. }
+                | MediaError::InvalidFrame(_)
+                | MediaError::InvalidTileSize(_)
+                | MediaError::InvalidSeed(_)
+        )
+    };
+    let provenance_is_users = |p: &P| match p {
+        P::Input(_) | P::Malformed(_) | P::Filter(_) => true,
+        P::Media(m) => media_is_users(m),
+        P::Zk(_) => false,
+    };
+    let users = match e {
+        ServiceError::Provenance(p) | ServiceError::App(AppError::Provenance(p)) => {
+            provenance_is_users(p)
+        }
+        ServiceError::Media(m) | ServiceError::App(AppError::Media(m)) => media_is_users(m),
+        ServiceError::App(AppError::Filter(_)) => true,
+        _ => false,
+    };
+    if users {
+        return e.to_string();
+    }
+    let id = queue::new_id();
+    let id = &id[..12];
+    tracing::error!(error_id = %id, "internal error in a job: {e}");
+    format!("internal error (error id {id}; the service's log has the details)")
 }
 
 impl From<artifacts::FetchError> for Failure {
@@ -500,38 +542,32 @@ impl Worker {
                 report.reason.unwrap_or_default()
             )));
         }
-        let output = bundle.media.commitment.clone();
         let db = &self.db;
-        // Publish only while holding the lease (a stale finisher stops here;
-        // the output is the same either way, fixed by the job's seeds).
-        if !self
-            .retry_db(|| queue::heartbeat(db, claim, &self.settings))
-            .await?
-        {
-            return Ok(Outcome::LeaseLost);
-        }
         // The output belongs to the job's account (it may delete it).
         let owner = queue::job_owner(db, job).await?;
-        self.retry_db(|| async {
-            catalog::insert(
-                db,
-                NewMedia {
-                    bundle: &bundle,
-                    image: &png,
-                    image_type: "image/png",
-                    secret_seed: None,
-                    proofs_verified: report.proofs_verified,
-                    owner: owner.as_deref(),
-                },
-            )
-            .await
-            .map(|_| ())
-        })
-        .await?;
-        let written = self
-            .retry_db(|| queue::job_done(db, claim, &output))
+        let media = catalog::prepare(NewMedia {
+            bundle: &bundle,
+            image: &png,
+            image_type: "image/png",
+            secret_seed: None,
+            proofs_verified: report.proofs_verified,
+            owner: owner.as_deref(),
+        })?;
+        // Publish only while holding the lease, and only while the job is
+        // unfinished and its input is there — checked in the transaction
+        // that inserts the output and marks the job done (a stale finisher,
+        // a cancelled job or a deleted input publishes nothing).
+        let published = self
+            .retry_db(|| queue::publish_output(db, claim, &media))
             .await?;
-        Ok(Self::fenced(written))
+        Ok(match published {
+            queue::Published::Done => Outcome::Done,
+            queue::Published::LeaseLost => Outcome::LeaseLost,
+            queue::Published::Cancelled(why) => {
+                tracing::warn!(worker = %self.id, "job {job} cancelled at its finish: {why}");
+                Outcome::Done
+            }
+        })
     }
 }
 

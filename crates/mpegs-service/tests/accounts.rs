@@ -394,9 +394,11 @@ async fn a_catalog_row_that_does_not_read_back_is_skipped_not_fatal(backend: Bac
     let bad = original(9, true);
     assert_eq!(s.upload(&good, false, &a).await.0, 201);
     assert_eq!(s.upload(&bad, false, &a).await.0, 201);
-    // As the 65-step output did: a stored bundle the reader refuses.
+    // As the 65-step output did: a stored bundle the reader refuses, on a row
+    // from before steps were stored (only those are listed from their bundle).
     sqlx::query(
-        "UPDATE media SET bundle = '{\"version\": 2, \"oops\": true}' WHERE commitment = $1",
+        "UPDATE media SET bundle = '{\"version\": 2, \"oops\": true}', steps = NULL \
+         WHERE commitment = $1",
     )
     .bind(commitment(&bad))
     .execute(s.db.pool())
@@ -718,6 +720,288 @@ async fn a_client_past_its_rate_is_refused(backend: Backend) {
     s.stop().await;
 }
 
+/// Of many concurrent submissions with room for two, exactly two are
+/// queued: the quota is counted and the job inserted under the account's
+/// lock, in one transaction.
+async fn concurrent_submissions_cannot_pass_the_job_quota_together(backend: Backend) {
+    const N: usize = 12;
+    let limits = Limits {
+        quota_jobs: 2,
+        rate_per_sec: 0,
+        ..Limits::default()
+    };
+    let s = start(backend, limits).await;
+    let a = s.token("a", "alice", tokens::DEFAULT_SCOPES).await;
+    let public = original(30, true);
+    let c = commitment(&public);
+    assert_eq!(s.upload(&public, false, &a).await.0, 201);
+    let mut racing = vec![];
+    for _ in 0..N {
+        let (http, url, token, c) = (s.http.clone(), s.base.clone(), a.clone(), c.clone());
+        racing.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/v1/jobs"))
+                .bearer_auth(token)
+                .json(&json!({"input": c, "vf": "hflip"}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }));
+    }
+    let mut accepted = 0;
+    for r in racing {
+        let (status, body) = r.await.unwrap();
+        match status {
+            202 => accepted += 1,
+            429 => assert_eq!(body["error"], "quota", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 2);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM jobs WHERE owner = 'alice'")
+            .await,
+        2
+    );
+    s.stop().await;
+}
+
+/// The circuits of a `vf` job on a 16×8 picture at tile 8.
+fn circuits_of(vf: &str) -> i64 {
+    let chain = mpegs_filters::parse_filtergraph(vf).unwrap();
+    let header = mpegs_media::MediaHeader::new(picture(0).info, TILE).unwrap();
+    mpegs_provenance::prove::EditWork::of(&chain, header)
+        .unwrap()
+        .circuits
+        .len() as i64
+}
+
+/// A failed key generation queued again by a new job is a key generation
+/// too: the daily quota counts it, so failing ones are no way to make the
+/// service generate keys without end.
+async fn re_queued_failed_key_generations_count_against_the_daily_quota(backend: Backend) {
+    let n = circuits_of("hflip");
+    let s = start(
+        backend,
+        Limits {
+            quota_circuits_per_day: n,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let a = s.token("a", "alice", tokens::DEFAULT_SCOPES).await;
+    let b = s.token("b", "bob", tokens::DEFAULT_SCOPES).await;
+    let public = original(31, true);
+    let c = commitment(&public);
+    assert_eq!(s.upload(&public, false, &a).await.0, 201);
+    assert_eq!(s.job(&c, "hflip", Some(&a)).await.0, 202);
+    // The generation fails for good (as a hostile circuit's would), and with
+    // it the job.
+    for sql in [
+        "UPDATE circuit_keys SET state = 'failed', error = 'setup failed'",
+        "UPDATE jobs SET status = 'failed'",
+    ] {
+        sqlx::query(sql).execute(s.db.pool()).await.unwrap();
+    }
+    let (status, body) = s.job(&c, "hflip", Some(&a)).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("MPEGS_QUOTA_CIRCUITS_PER_DAY"),
+        "{body}"
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM circuit_keys WHERE state = 'failed'")
+            .await,
+        n,
+        "not queued again"
+    );
+    // Another account has its own share (and its job queues them again).
+    assert_eq!(s.job(&c, "hflip", Some(&b)).await.0, 202);
+    assert_eq!(s.count("SELECT COUNT(*) FROM key_generations").await, 2 * n);
+    s.stop().await;
+}
+
+/// An item with more children than a page shows one page and a cursor; the
+/// cursor's page holds the rest. Listings page the same way.
+async fn children_and_listings_come_in_pages(backend: Backend) {
+    const CHILDREN: i64 = 103;
+    let s = start(
+        backend,
+        Limits {
+            rate_per_sec: 0,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let a = s.token("a", "alice", tokens::DEFAULT_SCOPES).await;
+    let public = original(32, true);
+    let p = commitment(&public);
+    assert_eq!(s.upload(&public, false, &a).await.0, 201);
+    // Children as rows (their bundles are the parent's: only the rows are
+    // read to list children).
+    for i in 0..CHILDREN {
+        sqlx::query(
+            "INSERT INTO media (commitment, kind, parent, format, width, height, tile, device, \
+             captured_at, image_sha256, image_type, bundle, secret_seed, proofs_verified, \
+             created_at, owner, published, steps) \
+             SELECT $1, 'edit', $2, format, width, height, tile, device, captured_at, \
+             image_sha256, image_type, bundle, NULL, proofs_verified, created_at + $3, owner, \
+             published, steps FROM media WHERE commitment = $2",
+        )
+        .bind(format!("0x{:064x}", i + 1))
+        .bind(&p)
+        .bind(i / 2)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    }
+    let max = mpegs_service::catalog::MAX_CHILDREN_PAGE;
+    let (status, item) = s.get(&format!("/v1/media/{p}"), None).await;
+    assert_eq!(status, 200, "{item}");
+    let mut seen: Vec<String> = item["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seen.len() as i64, max, "one page");
+    let mut next = item["children_next"]
+        .as_str()
+        .expect("a cursor")
+        .to_string();
+    let mut pages = 1;
+    loop {
+        let (status, page) = s
+            .get(
+                &format!("/v1/media/{p}?children_after={next}&children_limit=2"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        seen.extend(
+            page["children"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string()),
+        );
+        match page["children_next"].as_str() {
+            Some(n) => next = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut expected: Vec<String> = (0..CHILDREN).map(|i| format!("0x{:064x}", i + 1)).collect();
+    assert_eq!(seen, expected, "every child once, oldest first");
+    let (status, body) = s
+        .get(&format!("/v1/media/{p}?children_after=nonsense"), None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    // The listing: pages of `limit`, newest first, with the same cursors.
+    let mut listed = vec![];
+    let mut path = "/v1/media?limit=40".to_string();
+    loop {
+        let (status, page) = s.get(&path, None).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 40);
+        listed.extend(
+            items
+                .iter()
+                .map(|i| i["commitment"].as_str().unwrap().to_string()),
+        );
+        match page["next"].as_str() {
+            Some(n) => path = format!("/v1/media?limit=40&before={n}"),
+            None => break,
+        }
+    }
+    expected.push(p.clone());
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected, "every item once");
+    assert_eq!(s.get(&format!("/v1/media/{p}/graph"), None).await.0, 200);
+    s.stop().await;
+}
+
+/// Deleting an item takes its jobs with it — their tasks, proofs and the
+/// idempotency answers of the upload and the jobs — in one transaction.
+async fn deleting_an_item_deletes_its_jobs_and_their_rows(backend: Backend) {
+    let s = start(backend, Limits::default()).await;
+    let a = s.token("a", "alice", tokens::DEFAULT_SCOPES).await;
+    let private = original(33, false);
+    let p = commitment(&private);
+    let r = s
+        .http
+        .post(format!("{}/v1/media", s.base))
+        .bearer_auth(&a)
+        .header("idempotency-key", "upload-1")
+        .multipart(form(&private, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = s
+        .http
+        .post(format!("{}/v1/jobs", s.base))
+        .bearer_auth(&a)
+        .header("idempotency-key", "job-1")
+        .json(&json!({"input": p, "vf": "hflip"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    sqlx::query(
+        "INSERT INTO proofs (job_id, step, tile, proof, worker, created_at) \
+         VALUES ($1, 0, 0, '\"p\"', 'w', 1)",
+    )
+    .bind(&id)
+    .execute(s.db.pool())
+    .await
+    .unwrap();
+    let counts = [
+        "SELECT COUNT(*) FROM jobs",
+        "SELECT COUNT(*) FROM tasks",
+        "SELECT COUNT(*) FROM proofs",
+        "SELECT COUNT(*) FROM idempotency",
+    ];
+    for sql in counts {
+        assert!(s.count(sql).await > 0, "{sql}");
+    }
+    let r = s
+        .http
+        .delete(format!("{}/v1/media/{p}", s.base))
+        .bearer_auth(&a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for sql in counts {
+        assert_eq!(s.count(sql).await, 0, "{sql}");
+    }
+    assert_eq!(s.get(&format!("/v1/jobs/{id}"), Some(&a)).await.0, 404);
+    // The key is free again: the same upload is a new one.
+    let r = s
+        .http
+        .post(format!("{}/v1/media", s.base))
+        .bearer_auth(&a)
+        .header("idempotency-key", "upload-1")
+        .multipart(form(&private, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    s.stop().await;
+}
+
 mpegs_testkit::on_both_backends!(
     mpegs_service::db::Backend;
     another_accounts_private_original_cannot_be_edited_or_seen,
@@ -734,6 +1018,10 @@ mpegs_testkit::on_both_backends!(
     five_hundred_open_event_streams_leave_the_api_answering,
     event_streams_are_capped,
     a_client_past_its_rate_is_refused,
+    concurrent_submissions_cannot_pass_the_job_quota_together,
+    re_queued_failed_key_generations_count_against_the_daily_quota,
+    children_and_listings_come_in_pages,
+    deleting_an_item_deletes_its_jobs_and_their_rows,
 );
 
 /// p50 and p99 (ms) of 200 sequential `GET /healthz` and `GET /v1/media/{c}`,

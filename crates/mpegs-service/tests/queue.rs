@@ -826,6 +826,282 @@ async fn workers_in_one_process_share_a_loaded_proving_key(backend: Backend) {
     assert!(Arc::ptr_eq(&x.unwrap(), &y.unwrap()));
 }
 
+/// Claims and completes (with fake keys and proofs) everything of `job`
+/// before its finish, and returns the claimed finishing task.
+async fn finish_claim(db: &Db) -> Claim {
+    let s = settings();
+    let d = serde_json::json!({});
+    loop {
+        let c = queue::claim(db, "w", &s).await.unwrap().unwrap();
+        match &c {
+            Claim::Finish { .. } => return c,
+            Claim::Tile { .. } => assert!(queue::tile_done(db, &c, "\"p\"").await.unwrap()),
+            Claim::Keys { .. } => assert!(queue::keys_ready(db, &c, made("sha256:11", &d))
+                .await
+                .unwrap()),
+        }
+    }
+}
+
+/// A stand-in output bundle (an attested picture): what is published.
+fn stand_in(salt: u8) -> (mpegs_provenance::Bundle, Vec<u8>) {
+    let frame = picture(salt);
+    let seed = Seed::random();
+    let bundle = attest(&frame, &DeviceKey::generate(), TILE, &seed, "cam", 1)
+        .unwrap()
+        .reveal(seed);
+    (bundle, encode_png(&frame).unwrap())
+}
+
+async fn publish(db: &Db, claim: &Claim, salt: u8) -> (queue::Published, String) {
+    let (bundle, png) = stand_in(salt);
+    let media = catalog::prepare(catalog::NewMedia {
+        bundle: &bundle,
+        image: &png,
+        image_type: "image/png",
+        secret_seed: None,
+        proofs_verified: 0,
+        owner: None,
+    })
+    .unwrap();
+    let published = queue::publish_output(db, claim, &media).await.unwrap();
+    (published, bundle.media.commitment.clone())
+}
+
+/// A job cancelled, or whose input was deleted, while its finisher assembled
+/// the bundle publishes nothing: the fence, the job's state, its input, the
+/// output's insert and the job's completion are one transaction. The job
+/// whose input is gone ends cancelled; a live one publishes and is done.
+async fn a_cancelled_or_orphaned_job_publishes_nothing(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(backend, &dir).await;
+    let in_catalog = |c: String| {
+        let db = db.clone();
+        async move { catalog::contains(&db, &c).await.unwrap() }
+    };
+
+    let job = queued_job(&db, 20, "hflip").await;
+    let claim = finish_claim(&db).await;
+    assert!(queue::cancel_job(&db, &job, "the owner cancelled it")
+        .await
+        .unwrap());
+    let (published, output) = publish(&db, &claim, 120).await;
+    assert_eq!(published, queue::Published::LeaseLost);
+    assert!(!in_catalog(output).await, "a cancelled job published");
+    let status = format!("SELECT status FROM jobs WHERE id = '{job}'");
+    assert_eq!(text(&db, &status).await, "cancelled");
+
+    // The input deleted by a path that did not cancel the job.
+    let job = queued_job(&db, 21, "hflip").await;
+    let claim = finish_claim(&db).await;
+    let input = text(&db, &format!("SELECT input FROM jobs WHERE id = '{job}'")).await;
+    sqlx::query("DELETE FROM media WHERE commitment = $1")
+        .bind(&input)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let (published, output) = publish(&db, &claim, 121).await;
+    assert!(
+        matches!(&published, queue::Published::Cancelled(_)),
+        "{published:?}"
+    );
+    assert!(!in_catalog(output).await, "an orphaned job published");
+    let status = format!("SELECT status || ' ' || error FROM jobs WHERE id = '{job}'");
+    assert_eq!(text(&db, &status).await, "cancelled its input was deleted");
+
+    // A live job publishes, once.
+    let job = queued_job(&db, 22, "hflip").await;
+    let claim = finish_claim(&db).await;
+    let (published, output) = publish(&db, &claim, 122).await;
+    assert_eq!(published, queue::Published::Done);
+    assert!(in_catalog(output.clone()).await);
+    let status = format!("SELECT status || ' ' || output FROM jobs WHERE id = '{job}'");
+    assert_eq!(text(&db, &status).await, format!("done {output}"));
+    let (again, _) = publish(&db, &claim, 123).await;
+    assert_eq!(again, queue::Published::LeaseLost);
+}
+
+/// The service's own trouble (here: a database error while a worker reads
+/// the job's input) reaches the job's owner as an error id, never as the
+/// database's text; the full text is in the log under that id.
+async fn internal_errors_reach_the_job_as_an_error_id(backend: Backend) {
+    use mpegs_service::worker::Worker;
+    use mpegs_zk::keys::KeyStore;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(backend, &dir).await;
+    let job = queued_job(&db, 23, "hflip").await;
+    keys_ready_by(&db, "keys").await;
+    let once = QueueSettings {
+        max_attempts: 1,
+        lease: Duration::from_secs(60),
+        heartbeat: Duration::from_secs(1),
+        ..settings()
+    };
+    let claim = queue::claim(&db, "w", &once).await.unwrap().unwrap();
+    assert!(matches!(claim, Claim::Tile { .. }), "{claim:?}");
+    sqlx::query("DROP TABLE blobs")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    Worker::new(
+        db.clone(),
+        Arc::new(KeyStore::open(store_dir.path()).unwrap()),
+        "w".into(),
+        once,
+    )
+    .process(claim)
+    .await;
+    let status = format!("SELECT status || ' ' || error FROM jobs WHERE id = '{job}'");
+    let status = text(&db, &status).await;
+    assert!(
+        status.starts_with("failed internal error (error id "),
+        "{status}"
+    );
+    for leak in ["blobs", "table", "relation", "database", "sqlite"] {
+        assert!(!status.to_lowercase().contains(leak), "{leak}: {status}");
+    }
+}
+
+/// Submits a vflip job on `input` for alice, completing her key "job" held
+/// with `token` in the job's transaction.
+async fn submit_keyed(db: &Db, input: &str, work: &EditWork, token: String) -> queue::Created {
+    let h = mpegs_service::idempotency::Held {
+        account: "alice".into(),
+        key: "job".into(),
+        token,
+    };
+    queue::submit_job(
+        db,
+        queue::NewJob {
+            input,
+            vf: "vflip",
+            seeds: &[Seed::random()],
+            work,
+            owner: Some("alice"),
+        },
+        queue::Submission {
+            quota: None,
+            idempotency: Some((&h, 202, "{\"id\":\"{id}\"}")),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Idempotency keys: a reservation whose request never answered (its process
+/// died) is taken over by the same request once it is older than the reserve
+/// time, and the first holder can then no longer complete it — neither alone
+/// nor with a job (whose transaction it would otherwise commit: no job is
+/// created); answers older than the retention are purged when a key is
+/// reserved.
+async fn idempotency_reservations_expire_and_old_answers_are_purged(backend: Backend) {
+    use mpegs_service::idempotency::{self, Held, Reservation, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(backend, &dir).await;
+    let s = Settings::default();
+    let reserve = |key: &'static str, hash: &'static str| {
+        let db = db.clone();
+        async move {
+            idempotency::reserve_with(&db, "alice", key, hash, &Settings::default())
+                .await
+                .unwrap()
+        }
+    };
+    let held = |key: &str, token: String| Held {
+        account: "alice".into(),
+        key: key.into(),
+        token,
+    };
+    let age = |key: &'static str, secs: i64| {
+        let db = db.clone();
+        async move {
+            sqlx::query("UPDATE idempotency SET created_at = created_at - $1 WHERE idem_key = $2")
+                .bind(secs * 1000)
+                .bind(key)
+                .execute(db.pool())
+                .await
+                .unwrap();
+        }
+    };
+    let Reservation::Reserved { token: first } = reserve("k", "h1").await else {
+        panic!("a new key is reserved")
+    };
+    assert!(matches!(reserve("k", "h1").await, Reservation::InProgress));
+    assert!(matches!(reserve("k", "h2").await, Reservation::Mismatch));
+    // The first request's process died: after the reserve time, its retry
+    // takes the key over (another request still may not).
+    age("k", s.reserve_ttl.as_secs() as i64 + 1).await;
+    assert!(matches!(reserve("k", "h2").await, Reservation::Mismatch));
+    let Reservation::Reserved { token: second } = reserve("k", "h1").await else {
+        panic!("a stale reservation is taken over")
+    };
+    assert_ne!(first, second);
+    assert!(matches!(reserve("k", "h1").await, Reservation::InProgress));
+    assert!(
+        !idempotency::complete(&db, &held("k", first), 201, "{}", None)
+            .await
+            .unwrap(),
+        "the first holder lost its reservation"
+    );
+    assert!(
+        idempotency::complete(&db, &held("k", second), 201, "{\"x\":1}", None)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        reserve("k", "h1").await,
+        Reservation::Replay { status: 201, body } if body == "{\"x\":1}"
+    ));
+
+    // A job submission completes its key in the job's transaction: the
+    // holder of a taken-over reservation creates no job.
+    let Reservation::Reserved { token: stale } = reserve("job", "j").await else {
+        panic!()
+    };
+    age("job", s.reserve_ttl.as_secs() as i64 + 1).await;
+    let Reservation::Reserved { token: fresh } = reserve("job", "j").await else {
+        panic!()
+    };
+    let input = queued_job(&db, 24, "hflip").await;
+    let input = text(&db, &format!("SELECT input FROM jobs WHERE id = '{input}'")).await;
+    let chain = parse_filtergraph("vflip").unwrap();
+    let header = MediaHeader::new(picture(24).info, TILE).unwrap();
+    let work = EditWork::of(&chain, header).unwrap();
+    let submit = |token: String| submit_keyed(&db, &input, &work, token);
+    let jobs = "SELECT COUNT(*) FROM jobs";
+    let before = scalar_i64(&db, jobs).await;
+    assert_eq!(submit(stale).await, queue::Created::ReservationLost);
+    assert_eq!(
+        scalar_i64(&db, jobs).await,
+        before,
+        "no job without its key"
+    );
+    let queue::Created::Job(id) = submit(fresh).await else {
+        panic!("the holder's job is created")
+    };
+    assert_eq!(scalar_i64(&db, jobs).await, before + 1);
+    assert!(matches!(
+        reserve("job", "j").await,
+        Reservation::Replay { status: 202, body } if body == format!("{{\"id\":\"{id}\"}}")
+    ));
+
+    // Answers past the retention go when any key is reserved.
+    age("k", s.retention.as_secs() as i64 + 1).await;
+    assert!(matches!(
+        reserve("other", "h").await,
+        Reservation::Reserved { .. }
+    ));
+    let left = "SELECT COUNT(*) FROM idempotency WHERE idem_key = 'k'";
+    assert_eq!(scalar_i64(&db, left).await, 0, "purged");
+    assert!(matches!(
+        reserve("k", "h2").await,
+        Reservation::Reserved { .. }
+    ));
+}
+
 mpegs_testkit::on_both_backends!(
     mpegs_service::db::Backend;
     a_first_release_database_upgrades_in_place,
@@ -843,4 +1119,7 @@ mpegs_testkit::on_both_backends!(
     workers_fetch_the_queues_keys_from_the_database,
     a_damaged_key_artifact_fails_the_task_with_the_reason,
     workers_in_one_process_share_a_loaded_proving_key,
+    a_cancelled_or_orphaned_job_publishes_nothing,
+    internal_errors_reach_the_job_as_an_error_id,
+    idempotency_reservations_expire_and_old_answers_are_purged,
 );
