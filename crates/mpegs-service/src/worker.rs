@@ -242,20 +242,31 @@ impl Worker {
         let started = Instant::now();
         let what = claim.describe();
         let work = self.perform(&claim);
-        tokio::pin!(work);
-        let mut beat = tokio::time::interval(self.settings.heartbeat);
-        beat.tick().await;
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut work => break outcome,
-                _ = beat.tick() => {
-                    match queue::heartbeat(&self.db, &claim, &self.settings).await {
-                        Ok(true) => {}
-                        Ok(false) => break Ok(Outcome::LeaseLost),
-                        Err(e) => tracing::warn!(worker = %self.id, "heartbeat for {what}: {e}"),
-                    }
+        // The heartbeat is its own future, polled beside the work rather than
+        // awaited in a select arm: while an arm's body runs, the work is not
+        // polled, and on PostgreSQL a heartbeat waiting for the task row's lock
+        // held by the work's own open transaction (tile_done, finish) then
+        // waits forever — the transaction can only commit when polled.
+        let beats = async {
+            let mut beat = tokio::time::interval(self.settings.heartbeat);
+            beat.tick().await;
+            loop {
+                beat.tick().await;
+                match queue::heartbeat(&self.db, &claim, &self.settings).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(worker = %self.id, "heartbeat for {what}: {e}"),
                 }
             }
+        };
+        tokio::pin!(work);
+        tokio::pin!(beats);
+        let outcome = tokio::select! {
+            // Work first: a heartbeat that finds the row done because the work
+            // just committed must not turn a finished result into a lost one.
+            biased;
+            outcome = &mut work => outcome,
+            () = &mut beats => Ok(Outcome::LeaseLost),
         };
         match outcome {
             Ok(Outcome::Done) => tracing::info!(

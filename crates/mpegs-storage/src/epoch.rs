@@ -275,7 +275,13 @@ pub fn region_side(format: PixelFormat, width: u32, height: u32) -> Result<u32, 
     let step = format.region_step();
     let smaller = width.min(height);
     let half = (smaller / 2 / step * step).min(crate::phash::MAX_REGION);
-    let side = if half >= step { half } else if smaller >= step { step } else { 0 };
+    let side = if half >= step {
+        half
+    } else if smaller >= step {
+        step
+    } else {
+        0
+    };
     if side < step {
         return Err(StorageError::Challenge(format!(
             "a {width}x{height} {} segment is too small for {step}x{step} regions",
