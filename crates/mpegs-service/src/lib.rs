@@ -121,6 +121,10 @@ pub async fn start(config: ServiceConfig) -> Result<Running, ServiceError> {
             )),
             e => e,
         })?;
+    let filled = catalog::backfill_item_columns(&db).await?;
+    if filled > 0 {
+        tracing::info!("filled the stored steps and visibility of {filled} older catalog rows");
+    }
     let store = Arc::new(config.key_store()?);
     let (shutdown, stopped) = watch::channel(false);
     let mut workers = vec![];

@@ -412,6 +412,51 @@ async fn a_catalog_row_that_does_not_read_back_is_skipped_not_fatal(backend: Bac
     s.stop().await;
 }
 
+async fn rows_from_before_stored_visibility_are_filled_and_never_name_a_page(backend: Backend) {
+    let s = start(backend, Limits::default()).await;
+    let a = s.token("a", "alice", tokens::DEFAULT_SCOPES).await;
+    let public = original(21, true);
+    let private = original(22, false);
+    assert_eq!(s.upload(&public, false, &a).await.0, 201);
+    assert_eq!(s.upload(&private, true, &a).await.0, 201);
+    // Both as rows from before migration 0004: no stored steps or visibility;
+    // the private one newest, so it would head an anonymous listing's scan.
+    sqlx::query("UPDATE media SET steps = NULL, published = NULL")
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE media SET created_at = created_at + 1000 WHERE commitment = $1")
+        .bind(commitment(&private))
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        mpegs_service::catalog::backfill_item_columns(&s.db)
+            .await
+            .unwrap(),
+        2
+    );
+    let published = format!(
+        "SELECT published FROM media WHERE commitment = '{}'",
+        commitment(&private)
+    );
+    let row = sqlx::query(&published)
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>("published").unwrap(), 0);
+    // An anonymous page of one: the public item, and no cursor naming the
+    // private one (before the fill, the private row was the page's last row).
+    let (status, list) = s.get("/v1/media?limit=1", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        !list.to_string().contains(&commitment(&private)[2..]),
+        "{list}"
+    );
+    assert_eq!(list["items"][0]["commitment"], commitment(&public));
+    s.stop().await;
+}
+
 /// Sends the head of a write and part of its body, then waits for an answer
 /// without sending the rest: a server that authenticates first answers now.
 fn partial_write(addr: &str, path: &str, content_type: &str) -> (u16, Duration) {
@@ -1004,6 +1049,7 @@ async fn deleting_an_item_deletes_its_jobs_and_their_rows(backend: Backend) {
 
 mpegs_testkit::on_both_backends!(
     mpegs_service::db::Backend;
+    rows_from_before_stored_visibility_are_filled_and_never_name_a_page,
     another_accounts_private_original_cannot_be_edited_or_seen,
     the_graph_shows_unfinished_jobs_to_their_owner_only,
     scopes_and_expiry_are_enforced,
